@@ -1,0 +1,63 @@
+# vigie: `make run` starts everything locally with demo data; `make test` runs every test.
+# Both install what they need into the project (Python venvs with pinned tools) and are idempotent.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+RUN_VENV := .venv-run
+export CARGO_TERM_COLOR ?= never
+export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+
+LOCAL := target/debug/vigie-local
+
+.PHONY: help venv run-tools build test test-rust lint check-template run sms outbox clean
+
+help:
+	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
+	@echo "make test    run every test (format, lint, unit, integration, template checks)"
+	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
+	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
+
+$(VENV)/.installed: infra/requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(RUN_VENV)/.installed: infra/requirements-run.txt
+	$(PYTHON) -m venv $(RUN_VENV)
+	$(RUN_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-run.txt
+	touch $@
+
+run-tools: venv $(RUN_VENV)/.installed
+
+build:
+	cargo build --workspace --bins
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+check-template: venv
+	$(VENV)/bin/python infra/check_template.py template.yaml
+	$(VENV)/bin/python -m unittest discover -s infra -p 'test_*.py'
+
+test-rust: venv
+	cargo test --workspace
+
+test: lint check-template test-rust
+
+run: run-tools build
+	@infra/run.sh
+
+sms:
+	@test -n "$(FROM)" -a -n "$(TEXT)" || { echo 'usage: make sms FROM=<number> TEXT="<text>"'; exit 2; }
+	@. infra/local-env.sh && $(LOCAL) sms --from "$(FROM)" --text "$(TEXT)"
+
+outbox:
+	@. infra/local-env.sh && $(LOCAL) outbox
+
+clean:
+	rm -rf $(VENV) $(RUN_VENV) .local
+	cargo clean

@@ -1,0 +1,268 @@
+//! What one inbound SMS does. Every path is idempotent: the same `inboundMessageId` delivered
+//! again changes nothing and texts nobody twice.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sns::SnsEvent;
+use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
+use tracing::{info, instrument, warn};
+use vigie::adapters::now_ms;
+use vigie::config::Config;
+use vigie::domain::{
+    self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Member, PhoneNumber, Role,
+};
+use vigie::model::{Alert, Applied, Claim, InboundMessageId, Outcome, Task};
+use vigie::ports::{AlertLog, Ledger, MemberLookup, SendError, Settings, StoreError, Texter};
+
+/// A short reply counts as an acknowledgement of an alert received this recently.
+pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
+/// An unknown number gets at most one answer in this window.
+pub const UNKNOWN_REPLY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// What the handler needs.
+pub struct Inbound<S, T> {
+    pub store: S,
+    pub texter: T,
+    pub config: Config,
+}
+
+/// A failure worth retrying: the whole event is retried by Lambda, and nothing is done twice.
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("reply not sent: {0}")]
+    Reply(SendError),
+    #[error("reply still being sent by another invocation")]
+    ReplyBusy,
+}
+
+/// The JSON that AWS End User Messaging SMS publishes to SNS for a two-way inbound message.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundSms {
+    origination_number: String,
+    #[allow(dead_code)]
+    destination_number: Option<String>,
+    #[serde(default)]
+    message_body: String,
+    inbound_message_id: String,
+}
+
+impl From<InboundError> for lambda_runtime::Diagnostic {
+    fn from(err: InboundError) -> Self {
+        let error_type = match &err {
+            InboundError::Store(_) => "StoreUnavailable",
+            InboundError::Reply(_) => "ReplyNotSent",
+            InboundError::ReplyBusy => "ReplyBusy",
+        };
+        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: err.to_string() }
+    }
+}
+
+/// What became of one inbound message (the function's response, and what the logs say).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handled {
+    /// Not a message we can act on; logged and dropped (retrying would not help).
+    Dropped(&'static str),
+    /// Alerts recorded (one per community; police may have several).
+    Alerted(Vec<AlertId>),
+    /// The message was applied before: nothing done again.
+    Duplicate,
+    SmsOff,
+    SmsOn,
+    Help,
+    Empty,
+    TooLong,
+    NoCommunity,
+    /// Counted as an acknowledgement of that alert.
+    Acknowledged(AlertId),
+    /// From a number no member has; `answered` is false when it was answered in the last 24 h.
+    Unknown {
+        answered: bool,
+    },
+}
+
+/// Handles an SNS event: each record is one inbound SMS.
+pub async fn handle<S, T>(
+    deps: &Inbound<S, T>,
+    event: LambdaEvent<SnsEvent>,
+) -> Result<Vec<Handled>, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    T: Texter + Sync,
+{
+    let mut handled = Vec::with_capacity(event.payload.records.len());
+    for record in &event.payload.records {
+        handled.push(handle_message(deps, &record.sns.message).await?);
+    }
+    Ok(handled)
+}
+
+/// Handles one inbound SMS, given as the JSON string SNS carries.
+#[instrument(skip_all)]
+pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    T: Texter + Sync,
+{
+    let sms: InboundSms = match serde_json::from_str(message) {
+        Ok(sms) => sms,
+        Err(err) => {
+            warn!(error = ?err.classify(), line = err.line(), bytes = message.len(), "malformed inbound SMS dropped");
+            return Ok(Handled::Dropped("malformed message"));
+        }
+    };
+    let Ok(inbound) = InboundMessageId::parse(&sms.inbound_message_id) else {
+        warn!("inbound SMS without a valid inboundMessageId dropped");
+        return Ok(Handled::Dropped("invalid inbound message id"));
+    };
+    let Ok(from) = PhoneNumber::parse(&sms.origination_number) else {
+        warn!(%inbound, chars = sms.origination_number.chars().count(), "inbound SMS from an invalid number dropped");
+        return Ok(Handled::Dropped("invalid origination number"));
+    };
+    let handled = handle_sms(deps, &inbound, &from, &sms.message_body).await?;
+    info!(%inbound, from = %from.masked(), outcome = ?handled, "inbound SMS handled");
+    Ok(handled)
+}
+
+async fn handle_sms<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    body: &str,
+) -> Result<Handled, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    T: Texter + Sync,
+{
+    let Some(member) = deps.store.member_by_phone(from).await? else {
+        // The text of a stranger's message is not kept anywhere.
+        let answered = deps.store.may_answer_unknown(from, inbound, UNKNOWN_REPLY_WINDOW).await?;
+        if answered {
+            let signup = format!("{}/", deps.config.public_base_url);
+            reply(deps, inbound, from, &domain::unknown_sender_reply(&signup)).await?;
+        }
+        return Ok(Handled::Unknown { answered });
+    };
+    match domain::classify(body) {
+        Kind::Empty => reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,
+        Kind::Help => reply_with(deps, inbound, from, domain::help_reply(), Handled::Help).await,
+        Kind::Stop => {
+            deps.store.set_sms_alerts(&member, false, inbound).await?;
+            reply_with(deps, inbound, from, domain::stop_reply(), Handled::SmsOff).await
+        }
+        Kind::Start => {
+            deps.store.set_sms_alerts(&member, true, inbound).await?;
+            reply_with(deps, inbound, from, domain::start_reply(), Handled::SmsOn).await
+        }
+        Kind::Ack => {
+            let since = now_ms() - ACK_WINDOW.as_millis() as i64;
+            match deps.store.last_sms_alert(member.id, since).await? {
+                Some(alert) => {
+                    deps.store.acknowledge(alert, member.id).await?;
+                    Ok(Handled::Acknowledged(alert))
+                }
+                // Nothing received lately: then it is a message like any other.
+                None => raise_alerts(deps, inbound, from, &member, body).await,
+            }
+        }
+        Kind::Message => raise_alerts(deps, inbound, from, &member, body).await,
+    }
+}
+
+/// Records one alert per community of the sender; the fan-out takes it from there.
+async fn raise_alerts<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    member: &Member,
+    body: &str,
+) -> Result<Handled, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    T: Texter + Sync,
+{
+    let text = match AlertText::parse(body) {
+        Ok(text) => text,
+        Err(DomainError::AlertTooLong { max, .. }) => {
+            return reply_with(deps, inbound, from, domain::too_long_reply(max), Handled::TooLong).await;
+        }
+        Err(_) => return reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,
+    };
+    let source = if member.role == Role::Police { AlertSource::Police } else { AlertSource::Sms };
+    let mut alerts = Vec::with_capacity(member.communities.len());
+    for community_id in &member.communities {
+        let Some(community) = deps.store.community(community_id).await? else {
+            warn!(member = %member.id, community = %community_id, "member of a community that does not exist");
+            continue;
+        };
+        alerts.push(Alert {
+            alert_id: AlertId::new(),
+            community_id: community.id,
+            community_name: community.name,
+            sender_id: member.id,
+            sender_first_name: member.first_name.clone(),
+            source,
+            text: text.clone(),
+            created_at: now_ms(),
+            inbound_message_id: Some(inbound.clone()),
+        });
+    }
+    if alerts.is_empty() {
+        return reply_with(deps, inbound, from, domain::no_community_reply(), Handled::NoCommunity).await;
+    }
+    match deps.store.record_inbound_alerts(inbound, &alerts).await? {
+        Applied::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),
+        Applied::AlreadyBefore => Ok(Handled::Duplicate),
+    }
+}
+
+async fn reply_with<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    to: &PhoneNumber,
+    body: String,
+    handled: Handled,
+) -> Result<Handled, InboundError>
+where
+    S: Ledger + Sync,
+    T: Texter + Sync,
+{
+    reply(deps, inbound, to, &body).await?;
+    Ok(handled)
+}
+
+/// Sends the one reply an inbound message may get: claimed first, so a retry never sends it twice.
+async fn reply<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    to: &PhoneNumber,
+    body: &str,
+) -> Result<(), InboundError>
+where
+    S: Ledger + Sync,
+    T: Texter + Sync,
+{
+    let task = Task::Reply { inbound: inbound.clone() };
+    let claim = deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease).await?;
+    match claim.first() {
+        Some(Claim::Acquired) => {}
+        Some(Claim::Done) => return Ok(()),
+        _ => return Err(InboundError::ReplyBusy),
+    }
+    let (outcome, result) = match deps.texter.send_sms(to, body).await {
+        Ok(message_id) => (Outcome::Sent { message_id }, Ok(())),
+        Err(SendError::Permanent(error)) => {
+            warn!(%inbound, to = %to.masked(), %error, "reply rejected");
+            (Outcome::Failed { error }, Ok(()))
+        }
+        Err(err @ SendError::Transient(_)) => {
+            (Outcome::Released { error: err.to_string() }, Err(InboundError::Reply(err)))
+        }
+    };
+    deps.store.settle(&[(task, outcome)]).await?;
+    result
+}

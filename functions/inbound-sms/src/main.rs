@@ -1,0 +1,16 @@
+#![recursion_limit = "256"]
+
+use inbound_sms::handler::{Inbound, handle};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use vigie::adapters::Adapters;
+use vigie::config::Config;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let adapters = Adapters::new(&sdk, &config);
+    let deps = Inbound { store: adapters.store, texter: adapters.texter, config };
+    run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
+}

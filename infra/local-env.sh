@@ -1,0 +1,14 @@
+# Sourced by infra/run.sh and the Makefile's local commands: the settings the functions get from
+# template.yaml in the cloud, for the local stack.
+port=${VIGIE_AWS_PORT:-4566}
+lambda_port=${VIGIE_LAMBDA_PORT:-9000}
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-3
+export AWS_ENDPOINT_URL="http://127.0.0.1:${port}"
+export VIGIE_AWS_ENDPOINT="$AWS_ENDPOINT_URL"
+export VIGIE_LAMBDA_URL="http://127.0.0.1:${lambda_port}"
+export VIGIE_TABLE_PREFIX=vigie
+export MEMBERS_TABLE=vigie-MembersTable ALERTS_TABLE=vigie-AlertsTable LEDGER_TABLE=vigie-LedgerTable
+export SMS_ORIGINATION_NUMBER="${SMS_ORIGINATION_NUMBER:-+33639980000}"
+export SENDER_EMAIL="${SENDER_EMAIL:-alertes@vigie.example.org}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${lambda_port}/lambda-url/web}"
+export RUST_LOG="${RUST_LOG:-info}"

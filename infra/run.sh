@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Starts vigie locally: moto (AWS APIs), tables from template.yaml, demo data, the functions
+# under `cargo lambda watch`, and the stream relay that feeds the fan-out. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seed=${VIGIE_SEED:-infra/demo/seed.json}
+mkdir -p .local
+. infra/local-env.sh
+export PATH="$PWD/.venv-run/bin:$PWD/.venv/bin:$PATH"
+
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+  wait 2>/dev/null
+  echo "vigie stopped."
+}
+trap stop EXIT INT TERM
+
+wait_for() { # url, what
+  for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$2 did not start: see .local/" >&2
+  exit 1
+}
+
+moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
+pids+=($!)
+wait_for "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
+
+target/debug/vigie-local setup
+target/debug/vigie-local seed "$seed"
+
+cargo lambda watch -A 127.0.0.1 -P "$lambda_port" >.local/watch.log 2>&1 &
+pids+=($!)
+wait_for "$VIGIE_LAMBDA_URL/lambda-url/web/health" "cargo lambda watch"
+
+target/debug/vigie-local relay >.local/relay.log 2>&1 &
+pids+=($!)
+
+echo "vigie is running: open $PUBLIC_BASE_URL/"
+echo "  text the shared number ${SMS_ORIGINATION_NUMBER}:  make sms FROM=+33639980001 TEXT=\"Homme suspect rue des Lilas\""
+echo "  see what was sent:                    make outbox"
+echo "  logs in .local/ ; Ctrl-C stops everything."
+wait

@@ -1,0 +1,19 @@
+//! vigie's local stack: everything needed to run vigie on a laptop with no AWS account, the AWS
+//! APIs served by moto and the functions by `cargo lambda watch`.
+//!
+//! - [`template`]: the DynamoDB tables of `template.yaml`, created as `<prefix>-<LogicalId>`;
+//! - [`stack`]: SDK configuration for the emulator, the SES sender identity;
+//! - [`relay`]: the AlertsTable stream → fan-out relay (Lambda's event source mapping, played
+//!   locally, since moto never invokes a function from a stream);
+//! - [`sms_event`]: the SNS event of an inbound SMS, as Lambda receives it;
+//! - [`outbox`]: the SMS and emails the emulator "sent";
+//! - [`moto`]: a moto server for tests.
+//!
+//! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
+
+pub mod moto;
+pub mod outbox;
+pub mod relay;
+pub mod sms_event;
+pub mod stack;
+pub mod template;

@@ -1,0 +1,173 @@
+//! `vigie-local`: run vigie on a laptop. See `infra/src/lib.rs`.
+//!
+//! Every command reads `VIGIE_AWS_ENDPOINT` (default `http://127.0.0.1:4566`, the moto server)
+//! and `VIGIE_TABLE_PREFIX` (default `vigie`: tables `vigie-MembersTable`...).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use infra::relay::{HttpInvoker, Invoker, Relay, RelayConfig};
+use infra::{outbox, sms_event, stack, template};
+use tracing_subscriber::EnvFilter;
+use vigie::adapters::DynamoStore;
+use vigie::config::Tables;
+
+type Error = Box<dyn std::error::Error>;
+
+/// vigie's local stack: tables, stream relay, inbound SMS, outbox.
+#[derive(Parser)]
+#[command(name = "vigie-local", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create the tables of template.yaml and the SES identity of SENDER_EMAIL; print the table names.
+    Setup {
+        /// The template to read (default: the workspace's template.yaml).
+        #[arg(long)]
+        template: Option<PathBuf>,
+    },
+    /// Load a town hall import file (communities and members; format in the README): all or nothing.
+    Seed {
+        /// The JSON file (default: VIGIE_SEED, else infra/demo/seed.json).
+        file: Option<PathBuf>,
+    },
+    /// Deliver the AlertsTable stream to `fan-out` (at VIGIE_LAMBDA_URL, `cargo lambda watch`) until Ctrl-C.
+    Relay {
+        /// The template whose FanOutFunction event settings apply (default: the workspace's).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// Also append records given up on (the on-failure destination) to this file, as JSON lines.
+        #[arg(long)]
+        on_failure_file: Option<PathBuf>,
+    },
+    /// Text the shared number (SMS_ORIGINATION_NUMBER): invoke `inbound-sms` with the SNS event AWS would deliver.
+    Sms {
+        /// The sender's number (E.164).
+        #[arg(long)]
+        from: String,
+        /// The message.
+        #[arg(long)]
+        text: String,
+        /// The inbound message id (default: a fresh ULID); reuse one to replay a message.
+        #[arg(long)]
+        id: Option<String>,
+        /// Also write the event JSON to this file.
+        #[arg(long)]
+        event_out: Option<PathBuf>,
+    },
+    /// Print the SMS and emails the emulator has sent.
+    Outbox,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+fn required_env(name: &str) -> Result<String, Error> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("environment variable {name} is not set").into())
+}
+
+fn read_template(path: Option<&Path>) -> Result<String, Error> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(template::workspace_template);
+    Ok(template::read_template(&path)?)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigie-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let endpoint = env_or("VIGIE_AWS_ENDPOINT", stack::DEFAULT_ENDPOINT);
+    let prefix = env_or("VIGIE_TABLE_PREFIX", "vigie");
+    match cli.command {
+        Cmd::Setup { template } => {
+            let yaml = read_template(template.as_deref())?;
+            let sender = required_env("SENDER_EMAIL")?;
+            let config = stack::aws_config(&endpoint).await;
+            let tables =
+                template::create_tables(&aws_sdk_dynamodb::Client::new(&config), &yaml, &prefix).await?;
+            stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&config), &sender).await?;
+            println!("MEMBERS_TABLE={}", tables.members);
+            println!("ALERTS_TABLE={}", tables.alerts);
+            println!("LEDGER_TABLE={}", tables.ledger);
+        }
+        Cmd::Seed { file } => {
+            let path = file.unwrap_or_else(|| PathBuf::from(env_or("VIGIE_SEED", "infra/demo/seed.json")));
+            let json =
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let import = vigie::domain::parse_import(&json)
+                .map_err(|errors| format!("{} is not imported:\n{errors}", path.display()))?;
+            let config = stack::aws_config(&endpoint).await;
+            let store =
+                DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), Tables::with_prefix(&prefix));
+            let loaded = vigie::import::load(&store, &import)
+                .await
+                .map_err(|e| format!("{} is not imported:\n{e}", path.display()))?;
+            println!(
+                "imported {} communities and {} members from {}",
+                loaded.communities,
+                loaded.members,
+                path.display()
+            );
+        }
+        Cmd::Relay { template, on_failure_file } => {
+            let yaml = read_template(template.as_deref())?;
+            let cfg = RelayConfig { on_failure_file, ..RelayConfig::from_template(&yaml, "FanOutFunction")? };
+            let config = stack::aws_config(&endpoint).await;
+            let lambda = env_or("VIGIE_LAMBDA_URL", "http://127.0.0.1:9000");
+            let invoker = HttpInvoker::new(&lambda, "fan-out");
+            tracing::info!(url = invoker.url(), "invoking fan-out through cargo lambda watch");
+            let table = Tables::with_prefix(&prefix).alerts;
+            let relay = Relay::new(
+                aws_sdk_dynamodbstreams::Client::new(&config),
+                &aws_sdk_dynamodb::Client::new(&config),
+                &table,
+                invoker,
+                cfg,
+            )
+            .await
+            .map_err(|e| format!("{e} (has `vigie-local setup` run?)"))?;
+            relay
+                .run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Cmd::Sms { from, text, id, event_out } => {
+            let to = required_env("SMS_ORIGINATION_NUMBER")?;
+            let id = id.unwrap_or_else(|| ulid::Ulid::new().to_string());
+            // Accept the French national format too: AWS always sends E.164.
+            let from = vigie::domain::PhoneNumber::parse(&from).map(|p| p.to_string()).unwrap_or(from);
+            let event = sms_event::inbound_sms_event(&from, &to, &text, &id, &sms_event::local_topic_arn());
+            if let Some(path) = event_out {
+                std::fs::write(&path, serde_json::to_string_pretty(&event)?)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            let lambda = env_or("VIGIE_LAMBDA_URL", "http://127.0.0.1:9000");
+            eprintln!("inbound message id {id}");
+            let response = HttpInvoker::new(&lambda, "inbound-sms").invoke(event).await?;
+            println!("{}", serde_json::to_string_pretty(&response)?);
+        }
+        Cmd::Outbox => print!("{}", outbox::fetch_outbox(&endpoint).await?),
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+"""Self-test of infra/check_template.py: the real template passes, broken copies fail.
+
+    .venv/bin/python -m unittest infra/test_check_template.py -v
+
+(from the repository root; stdlib unittest only, about 10 s).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import check_template  # noqa: E402
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+def broken_copy(tmp: str, old: str, new: str) -> Path:
+    """template.yaml with exactly one occurrence of `old` replaced by `new`."""
+    text = TEMPLATE.read_text()
+    if text.count(old) != 1:
+        raise AssertionError(f"the mutation expects exactly one {old!r} in template.yaml, found {text.count(old)}")
+    path = Path(tmp) / "template.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+class RealTemplate(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.transformed = Path(cls.tmp.name) / "transformed.json"
+        cls.failures, cls.notes = check_template.check(TEMPLATE, keep=cls.transformed)
+        cls.resources = json.loads(cls.transformed.read_text())["Resources"] if cls.transformed.exists() else {}
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.tmp.cleanup()
+
+    def test_passes_with_no_error_or_warning(self) -> None:
+        self.assertEqual(self.failures, [])
+
+    def test_failure_destinations_can_be_written(self) -> None:
+        # SAM adds these from `Type: SQS` on the destinations: keep it that way.
+        for role, queue in (("InboundSmsFunctionRole", "InboundSmsFailureQueue"), ("FanOutFunctionRole", "FanOutFailureQueue")):
+            statements = [
+                s
+                for p in self.resources[role]["Properties"]["Policies"]
+                for s in p["PolicyDocument"]["Statement"]
+                if s.get("Effect") == "Allow" and "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+            ]
+            self.assertIn({"Fn::GetAtt": [queue, "Arn"]}, [s["Resource"] for s in statements], role)
+
+    def test_no_wildcard_actions(self) -> None:
+        for name, resource in self.resources.items():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    for action in actions:
+                        self.assertNotIn("*", action, f"{name}: {action}")
+
+
+class BrokenTemplates(unittest.TestCase):
+    def assert_fails(self, old: str, new: str, expected: str) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            failures, _ = check_template.check(broken_copy(tmp, old, new))
+        self.assertTrue(failures, f"replacing {old!r} with {new!r} should fail the check")
+        self.assertTrue(any(expected in f for f in failures), f"no failure mentions {expected!r}: {failures}")
+
+    def test_bad_function_response_type_inside_events_fails(self) -> None:
+        # cfn-lint alone does not look inside SAM Events; the transformed template catches it.
+        self.assert_fails("FunctionResponseTypes: [ReportBatchItemFailures]", "FunctionResponseTypes: [Nope]", "Nope")
+
+    def test_wrong_getattr_inside_events_fails(self) -> None:
+        self.assert_fails("Stream: !GetAtt AlertsTable.StreamArn", "Stream: !GetAtt AlertsTable.StreamUrl", "StreamUrl")
+
+    def test_circular_dependency_fails(self) -> None:
+        # The web function's environment must not depend on anything that depends on it.
+        self.assert_fails(
+            "      Timeout: 29\n",
+            "      Timeout: 29\n      Environment:\n        Variables:\n          ROUTE: !Ref HttpApiDefaultRoute\n",
+            "Circular",
+        )
+
+    def test_table_name_breaks_the_contract(self) -> None:
+        self.assert_fails(
+            "    Properties:\n      AttributeDefinitions:\n        - AttributeName: pk\n          AttributeType: S\n        - AttributeName: sk\n          AttributeType: S\n        - AttributeName: phone_key",
+            "    Properties:\n      TableName: members\n      AttributeDefinitions:\n        - AttributeName: pk\n          AttributeType: S\n        - AttributeName: sk\n          AttributeType: S\n        - AttributeName: phone_key",
+            "TableName",
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()

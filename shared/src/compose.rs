@@ -1,0 +1,437 @@
+//! Message composition: the SMS and e-mails neighbours and senders receive.
+//!
+//! Everything user-supplied (names, alert text, community name) is treated
+//! as untrusted: HTML-escaped in HTML bodies and forced onto one line in
+//! headers. MIME is produced by the `mail-builder` crate.
+
+use std::fmt::Write as _;
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::headers::url::URL;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{AlertSource, AlertText, Email, FirstName, fit_segments, normalise_gsm7};
+
+/// Display name used in the `From` header.
+const FROM_NAME: &str = "vigie";
+
+/// Maximum length (in characters) of the alert excerpt in a subject.
+const SUBJECT_EXCERPT_CHARS: usize = 60;
+
+/// The SMS a neighbour receives: `"{first_name} : {text}"` (or
+/// `"{first_name} (police municipale) : {text}"`), normalised to GSM-7
+/// where possible and cut to fit in `max_segments` parts.
+#[must_use]
+pub fn alert_sms(
+    first_name: &FirstName,
+    source: AlertSource,
+    text: &AlertText,
+    max_segments: usize,
+) -> String {
+    let raw = match source {
+        AlertSource::Police => format!("{first_name} (police municipale) : {text}"),
+        AlertSource::Sms | AlertSource::Web => format!("{first_name} : {text}"),
+    };
+    fit_segments(&normalise_gsm7(&raw), max_segments)
+}
+
+/// Everything needed to e-mail one alert to one neighbour.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertEmail<'a> {
+    /// Sending address (shown as `vigie <from>`).
+    pub from: &'a Email,
+    /// Recipient.
+    pub to: &'a Email,
+    /// Recipient's first name, for the greeting.
+    pub recipient_first_name: &'a FirstName,
+    /// First name of the member who raised the alert.
+    pub sender_first_name: &'a FirstName,
+    /// How the alert was raised.
+    pub source: AlertSource,
+    /// Display name of the community.
+    pub community_name: &'a str,
+    /// The alert.
+    pub text: &'a AlertText,
+    /// Creation time of the alert, in Unix milliseconds (the `Date` header).
+    pub created_at_ms: i64,
+    /// One-click unsubscribe URL for this recipient.
+    pub unsubscribe_url: &'a str,
+    /// Domain used on the right of the `Message-ID`.
+    pub message_id_domain: &'a str,
+}
+
+/// Builds the raw RFC 5322 message (`multipart/alternative`, text + HTML)
+/// for one alert and one recipient.
+///
+/// The `Message-ID` is derived from the alert and the recipient, so a retry
+/// of the same delivery produces the same id.
+#[must_use]
+pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
+    let sender = single_line(e.sender_first_name.as_str());
+    let recipient = single_line(e.recipient_first_name.as_str());
+    let community = single_line(e.community_name);
+    let unsubscribe_url = single_line(e.unsubscribe_url);
+    let who = match e.source {
+        AlertSource::Police => format!("{sender} (police municipale)"),
+        AlertSource::Sms | AlertSource::Web => sender.clone(),
+    };
+    let subject = format!("Alerte de {who} : {}", excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS));
+
+    let text_body = format!(
+        "Bonjour {recipient},\n\n\
+         {who} a lancé une alerte pour la communauté {community} :\n\n\
+         {text}\n\n\
+         --\n\
+         Vous recevez ce message en tant que membre de la communauté {community} sur vigie.\n\
+         Pour ne plus recevoir les alertes par e-mail : {unsubscribe_url}\n",
+        text = e.text.as_str(),
+    );
+
+    let html_text = escape_html(e.text.as_str()).replace('\n', "<br>\n");
+    let html_body = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Alerte vigie</title></head>\n\
+         <body style=\"font-family: sans-serif;\">\n\
+         <p>Bonjour {recipient},</p>\n\
+         <p><strong>{who}</strong> a lancé une alerte pour la communauté <strong>{community}</strong> :</p>\n\
+         <blockquote style=\"border-left: 4px solid #c0392b; margin: 1em 0; padding: 0.5em 1em;\">{html_text}</blockquote>\n\
+         <p style=\"color: #666; font-size: small;\">Vous recevez ce message en tant que membre de la communauté {community} sur vigie.<br>\n\
+         <a href=\"{url}\">Ne plus recevoir les alertes par e-mail</a></p>\n\
+         </body>\n</html>\n",
+        recipient = escape_html(&recipient),
+        who = escape_html(&who),
+        community = escape_html(&community),
+        url = escape_html(&unsubscribe_url),
+    );
+
+    let message_id = format!("{}@{}", stable_id(e), sanitise_domain(e.message_id_domain));
+
+    let builder = MessageBuilder::new()
+        .from(Address::new_address(Some(FROM_NAME), e.from.as_str()))
+        .to(Address::new_address(Some(recipient), e.to.as_str()))
+        .subject(Text::new(subject))
+        .message_id(MessageId::new(message_id))
+        .date(Date::new(e.created_at_ms.div_euclid(1000)))
+        .header("List-Unsubscribe", URL::new(unsubscribe_url))
+        .header("List-Unsubscribe-Post", Raw::new("List-Unsubscribe=One-Click"))
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .text_body(text_body)
+        .html_body(html_body);
+    let mut out = Vec::new();
+    builder.serialize(&mut out);
+    out
+}
+
+/// A plain-text e-mail confirming to a sender (without a phone) that their
+/// alert went out; `text_of_confirmation` is typically
+/// [`crate::domain::sender_confirmation`].
+#[must_use]
+pub fn sender_confirmation_email(
+    from: &Email,
+    to: &Email,
+    first_name: &FirstName,
+    text_of_confirmation: &str,
+) -> Vec<u8> {
+    let name = single_line(first_name.as_str());
+    let body = format!("Bonjour {name},\n\n{text_of_confirmation}\n\n--\nvigie\n");
+    let message_id =
+        format!("{}@{}", ulid::Ulid::new().to_string().to_lowercase(), sanitise_domain(from.domain()));
+    let builder = MessageBuilder::new()
+        .from(Address::new_address(Some(FROM_NAME), from.as_str()))
+        .to(Address::new_address(Some(name), to.as_str()))
+        .subject(Text::new("Votre alerte vigie"))
+        .message_id(MessageId::new(message_id))
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .text_body(body);
+    let mut out = Vec::new();
+    builder.serialize(&mut out);
+    out
+}
+
+/// Escapes `& < > " '` for HTML text and attribute values.
+pub(crate) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Collapses every whitespace run (including CR/LF) to one space and drops
+/// control characters, so the value cannot break out of a header line.
+fn single_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The start of `text` on one line, at most `max` characters, cut on a word
+/// boundary with `…` when shortened.
+fn excerpt(text: &str, max: usize) -> String {
+    let line = single_line(text);
+    if line.chars().count() <= max {
+        return line;
+    }
+    let budget = max.saturating_sub(1);
+    let end = line.char_indices().nth(budget).map_or(line.len(), |(i, _)| i);
+    let head = &line[..end];
+    // Cut at the last space unless that would leave too little text.
+    let cut = match head.rfind(' ') {
+        Some(i) if head[..i].chars().count() >= budget / 2 => &head[..i],
+        _ => head,
+    };
+    format!("{}…", cut.trim_end())
+}
+
+/// Keeps a Message-ID domain to `[A-Za-z0-9.-]`; falls back to `vigie.invalid`.
+fn sanitise_domain(domain: &str) -> String {
+    let d: String = domain.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).collect();
+    if d.is_empty() { "vigie.invalid".to_owned() } else { d }
+}
+
+/// A deterministic id for (alert, recipient): hex of a SHA-256 prefix.
+fn stable_id(e: &AlertEmail<'_>) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        e.created_at_ms.to_string().as_str(),
+        e.source.as_str(),
+        e.sender_first_name.as_str(),
+        e.text.as_str(),
+        e.to.as_str(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let mut id = String::with_capacity(32);
+    for b in &digest[..16] {
+        let _ = write!(id, "{b:02x}");
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Encoding, count_segments};
+
+    fn name(s: &str) -> FirstName {
+        FirstName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn sms_starts_with_first_name() {
+        let text = AlertText::parse("Voiture suspecte devant le 12").unwrap();
+        assert_eq!(
+            alert_sms(&name("Marie"), AlertSource::Sms, &text, 1),
+            "Marie : Voiture suspecte devant le 12"
+        );
+        assert_eq!(
+            alert_sms(&name("Luc"), AlertSource::Police, &text, 1),
+            "Luc (police municipale) : Voiture suspecte devant le 12"
+        );
+    }
+
+    #[test]
+    fn realistic_french_alert_is_one_segment() {
+        let raw = "Cambriolage au 14 rue des Écoles ! Deux individus, l’un en sweat noir, \
+                   « très agités », fuient vers la gare. Appelez vite le 17, ça presse…";
+        assert!(raw.chars().count() <= 140, "{}", raw.chars().count());
+        assert!(raw.chars().count() >= 135, "{}", raw.chars().count());
+        let text = AlertText::parse(raw).unwrap();
+        let sms = alert_sms(&name("Françoise"), AlertSource::Web, &text, 1);
+        let c = count_segments(&sms);
+        assert_eq!(c.encoding, Encoding::Gsm7, "{sms}");
+        assert_eq!(c.segments, 1, "{sms}");
+        assert!(sms.starts_with("Francoise : Cambriolage"), "{sms}");
+        assert!(sms.ends_with("ca presse..."), "{sms}");
+        assert!(sms.contains("l'un") && sms.contains("\"très agités\""), "{sms}");
+    }
+
+    #[test]
+    fn long_sms_is_cut() {
+        let text = AlertText::parse(&"attention ".repeat(90)).unwrap();
+        let sms = alert_sms(&name("Marie"), AlertSource::Sms, &text, 2);
+        assert_eq!(count_segments(&sms).segments, 2);
+        assert!(sms.starts_with("Marie : attention"));
+        assert!(sms.ends_with("attention..."), "{sms}");
+    }
+
+    /// Decodes quoted-printable or base64 part bodies, enough for tests.
+    fn decode_parts(raw: &str) -> String {
+        decode_part_list(raw).join("\n")
+    }
+
+    /// The decoded HTML part.
+    fn html_part(raw: &str) -> String {
+        decode_part_list(raw).into_iter().find(|p| p.starts_with("<!DOCTYPE html>")).unwrap()
+    }
+
+    fn decode_part_list(raw: &str) -> Vec<String> {
+        let mut parts = Vec::new();
+        for part in raw.split("\r\n--") {
+            let Some((headers, body)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let lower = headers.to_ascii_lowercase();
+            if lower.contains("content-transfer-encoding: quoted-printable") {
+                let body = body.replace("=\r\n", "");
+                let bytes = body.as_bytes();
+                let mut decoded = Vec::new();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'=' && i + 2 < bytes.len() {
+                        let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                        decoded.push(u8::from_str_radix(hex, 16).unwrap());
+                        i += 3;
+                    } else {
+                        decoded.push(bytes[i]);
+                        i += 1;
+                    }
+                }
+                parts.push(String::from_utf8(decoded).unwrap());
+            } else if lower.contains("content-transfer-encoding: base64") {
+                const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                let mut bits = 0u32;
+                let mut n = 0;
+                let mut decoded = Vec::new();
+                for b in body.bytes() {
+                    let Some(v) = ALPHABET.iter().position(|&a| a == b) else {
+                        continue;
+                    };
+                    bits = (bits << 6) | u32::try_from(v).unwrap();
+                    n += 6;
+                    if n >= 8 {
+                        n -= 8;
+                        decoded.push(u8::try_from((bits >> n) & 0xff).unwrap());
+                    }
+                }
+                parts.push(String::from_utf8(decoded).unwrap());
+            } else {
+                parts.push(body.to_owned());
+            }
+        }
+        parts
+    }
+
+    fn sample_email(text: &str, sender: &str, community: &str) -> String {
+        let from = Email::parse("alertes@vigie.example.fr").unwrap();
+        let to = Email::parse("paul@example.org").unwrap();
+        let recipient = name("Paul");
+        let sender = name(sender);
+        let text = AlertText::parse(text).unwrap();
+        let raw = alert_email(&AlertEmail {
+            from: &from,
+            to: &to,
+            recipient_first_name: &recipient,
+            sender_first_name: &sender,
+            source: AlertSource::Sms,
+            community_name: community,
+            text: &text,
+            created_at_ms: 1_767_225_600_000,
+            unsubscribe_url: "https://vigie.example.fr/desabonnement?t=abcd",
+            message_id_domain: "vigie.example.fr",
+        });
+        String::from_utf8(raw).unwrap()
+    }
+
+    #[test]
+    fn alert_email_headers() {
+        let msg = sample_email(
+            "Voiture suspecte garée depuis ce matin devant l'école, plaque étrangère, deux occupants",
+            "Éloïse",
+            "Les Tilleuls",
+        );
+        let (headers, _) = msg.split_once("\r\n\r\n").unwrap();
+        assert!(headers.contains("From: \"vigie\" <alertes@vigie.example.fr>"), "{headers}");
+        assert!(headers.contains("paul@example.org"), "{headers}");
+        assert!(headers.contains("Subject: =?utf-8?"), "{headers}");
+        assert!(
+            headers.contains("List-Unsubscribe: <https://vigie.example.fr/desabonnement?t=abcd>"),
+            "{headers}"
+        );
+        assert!(headers.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(headers.contains("Date: Thu, 1 Jan 2026 00:00:00 +0000"), "{headers}");
+        assert!(headers.contains("@vigie.example.fr>"), "{headers}");
+        assert!(headers.contains("multipart/alternative"), "{headers}");
+        assert!(msg.contains("text/plain"));
+        assert!(msg.contains("text/html"));
+        let body = decode_parts(&msg);
+        assert!(body.contains("Éloïse a lancé une alerte pour la communauté Les Tilleuls"), "{body}");
+        assert!(body.contains("https://vigie.example.fr/desabonnement?t=abcd"));
+        assert!(body.contains("membre de la communauté"));
+        // Same input, same Message-ID.
+        let again = sample_email(
+            "Voiture suspecte garée depuis ce matin devant l'école, plaque étrangère, deux occupants",
+            "Éloïse",
+            "Les Tilleuls",
+        );
+        let id = |m: &str| m.lines().find(|l| l.starts_with("Message-ID:")).map(str::to_owned);
+        assert_eq!(id(&msg), id(&again));
+        assert!(id(&msg).is_some());
+    }
+
+    #[test]
+    fn alert_email_escapes_html() {
+        let msg = sample_email("<script>alert('x')</script> & <b>gras</b>", "Marie", "Les <i>Tilleuls</i>");
+        let body = html_part(&msg);
+        assert!(!body.contains("<script>"), "{body}");
+        assert!(!body.contains("<i>Tilleuls"), "{body}");
+        assert!(body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;"), "{body}");
+        assert!(body.contains("Les &lt;i&gt;Tilleuls&lt;/i&gt;"), "{body}");
+    }
+
+    #[test]
+    fn no_header_injection() {
+        let msg = sample_email("ligne 1\nBcc: victim@example.org\nligne 3", "Marie", "X\r\nBcc: a@b.c");
+        let (headers, _) = msg.split_once("\r\n\r\n").unwrap();
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc")), "{headers}");
+        assert!(
+            headers.contains("Subject: Alerte de Marie : ligne 1 Bcc: victim@example.org ligne 3"),
+            "{headers}"
+        );
+    }
+
+    #[test]
+    fn subject_excerpt() {
+        assert_eq!(excerpt("court", 60), "court");
+        let long = "Un individu essaie d'ouvrir les portières des voitures stationnées rue Victor Hugo";
+        let e = excerpt(long, 60);
+        assert!(e.chars().count() <= 60, "{e}");
+        assert_eq!(e, "Un individu essaie d'ouvrir les portières des voitures…");
+        let nospace = "x".repeat(100);
+        assert_eq!(excerpt(&nospace, 60), format!("{}…", "x".repeat(59)));
+    }
+
+    #[test]
+    fn confirmation_email() {
+        let from = Email::parse("alertes@vigie.example.fr").unwrap();
+        let to = Email::parse("marie@example.org").unwrap();
+        let raw = sender_confirmation_email(
+            &from,
+            &to,
+            &name("Marie"),
+            "Votre alerte a été transmise à 7 voisins (5 par SMS, 7 par e-mail).",
+        );
+        let msg = String::from_utf8(raw).unwrap();
+        assert!(msg.contains("Subject: Votre alerte vigie"));
+        assert!(msg.contains("text/plain"));
+        assert!(!msg.contains("multipart"));
+        assert!(decode_parts(&format!("\r\n--{msg}")).contains("7 voisins"));
+    }
+
+    #[test]
+    fn html_escaping() {
+        assert_eq!(escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(escape_html("été"), "été");
+    }
+}

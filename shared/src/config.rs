@@ -1,0 +1,93 @@
+//! Typed configuration, read once at cold start from the environment that `template.yaml` sets.
+
+use std::time::Duration;
+
+use crate::domain::{Email, PhoneNumber};
+
+/// Names of the three tables (see `docs/data-model.md`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tables {
+    pub members: String,
+    pub alerts: String,
+    pub ledger: String,
+}
+
+impl Tables {
+    /// Local and test naming: `<prefix>-<LogicalId>` for each table of `template.yaml`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            members: format!("{prefix}-MembersTable"),
+            alerts: format!("{prefix}-AlertsTable"),
+            ledger: format!("{prefix}-LedgerTable"),
+        }
+    }
+}
+
+/// Everything a function needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub tables: Tables,
+    /// The one shared number every member texts, and every SMS comes from.
+    pub sms_number: PhoneNumber,
+    /// The SES identity emails are sent from.
+    pub sender_email: Email,
+    /// Where the web page lives, without a trailing slash (`https://vigie.example.org`).
+    pub public_base_url: String,
+    /// How many sends the fan-out keeps in flight at once.
+    pub fanout_concurrency: usize,
+    /// Members read per page by the fan-out.
+    pub fanout_page_size: i32,
+    /// An alert SMS is cut cleanly to at most this many segments.
+    pub sms_max_segments: usize,
+    /// How long a claimed delivery stays reserved to the invocation that claimed it.
+    pub claim_lease: Duration,
+}
+
+/// A missing or malformed setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required =
+            |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let number = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            match lookup(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Invalid {
+                    name,
+                    reason: format!("expected a positive integer, got {v:?}"),
+                }),
+            }
+        };
+        let sms_number = PhoneNumber::parse(&required("SMS_ORIGINATION_NUMBER")?)
+            .map_err(|e| ConfigError::Invalid { name: "SMS_ORIGINATION_NUMBER", reason: e.to_string() })?;
+        let sender_email = Email::parse(&required("SENDER_EMAIL")?)
+            .map_err(|e| ConfigError::Invalid { name: "SENDER_EMAIL", reason: e.to_string() })?;
+        Ok(Self {
+            tables: Tables {
+                members: required("MEMBERS_TABLE")?,
+                alerts: required("ALERTS_TABLE")?,
+                ledger: required("LEDGER_TABLE")?,
+            },
+            sms_number,
+            sender_email,
+            public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_owned(),
+            fanout_concurrency: number("FANOUT_CONCURRENCY", 16)?,
+            fanout_page_size: number("FANOUT_PAGE_SIZE", 100)?.min(1000) as i32,
+            sms_max_segments: number("SMS_MAX_SEGMENTS", 3)?,
+            claim_lease: Duration::from_secs(number("CLAIM_LEASE_SECONDS", 60)? as u64),
+        })
+    }
+}

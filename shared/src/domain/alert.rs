@@ -1,0 +1,183 @@
+//! Alert texts and where alerts come from.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+use super::name::is_bidi_control;
+
+/// The cleaned text of an alert.
+///
+/// Bidi controls are removed, other control characters (except `\n`)
+/// become spaces, runs of blank lines are collapsed and the whole text is
+/// trimmed. It is never empty and at most [`AlertText::MAX_CHARS`] long.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AlertText(String);
+
+impl AlertText {
+    /// Maximum length of an alert, in characters (after cleaning).
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Cleans and validates an alert text.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        let input = input.replace("\r\n", "\n");
+        let mut cleaned = String::with_capacity(input.len());
+        for c in input.chars() {
+            if is_bidi_control(c) {
+                continue;
+            }
+            if c == '\n' || c == '\r' {
+                // Drop trailing spaces of the line so blank lines collapse.
+                let kept = cleaned.trim_end_matches(' ').len();
+                cleaned.truncate(kept);
+                cleaned.push('\n');
+            } else if c.is_control() {
+                cleaned.push(' ');
+            } else {
+                cleaned.push(c);
+            }
+        }
+        let mut text = String::with_capacity(cleaned.len());
+        let mut newlines = 0;
+        for c in cleaned.trim().chars() {
+            if c == '\n' {
+                newlines += 1;
+                if newlines > 2 {
+                    continue;
+                }
+            } else {
+                newlines = 0;
+            }
+            text.push(c);
+        }
+        let actual = text.chars().count();
+        if actual == 0 {
+            return Err(DomainError::EmptyAlert);
+        }
+        if actual > Self::MAX_CHARS {
+            return Err(DomainError::AlertTooLong { max: Self::MAX_CHARS, actual });
+        }
+        Ok(Self(text))
+    }
+
+    /// The cleaned text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AlertText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for AlertText {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AlertText> for String {
+    fn from(t: AlertText) -> String {
+        t.0
+    }
+}
+
+/// How an alert was raised.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSource {
+    /// Texted to the service number.
+    Sms,
+    /// Posted from the web form.
+    Web,
+    /// Raised by the municipal police.
+    Police,
+}
+
+impl AlertSource {
+    /// The lowercase name used in storage (`"sms"`, `"web"`, `"police"`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Web => "web",
+            Self::Police => "police",
+        }
+    }
+}
+
+impl fmt::Display for AlertSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AlertSource {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sms" => Ok(Self::Sms),
+            "web" => Ok(Self::Web),
+            "police" => Ok(Self::Police),
+            _ => Err(DomainError::InvalidSource),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cleans() {
+        let t = AlertText::parse("  Voiture suspecte\r\n\r\n\r\n\r\nrue des Lilas  ").unwrap();
+        assert_eq!(t.as_str(), "Voiture suspecte\n\nrue des Lilas");
+        let t = AlertText::parse("a\u{202e}b\tc\u{0}d\n \n \n \ne").unwrap();
+        assert_eq!(t.as_str(), "ab c d\n\ne");
+        assert_eq!(AlertText::parse("x\ry").unwrap().as_str(), "x\ny");
+    }
+
+    #[test]
+    fn empty_and_too_long() {
+        assert_eq!(AlertText::parse(""), Err(DomainError::EmptyAlert));
+        assert_eq!(AlertText::parse(" \n\t\u{202a} "), Err(DomainError::EmptyAlert));
+        assert!(AlertText::parse(&"é".repeat(1000)).is_ok());
+        assert_eq!(
+            AlertText::parse(&"é".repeat(1001)),
+            Err(DomainError::AlertTooLong { max: 1000, actual: 1001 })
+        );
+    }
+
+    #[test]
+    fn serde() {
+        let t: AlertText = serde_json::from_str("\" hello \"").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"hello\"");
+        assert!(serde_json::from_str::<AlertText>("\"  \"").is_err());
+        assert_eq!(serde_json::to_string(&AlertSource::Police).unwrap(), "\"police\"");
+        let s: AlertSource = serde_json::from_str("\"sms\"").unwrap();
+        assert_eq!(s, AlertSource::Sms);
+        assert_eq!("web".parse::<AlertSource>(), Ok(AlertSource::Web));
+        assert_eq!(AlertSource::Web.as_str(), "web");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_is_idempotent(s in "\\PC{0,200}|[a \\n\\r\\t\u{202e}]{0,50}") {
+            if let Ok(t) = AlertText::parse(&s) {
+                prop_assert!(!t.as_str().contains("\n\n\n"));
+                prop_assert!(!t.as_str().chars().any(|c| (c.is_control() && c != '\n') || is_bidi_control(c)));
+                prop_assert_eq!(AlertText::parse(t.as_str()).unwrap(), t.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Validation errors of the domain layer.
+
+use thiserror::Error;
+
+/// Why a domain value was rejected.
+///
+/// Messages say what is wrong without echoing the raw input (phone numbers
+/// and e-mail addresses are personal data and must not end up in logs).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    /// The phone number could not be read as E.164 or French national format.
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(&'static str),
+    /// The e-mail address is malformed.
+    #[error("invalid e-mail address: {0}")]
+    InvalidEmail(&'static str),
+    /// A first or last name is empty, too long or contains forbidden characters.
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    /// A community id is not `[a-z0-9-]{1,64}`.
+    #[error("invalid community id: expected 1 to 64 characters among a-z, 0-9 and '-'")]
+    InvalidCommunityId,
+    /// A member or alert id is not a valid ULID.
+    #[error("invalid id: expected a 26-character ULID")]
+    InvalidId,
+    /// The alert text is empty once cleaned.
+    #[error("the alert text is empty")]
+    EmptyAlert,
+    /// The alert text is longer than allowed.
+    #[error("the alert text is too long: {actual} characters, at most {max} allowed")]
+    AlertTooLong {
+        /// Maximum number of characters.
+        max: usize,
+        /// Number of characters received.
+        actual: usize,
+    },
+    /// An unsubscribe token is not 64 lowercase hexadecimal characters.
+    #[error("invalid token")]
+    InvalidToken,
+    /// An unknown role name.
+    #[error("invalid role: expected resident, referent or police")]
+    InvalidRole,
+    /// An unknown alert source name.
+    #[error("invalid alert source: expected sms, web or police")]
+    InvalidSource,
+}

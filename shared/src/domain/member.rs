@@ -1,0 +1,267 @@
+//! Members, communities, roles and unsubscribe tokens.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommunityId, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber};
+
+/// What a member may do.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A resident of one community.
+    Resident,
+    /// The referent (coordinator) of one community.
+    Referent,
+    /// A municipal police officer, attached to one or more communities of a town.
+    Police,
+}
+
+impl Role {
+    /// The lowercase name (`"resident"`, `"referent"`, `"police"`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Resident => "resident",
+            Self::Referent => "referent",
+            Self::Police => "police",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "resident" => Ok(Self::Resident),
+            "referent" => Ok(Self::Referent),
+            "police" => Ok(Self::Police),
+            _ => Err(DomainError::InvalidRole),
+        }
+    }
+}
+
+/// A neighbourhood watched together (a street, an estate...).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Community {
+    /// Slug, e.g. `les-tilleuls`.
+    pub id: CommunityId,
+    /// Display name, e.g. `Les Tilleuls`.
+    pub name: String,
+    /// Town the community belongs to.
+    pub town: String,
+}
+
+/// A registered member.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Member {
+    /// Member id.
+    pub id: MemberId,
+    /// Communities the member belongs to (exactly one unless police).
+    pub communities: Vec<CommunityId>,
+    /// First name, shown to neighbours.
+    pub first_name: FirstName,
+    /// Last name.
+    pub last_name: LastName,
+    /// E-mail address, if any.
+    pub email: Option<Email>,
+    /// Phone number, if any.
+    pub phone: Option<PhoneNumber>,
+    /// Whether the phone number is hidden from other members.
+    pub hide_phone: bool,
+    /// Whether the member wants alerts by SMS.
+    pub sms_alerts: bool,
+    /// Whether the member wants alerts by e-mail.
+    pub email_alerts: bool,
+    /// Role.
+    pub role: Role,
+    /// Secret used in one-click unsubscribe links.
+    pub unsubscribe_token: UnsubscribeToken,
+}
+
+impl Member {
+    /// The phone to text alerts to, if the member has one and wants SMS.
+    #[must_use]
+    pub fn wants_sms(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref().filter(|_| self.sms_alerts)
+    }
+
+    /// The address to e-mail alerts to, if the member has one and wants e-mail.
+    #[must_use]
+    pub fn wants_email(&self) -> Option<&Email> {
+        self.email.as_ref().filter(|_| self.email_alerts)
+    }
+
+    /// Whether the member belongs to `community`.
+    #[must_use]
+    pub fn belongs_to(&self, community: &CommunityId) -> bool {
+        self.communities.contains(community)
+    }
+}
+
+/// A secret unsubscribe token: 32 random bytes as 64 lowercase hex digits.
+///
+/// `Debug` prints only the first 4 characters.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UnsubscribeToken(String);
+
+impl UnsubscribeToken {
+    /// Length of a token in hex characters.
+    pub const LEN: usize = 64;
+
+    /// A fresh token from the thread-local CSPRNG.
+    #[must_use]
+    pub fn generate() -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let bytes: [u8; 32] = rand::random();
+        let mut s = String::with_capacity(Self::LEN);
+        for b in bytes {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        Self(s)
+    }
+
+    /// Validates a token (64 lowercase hex characters).
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::InvalidToken)
+        }
+    }
+
+    /// The token.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A log-safe form: the first 4 characters followed by `…`.
+    #[must_use]
+    pub fn masked(&self) -> String {
+        format!("{}…", self.0.get(..4).unwrap_or(""))
+    }
+
+    /// Compares with a candidate in constant time (for equal lengths).
+    #[must_use]
+    pub fn matches(&self, candidate: &str) -> bool {
+        let a = self.0.as_bytes();
+        let b = candidate.as_bytes();
+        if a.len() != b.len() {
+            return false;
+        }
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl fmt::Debug for UnsubscribeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UnsubscribeToken({})", self.masked())
+    }
+}
+
+impl FromStr for UnsubscribeToken {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for UnsubscribeToken {
+    type Error = DomainError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<UnsubscribeToken> for String {
+    fn from(t: UnsubscribeToken) -> String {
+        t.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> Member {
+        Member {
+            id: MemberId::new(),
+            communities: vec![CommunityId::parse("les-tilleuls").unwrap()],
+            first_name: FirstName::parse("Marie").unwrap(),
+            last_name: LastName::parse("Dupont").unwrap(),
+            email: Some(Email::parse("marie@example.org").unwrap()),
+            phone: Some(PhoneNumber::parse("0612345678").unwrap()),
+            hide_phone: false,
+            sms_alerts: true,
+            email_alerts: false,
+            role: Role::Resident,
+            unsubscribe_token: UnsubscribeToken::generate(),
+        }
+    }
+
+    #[test]
+    fn preferences() {
+        let mut m = member();
+        assert_eq!(m.wants_sms().map(PhoneNumber::as_str), Some("+33612345678"));
+        assert_eq!(m.wants_email(), None);
+        m.sms_alerts = false;
+        m.email_alerts = true;
+        assert_eq!(m.wants_sms(), None);
+        assert!(m.wants_email().is_some());
+        m.email = None;
+        assert_eq!(m.wants_email(), None);
+        assert!(m.belongs_to(&CommunityId::parse("les-tilleuls").unwrap()));
+    }
+
+    #[test]
+    fn member_serde_round_trip() {
+        let m = member();
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains("\"role\":\"resident\""));
+        assert!(json.contains("\"+33612345678\""));
+        let back: Member = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        let dbg = format!("{m:?}");
+        assert!(!dbg.contains("+33612345678"));
+        assert!(!dbg.contains(m.unsubscribe_token.as_str()));
+    }
+
+    #[test]
+    fn tokens() {
+        let t = UnsubscribeToken::generate();
+        assert_eq!(t.as_str().len(), 64);
+        assert_eq!(UnsubscribeToken::parse(t.as_str()).unwrap(), t);
+        assert_ne!(UnsubscribeToken::generate(), t);
+        assert!(t.matches(t.as_str()));
+        assert!(!t.matches(&t.as_str()[..63]));
+        assert!(!t.matches(&"0".repeat(64)));
+        assert!(!t.matches(""));
+        assert_eq!(t.masked(), format!("{}…", &t.as_str()[..4]));
+        assert!(UnsubscribeToken::parse(&"A".repeat(64)).is_err());
+        assert!(UnsubscribeToken::parse(&"a".repeat(63)).is_err());
+        assert!(serde_json::from_str::<UnsubscribeToken>("\"xyz\"").is_err());
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(serde_json::to_string(&Role::Referent).unwrap(), "\"referent\"");
+        assert_eq!("police".parse::<Role>(), Ok(Role::Police));
+        assert!("admin".parse::<Role>().is_err());
+        assert_eq!(Role::Resident.as_str(), "resident");
+    }
+}

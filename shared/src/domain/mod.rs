@@ -1,0 +1,31 @@
+//! vigie's pure domain: validated value types, SMS maths, inbound keyword
+//! classification, the town hall import format and the texts we send.
+//!
+//! Nothing here performs I/O or knows about AWS.
+
+mod alert;
+mod email;
+mod error;
+mod ids;
+mod keyword;
+mod member;
+mod name;
+mod phone;
+mod seed;
+mod sms;
+pub mod texts;
+
+pub use alert::{AlertSource, AlertText};
+pub use email::Email;
+pub use error::DomainError;
+pub use ids::{AlertId, CommunityId, MemberId};
+pub use keyword::{Inbound, classify};
+pub use member::{Community, Member, Role, UnsubscribeToken};
+pub use name::{FirstName, LastName};
+pub use phone::PhoneNumber;
+pub use seed::{Import, ImportError, ImportErrors, parse_import};
+pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
+pub use texts::{
+    empty_reply, help_reply, no_community_reply, sender_confirmation, start_reply, stop_reply,
+    too_long_reply, unknown_sender_reply,
+};

@@ -1,0 +1,427 @@
+//! The town hall import format (JSON), with line-numbered error reports.
+//!
+//! ```json
+//! {
+//!   "communities": [{"id": "les-tilleuls", "name": "Les Tilleuls", "town": "Rennes"}],
+//!   "members": [{"communities": ["les-tilleuls"], "first_name": "Marie",
+//!                "last_name": "Dupont", "phone": "06 12 34 56 78", "role": "resident"}]
+//! }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{
+    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken,
+};
+
+/// A validated import: communities and members ready to store.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Import {
+    /// Communities, in file order.
+    pub communities: Vec<Community>,
+    /// Members, in file order, each with a fresh id and unsubscribe token.
+    pub members: Vec<Member>,
+    /// The line where each member's row starts, in the same order as `members`.
+    pub member_lines: Vec<usize>,
+}
+
+/// One problem in an import file.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ImportError {
+    /// 1-based line where the offending row starts (or of the syntax error).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// Every problem found in an import file (never empty when returned).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ImportErrors(pub Vec<ImportError>);
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile<'a> {
+    #[serde(borrow)]
+    communities: Vec<&'a RawValue>,
+    #[serde(borrow)]
+    members: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommunityRow {
+    id: String,
+    name: String,
+    town: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberRow {
+    communities: Vec<String>,
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    hide_phone: bool,
+    #[serde(default = "yes")]
+    sms_alerts: bool,
+    #[serde(default = "yes")]
+    email_alerts: bool,
+    role: String,
+}
+
+/// serde_json's message without its " at line X column Y" suffix.
+fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rsplit_once(" at line ") {
+        Some((msg, _)) => msg.to_owned(),
+        None => full,
+    }
+}
+
+/// 1-based line of the start of `raw` inside `json`.
+fn line_of(json: &str, raw: &RawValue) -> usize {
+    let offset = raw.get().as_ptr().addr().saturating_sub(json.as_ptr().addr()).min(json.len());
+    json.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Collects errors while validating rows.
+struct Report(Vec<ImportError>);
+
+impl Report {
+    fn push(&mut self, line: usize, message: impl Into<String>) {
+        self.0.push(ImportError { line, message: message.into() });
+    }
+}
+
+/// Parses and validates a town hall import file, reporting every problem.
+pub fn parse_import(json: &str) -> Result<Import, ImportErrors> {
+    let file: RawFile<'_> = serde_json::from_str(json)
+        .map_err(|e| ImportErrors(vec![ImportError { line: e.line().max(1), message: json_message(&e) }]))?;
+    let mut report = Report(Vec::new());
+
+    let mut communities = Vec::with_capacity(file.communities.len());
+    let mut community_lines: HashMap<CommunityId, usize> = HashMap::new();
+    let mut towns: HashMap<CommunityId, String> = HashMap::new();
+    for raw in &file.communities {
+        let line = line_of(json, raw);
+        let row: CommunityRow = match serde_json::from_str(raw.get()) {
+            Ok(row) => row,
+            Err(e) => {
+                report.push(line, format!("community: {}", json_message(&e)));
+                continue;
+            }
+        };
+        let id = match CommunityId::parse(&row.id) {
+            Ok(id) => id,
+            Err(e) => {
+                report.push(line, format!("community \"{}\": {e}", row.id.escape_debug()));
+                continue;
+            }
+        };
+        if let Some(first) = community_lines.get(&id) {
+            report.push(line, format!("duplicate community id \"{id}\" (first defined on line {first})"));
+            continue;
+        }
+        community_lines.insert(id.clone(), line);
+        let (name, town) = (row.name.trim(), row.town.trim());
+        towns.insert(id.clone(), town.to_lowercase());
+        let mut ok = true;
+        if name.is_empty() {
+            report.push(line, format!("community \"{id}\": empty name"));
+            ok = false;
+        }
+        if town.is_empty() {
+            report.push(line, format!("community \"{id}\": empty town"));
+            ok = false;
+        }
+        if ok {
+            communities.push(Community { id, name: name.to_owned(), town: town.to_owned() });
+        }
+    }
+
+    let mut members = Vec::with_capacity(file.members.len());
+    let mut member_lines = Vec::with_capacity(file.members.len());
+    let mut phones: HashMap<PhoneNumber, usize> = HashMap::new();
+    let mut emails: HashMap<Email, usize> = HashMap::new();
+    for raw in &file.members {
+        let line = line_of(json, raw);
+        let before = report.0.len();
+        let row: MemberRow = match serde_json::from_str(raw.get()) {
+            Ok(row) => row,
+            Err(e) => {
+                report.push(line, format!("member: {}", json_message(&e)));
+                continue;
+            }
+        };
+        let member = validate_member(row, line, &towns, &mut report);
+        let Some(member) = member else { continue };
+
+        if let Some(phone) = &member.phone {
+            if let Some(first) = phones.get(phone) {
+                report.push(line, format!("phone number already used on line {first}"));
+            } else {
+                phones.insert(phone.clone(), line);
+            }
+        }
+        if let Some(email) = &member.email {
+            if let Some(first) = emails.get(email) {
+                report.push(line, format!("e-mail address already used on line {first}"));
+            } else {
+                emails.insert(email.clone(), line);
+            }
+        }
+        if report.0.len() == before {
+            members.push(member);
+            member_lines.push(line);
+        }
+    }
+
+    if report.0.is_empty() {
+        Ok(Import { communities, members, member_lines })
+    } else {
+        Err(ImportErrors(report.0))
+    }
+}
+
+/// Checks one member row; pushes its problems to `report`.
+///
+/// Returns a member only if the row itself has no problem (duplicates
+/// across rows are checked by the caller).
+fn validate_member(
+    row: MemberRow,
+    line: usize,
+    towns: &HashMap<CommunityId, String>,
+    report: &mut Report,
+) -> Option<Member> {
+    let before = report.0.len();
+
+    let role = row.role.parse::<Role>();
+    if let Err(e) = &role {
+        report.push(line, e.to_string());
+    }
+
+    let mut communities: Vec<CommunityId> = Vec::with_capacity(row.communities.len());
+    if row.communities.is_empty() {
+        report.push(line, "a member needs at least one community");
+    }
+    for raw_id in &row.communities {
+        match CommunityId::parse(raw_id) {
+            Err(e) => report.push(line, format!("community \"{}\": {e}", raw_id.escape_debug())),
+            Ok(id) if !towns.contains_key(&id) => {
+                report.push(line, format!("unknown community \"{id}\""));
+            }
+            Ok(id) if communities.contains(&id) => {
+                report.push(line, format!("community \"{id}\" listed twice"));
+            }
+            Ok(id) => communities.push(id),
+        }
+    }
+    match role {
+        Ok(Role::Resident | Role::Referent) if row.communities.len() > 1 => {
+            report.push(
+                line,
+                format!("a {} belongs to exactly one community (found {})", row.role, row.communities.len()),
+            );
+        }
+        Ok(Role::Police) => {
+            let mut member_towns = communities.iter().filter_map(|id| towns.get(id));
+            if let Some(first) = member_towns.next()
+                && member_towns.any(|t| t != first)
+            {
+                report.push(line, "police communities must all be in the same town");
+            }
+        }
+        _ => {}
+    }
+
+    let first_name =
+        FirstName::parse(&row.first_name).map_err(|e| report.push(line, format!("first name: {e}"))).ok();
+    let last_name =
+        LastName::parse(&row.last_name).map_err(|e| report.push(line, format!("last name: {e}"))).ok();
+    let email = match row.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Email::parse(s).map_err(|e| report.push(line, e.to_string())).ok(),
+    };
+    let phone = match row.phone.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => PhoneNumber::parse(s).map_err(|e| report.push(line, e.to_string())).ok(),
+    };
+    let has_contact = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if !has_contact(&row.email) && !has_contact(&row.phone) {
+        report.push(line, "a member needs an e-mail address or a phone number");
+    }
+
+    if report.0.len() != before {
+        return None;
+    }
+    Some(Member {
+        id: MemberId::new(),
+        communities,
+        first_name: first_name?,
+        last_name: last_name?,
+        email,
+        phone,
+        hide_phone: row.hide_phone,
+        sms_alerts: row.sms_alerts,
+        email_alerts: row.email_alerts,
+        role: role.ok()?,
+        unsubscribe_token: UnsubscribeToken::generate(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const GOOD: &str = r#"{
+  "communities": [
+    {"id": "les-tilleuls", "name": "Les Tilleuls", "town": "Rennes"},
+    {"id": "le-bourg", "name": "Le Bourg", "town": "Rennes"},
+    {"id": "la-gare", "name": "La Gare", "town": "Vitré"}
+  ],
+  "members": [
+    {"communities": ["les-tilleuls"], "first_name": "Marie", "last_name": "Dupont",
+     "phone": "06 12 34 56 78", "role": "referent"},
+    {"communities": ["le-bourg"], "first_name": "Paul", "last_name": "Martin",
+     "email": "Paul@Example.org", "hide_phone": true, "sms_alerts": false, "role": "resident"},
+    {"communities": ["les-tilleuls", "le-bourg"], "first_name": "Agent", "last_name": "Durand",
+     "email": "police@rennes.example.fr", "phone": "+33 2 99 00 00 00", "email_alerts": false,
+     "role": "police"}
+  ]
+}"#;
+
+    #[test]
+    fn parses_a_good_file() {
+        let import = parse_import(GOOD).unwrap();
+        assert_eq!(import.communities.len(), 3);
+        assert_eq!(import.communities[2].town, "Vitré");
+        assert_eq!(import.members.len(), 3);
+        let marie = &import.members[0];
+        assert_eq!(marie.role, Role::Referent);
+        assert_eq!(marie.phone.as_ref().unwrap().as_str(), "+33612345678");
+        assert!(!marie.hide_phone && marie.sms_alerts && marie.email_alerts);
+        let paul = &import.members[1];
+        assert_eq!(paul.email.as_ref().unwrap().as_str(), "paul@example.org");
+        assert!(paul.hide_phone && !paul.sms_alerts);
+        let police = &import.members[2];
+        assert_eq!(police.communities.len(), 2);
+        assert!(!police.email_alerts);
+        assert_ne!(marie.id, paul.id);
+        assert_ne!(marie.unsubscribe_token, paul.unsubscribe_token);
+    }
+
+    #[test]
+    fn syntax_error_line() {
+        let errs = parse_import("{\n  \"communities\": [\n  ,\n]}").unwrap_err();
+        assert_eq!(errs.0.len(), 1);
+        assert_eq!(errs.0[0].line, 3);
+        assert!(errs.to_string().starts_with("line 3: "), "{errs}");
+        assert!(parse_import("").is_err());
+        assert!(parse_import("{\"communities\": []}").is_err());
+        assert!(parse_import("{\"communities\": [], \"members\": [], \"x\": 1}").is_err());
+        assert!(parse_import("{\"communities\": [], \"members\": []}").is_ok());
+    }
+
+    #[test]
+    fn reports_every_error_with_its_line() {
+        let json = r#"{
+  "communities": [
+    {"id": "les-tilleuls", "name": "Les Tilleuls", "town": "Rennes"},
+    {"id": "Bad Id", "name": "X", "town": "Rennes"},
+    {"id": "les-tilleuls", "name": "Again", "town": "Rennes"},
+    {"id": "vitre", "name": " ", "town": "Vitré"},
+    {"id": "x", "name": "X", "town": "Rennes", "mayor": "Bob"}
+  ],
+  "members": [
+    {"communities": ["les-tilleuls"], "first_name": "Marie", "last_name": "Dupont",
+     "phone": "0612345678", "email": "marie@example.org", "role": "resident"},
+    {"communities": ["les-tilleuls"], "first_name": "Marie2", "last_name": "Dupont",
+     "phone": "+33 6 12 34 56 78", "email": "MARIE@example.org", "role": "resident"},
+    {"communities": [], "first_name": "", "last_name": "L", "role": "boss"},
+    {"communities": ["nowhere", "les-tilleuls"], "first_name": "A", "last_name": "B",
+     "phone": "12", "role": "resident"},
+    {"communities": ["les-tilleuls", "vitre"], "first_name": "Agent", "last_name": "C",
+     "email": "agent@example.org", "role": "police"},
+    {"communities": ["les-tilleuls"], "first_name": "A", "last_name": "B", "role": "resident", "age": 3}
+  ]
+}"#;
+        let errs = parse_import(json).unwrap_err();
+        let text = errs.to_string();
+        let lines: Vec<usize> = errs.0.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [4, 5, 6, 7, 12, 12, 14, 14, 14, 14, 15, 15, 15, 17, 19], "{text}");
+        assert!(
+            text.contains("line 5: duplicate community id \"les-tilleuls\" (first defined on line 3)"),
+            "{text}"
+        );
+        assert!(text.contains("line 12: phone number already used on line 10"), "{text}");
+        assert!(text.contains("line 12: e-mail address already used on line 10"), "{text}");
+        assert!(text.contains("line 15: unknown community \"nowhere\""), "{text}");
+        assert!(text.contains("line 17: police communities must all be in the same town"), "{text}");
+        assert!(text.contains("unknown field `age`"), "{text}");
+        assert!(!text.contains("0612345678") && !text.contains("marie@"), "{text}");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,300}") {
+            let _ = parse_import(&s);
+        }
+
+        #[test]
+        fn never_panics_on_json_like(s in "[\\[\\]{}\",:a-z0-9 \\n]{0,200}") {
+            let _ = parse_import(&format!("{{\"communities\":[], \"members\":[{s}]}}"));
+        }
+
+        #[test]
+        fn bad_row_line_is_reported(blank in 0usize..20, good_rows in 0usize..5) {
+            let mut json = String::from("{\"communities\": [{\"id\": \"c\", \"name\": \"C\", \"town\": \"T\"}],\n");
+            json.push_str(&"\n".repeat(blank));
+            json.push_str("\"members\": [\n");
+            for i in 0..good_rows {
+                json.push_str(&format!(
+                    "{{\"communities\": [\"c\"], \"first_name\": \"A\", \"last_name\": \"B\", \"email\": \"a{i}@x.fr\", \"role\": \"resident\"}},\n"
+                ));
+            }
+            json.push_str("  {\"communities\": [\"c\"], \"first_name\": \"A\", \"last_name\": \"B\", \"role\": \"resident\"}\n]}");
+            let errs = parse_import(&json).unwrap_err();
+            prop_assert_eq!(errs.0.len(), 1);
+            prop_assert_eq!(errs.0[0].line, 3 + blank + good_rows);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The French texts the service sends by SMS.
+//!
+//! Each fits in one GSM-7 segment (160 characters, no `ç`/`ê`/`’`...).
+
+/// Reply to `AIDE` / `HELP`.
+#[must_use]
+pub fn help_reply() -> String {
+    "vigie : envoyez votre alerte par SMS à ce numéro, elle sera transmise aux voisins de votre communauté. STOP pour ne plus recevoir les alertes."
+        .to_owned()
+}
+
+/// Reply to `STOP`.
+#[must_use]
+pub fn stop_reply() -> String {
+    "vigie : vous ne recevrez plus les alertes par SMS. Pour les réactiver, envoyez START à ce numéro."
+        .to_owned()
+}
+
+/// Reply to `START`.
+#[must_use]
+pub fn start_reply() -> String {
+    "vigie : les alertes par SMS sont réactivées. Envoyez STOP pour ne plus les recevoir.".to_owned()
+}
+
+/// Reply to a number that is not registered.
+#[must_use]
+pub fn unknown_sender_reply(signup_url: &str) -> String {
+    format!("vigie : ce numéro n'est pas inscrit. Inscrivez-vous sur {signup_url}")
+}
+
+/// Reply to an empty message.
+#[must_use]
+pub fn empty_reply() -> String {
+    "vigie : message vide. Pour lancer une alerte, envoyez son texte par SMS à ce numéro.".to_owned()
+}
+
+/// Reply to an alert longer than `max` characters.
+#[must_use]
+pub fn too_long_reply(max: usize) -> String {
+    format!("vigie : alerte trop longue ({max} caractères maximum). Raccourcissez-la et renvoyez-la.")
+}
+
+/// Reply to a member attached to no community.
+#[must_use]
+pub fn no_community_reply() -> String {
+    "vigie : votre numéro n'est rattaché à aucune communauté, l'alerte n'a pas été transmise. Contactez votre référent."
+        .to_owned()
+}
+
+/// `n` followed by `singular` or `plural`.
+fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n > 1 { plural } else { singular })
+}
+
+/// Confirmation sent to the author of an alert.
+///
+/// `reached` counts distinct neighbours; one neighbour may get both an SMS
+/// and an e-mail, so `by_sms + by_email` can exceed `reached`.
+#[must_use]
+pub fn sender_confirmation(reached: usize, by_sms: usize, by_email: usize) -> String {
+    if reached == 0 {
+        return "Votre alerte a été enregistrée, mais aucun voisin n'a pu la recevoir pour le moment."
+            .to_owned();
+    }
+    let mut channels = Vec::with_capacity(2);
+    if by_sms > 0 {
+        channels.push(format!("{by_sms} par SMS"));
+    }
+    if by_email > 0 {
+        channels.push(format!("{by_email} par e-mail"));
+    }
+    let detail = if channels.is_empty() { String::new() } else { format!(" ({})", channels.join(", ")) };
+    format!("Votre alerte a été transmise à {}{detail}.", count(reached, "voisin", "voisins"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::count_segments;
+    use super::super::sms::Encoding;
+    use super::*;
+
+    fn all() -> Vec<String> {
+        vec![
+            help_reply(),
+            stop_reply(),
+            start_reply(),
+            unknown_sender_reply("https://vigie.example.fr/inscription"),
+            empty_reply(),
+            too_long_reply(1000),
+            no_community_reply(),
+            sender_confirmation(0, 0, 0),
+            sender_confirmation(1, 1, 0),
+            sender_confirmation(123, 120, 123),
+        ]
+    }
+
+    #[test]
+    fn every_text_is_one_gsm7_segment() {
+        for t in all() {
+            let c = count_segments(&t);
+            assert_eq!(c.encoding, Encoding::Gsm7, "{t}");
+            assert_eq!(c.segments, 1, "{t}");
+            assert!(t.chars().count() <= 160, "{t}");
+        }
+    }
+
+    #[test]
+    fn replies_mention_keywords() {
+        assert!(help_reply().contains("STOP"));
+        assert!(stop_reply().contains("START"));
+        assert!(start_reply().contains("STOP"));
+        assert!(unknown_sender_reply("https://x.fr/i").ends_with("https://x.fr/i"));
+        assert!(too_long_reply(1000).contains("1000"));
+    }
+
+    #[test]
+    fn confirmation_grammar() {
+        assert_eq!(
+            sender_confirmation(7, 5, 7),
+            "Votre alerte a été transmise à 7 voisins (5 par SMS, 7 par e-mail)."
+        );
+        assert_eq!(sender_confirmation(1, 1, 0), "Votre alerte a été transmise à 1 voisin (1 par SMS).");
+        assert_eq!(sender_confirmation(2, 0, 2), "Votre alerte a été transmise à 2 voisins (2 par e-mail).");
+        assert!(sender_confirmation(0, 0, 0).contains("aucun voisin"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Loading a town hall import into the store: all of it, or (as far as a pre-flight can tell)
+//! nothing.
+
+use crate::domain::{Import, ImportError, ImportErrors};
+use crate::ports::{MemberLookup, RegisterError, Registry, StoreError};
+
+/// What an import did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    pub communities: usize,
+    pub members: usize,
+}
+
+/// Why an import was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Rows that clash with members already registered; nothing was written.
+    #[error("{0}")]
+    Rejected(ImportErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores the communities, then the members, of a validated import.
+///
+/// A pre-flight first looks for numbers and addresses that already belong to someone, so a
+/// clash is reported with its line before anything is written. Each registration is still
+/// guarded by its own conditional write, so a concurrent registration can never make a number
+/// belong to two members.
+pub async fn load<S: Registry + MemberLookup>(store: &S, import: &Import) -> Result<Loaded, LoadError> {
+    let mut clashes = Vec::new();
+    for (member, line) in import.members.iter().zip(&import.member_lines) {
+        if let Some(phone) = &member.phone
+            && store.member_by_phone(phone).await?.is_some()
+        {
+            clashes.push(ImportError { line: *line, message: RegisterError::PhoneTaken.to_string() });
+        }
+        if let Some(email) = &member.email
+            && store.member_by_email(email).await?.is_some()
+        {
+            clashes.push(ImportError { line: *line, message: RegisterError::EmailTaken.to_string() });
+        }
+    }
+    if !clashes.is_empty() {
+        return Err(LoadError::Rejected(ImportErrors(clashes)));
+    }
+    for community in &import.communities {
+        store.put_community(community).await?;
+    }
+    for (member, line) in import.members.iter().zip(&import.member_lines) {
+        match store.register(member).await {
+            Ok(()) => {}
+            Err(RegisterError::Store(err)) => return Err(err.into()),
+            Err(err) => {
+                return Err(LoadError::Rejected(ImportErrors(vec![ImportError {
+                    line: *line,
+                    message: err.to_string(),
+                }])));
+            }
+        }
+    }
+    Ok(Loaded { communities: import.communities.len(), members: import.members.len() })
+}

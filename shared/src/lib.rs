@@ -1,0 +1,10 @@
+//! vigie's shared library: the pure domain, the ports the handlers depend on, and the AWS
+//! adapters behind them.
+
+pub mod adapters;
+pub mod compose;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod model;
+pub mod ports;

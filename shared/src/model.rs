@@ -1,0 +1,176 @@
+//! The records that flow between the handlers and the ports: alerts, deliveries, pages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    AlertId, AlertSource, AlertText, CommunityId, Email, FirstName, MemberId, PhoneNumber, Role,
+    UnsubscribeToken,
+};
+
+/// An alert raised in one community.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: AlertId,
+    pub community_id: CommunityId,
+    pub community_name: String,
+    pub sender_id: MemberId,
+    pub sender_first_name: FirstName,
+    pub source: AlertSource,
+    pub text: AlertText,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_message_id: Option<InboundMessageId>,
+}
+
+/// The identifier AWS End User Messaging gives an inbound SMS; the key of its idempotency.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InboundMessageId(String);
+
+impl InboundMessageId {
+    /// Printable ASCII without spaces, 1 to 128 characters.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInboundMessageId> {
+        let ok = !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_graphic());
+        if ok { Ok(Self(raw.to_owned())) } else { Err(InvalidInboundMessageId) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InboundMessageId {
+    type Error = InvalidInboundMessageId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<InboundMessageId> for String {
+    fn from(value: InboundMessageId) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for InboundMessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("inbound message id must be 1 to 128 printable ASCII characters")]
+pub struct InvalidInboundMessageId;
+
+/// A member as the fan-out sees them: one row of a community's roster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub member_id: MemberId,
+    pub first_name: FirstName,
+    #[serde(default)]
+    pub email: Option<Email>,
+    #[serde(default)]
+    pub phone: Option<PhoneNumber>,
+    pub sms_alerts: bool,
+    pub email_alerts: bool,
+    pub role: Role,
+    pub unsubscribe_token: UnsubscribeToken,
+}
+
+impl Recipient {
+    /// The number to text, if the member gave one and left SMS alerts on.
+    pub fn sms_target(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref().filter(|_| self.sms_alerts)
+    }
+
+    /// The address to email, if the member gave one and left email alerts on.
+    pub fn email_target(&self) -> Option<&Email> {
+        self.email.as_ref().filter(|_| self.email_alerts)
+    }
+}
+
+/// How an alert or a reply reaches someone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// Something sent at most once, reserved in the ledger before it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Task {
+    /// An alert to one neighbour on one channel.
+    Delivery { alert: AlertId, member: MemberId, channel: Channel },
+    /// The "your alert reached N neighbours" message to the sender.
+    SenderConfirmation { alert: AlertId, channel: Channel },
+    /// The SMS answer to an inbound message (keyword confirmation, help, unknown sender...).
+    Reply { inbound: InboundMessageId },
+}
+
+/// What a claim found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to send now.
+    Acquired,
+    /// Sent or failed for good before: nothing to do.
+    Done,
+    /// Claimed by another invocation whose lease has not run out: try again later.
+    Busy,
+}
+
+/// How a claimed task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        message_id: String,
+    },
+    /// Can never succeed (an invalid number, a rejected address): recorded, never retried.
+    Failed {
+        error: String,
+    },
+    /// Failed for now (throttled, unavailable): free to be claimed again at once.
+    Released {
+        error: String,
+    },
+}
+
+/// An alert's delivery report, tallied from the ledger.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCounts {
+    pub sms_sent: u32,
+    pub sms_failed: u32,
+    pub email_sent: u32,
+    pub email_failed: u32,
+    /// Neighbours reached by at least one channel.
+    pub recipients: u32,
+    /// Deliveries claimed or released but not yet settled.
+    pub pending: u32,
+}
+
+/// One page of a paged query and where the next one starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// An opaque position in a paged query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+/// Whether a write that must happen once did happen now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    AlreadyBefore,
+}

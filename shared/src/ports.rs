@@ -1,0 +1,162 @@
+//! Narrow ports: one capability each. Handlers ask only for what they use; the DynamoDB, SNS
+//! and SES adapters in [`crate::adapters`] implement them.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
+use crate::model::{
+    Alert, Applied, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Recipient, Task,
+};
+
+/// A failure of the store. Every variant but `Corrupt` is worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{operation} failed: {message}")]
+    Unavailable { operation: &'static str, message: String },
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, StoreError::Corrupt { .. })
+    }
+}
+
+/// Why registering a member was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("this phone number already belongs to a member")]
+    PhoneTaken,
+    #[error("this email address already belongs to a member")]
+    EmailTaken,
+    #[error("unknown community")]
+    UnknownCommunity,
+    #[error("this member already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Will never succeed (invalid number, rejected address).
+    #[error("rejected: {0}")]
+    Permanent(String),
+    /// May succeed later (throttled, service unavailable).
+    #[error("failed for now: {0}")]
+    Transient(String),
+}
+
+/// Finding members.
+pub trait MemberLookup {
+    fn member_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
+    fn member_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
+    fn member(&self, id: MemberId) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
+    fn community(
+        &self,
+        id: &CommunityId,
+    ) -> impl Future<Output = Result<Option<Community>, StoreError>> + Send;
+}
+
+/// Reading a community's members, one page at a time.
+pub trait Roster {
+    fn members_page(
+        &self,
+        community: &CommunityId,
+        after: Option<Cursor>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Page<Recipient>, StoreError>> + Send;
+}
+
+/// Adding communities and members.
+pub trait Registry {
+    fn put_community(&self, community: &Community) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Registers a member; their phone number and email must not belong to anyone else.
+    fn register(&self, member: &Member) -> impl Future<Output = Result<(), RegisterError>> + Send;
+}
+
+/// A member's own settings.
+pub trait Settings {
+    /// Turns SMS alerts on or off, once per inbound message.
+    fn set_sms_alerts(
+        &self,
+        member: &Member,
+        on: bool,
+        inbound: &InboundMessageId,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+/// The alerts themselves.
+pub trait AlertLog {
+    /// Records the alerts an inbound message raised, all or none, once per message.
+    fn record_inbound_alerts(
+        &self,
+        inbound: &InboundMessageId,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
+    /// Stores the delivery report tallied from the ledger.
+    fn record_counts(
+        &self,
+        id: AlertId,
+        counts: &DeliveryCounts,
+        done: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts one acknowledgement per member.
+    fn acknowledge(
+        &self,
+        id: AlertId,
+        member: MemberId,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+/// The ledger of what was sent, so nothing is sent twice.
+pub trait Ledger {
+    /// Reserves each task for `lease`; the answers are in the order of `tasks`.
+    fn claim(
+        &self,
+        tasks: &[Task],
+        lease: Duration,
+    ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
+    /// Records how claimed tasks ended.
+    fn settle(&self, outcomes: &[(Task, Outcome)]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The delivery report of an alert.
+    fn tally(&self, alert: AlertId) -> impl Future<Output = Result<DeliveryCounts, StoreError>> + Send;
+    /// The newest alert this member received by SMS since `since_ms`.
+    fn last_sms_alert(
+        &self,
+        member: MemberId,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Option<AlertId>, StoreError>> + Send;
+    /// True when an unknown number may be answered now: at most once per `window` per number
+    /// (a retry of the same inbound message is answered again, so it is never lost).
+    fn may_answer_unknown(
+        &self,
+        phone: &PhoneNumber,
+        inbound: &InboundMessageId,
+        window: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Sending an SMS from the shared number.
+pub trait Texter {
+    fn send_sms(
+        &self,
+        to: &PhoneNumber,
+        body: &str,
+    ) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// Sending an email built as raw MIME.
+pub trait Mailer {
+    fn send_raw(&self, to: &Email, mime: Vec<u8>) -> impl Future<Output = Result<String, SendError>> + Send;
+}

@@ -1,0 +1,201 @@
+//! The harness of vigie's integration tests: a private moto server per test, the tables of
+//! `template.yaml`, the real adapters, and the handlers called with the events AWS sends.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::sns::SnsEvent;
+use infra::moto::Moto;
+use infra::outbox::Outbox;
+use infra::relay::{InvokeError, Invoker, Relay, RelayConfig};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
+use vigie::config::Config;
+use vigie::domain::{Import, Member, parse_import};
+
+pub use fan_out::handler::FanOut;
+pub use inbound_sms::handler::{Handled, Inbound};
+
+/// The shared number of the tests, and where emails come from.
+pub const SHARED_NUMBER: &str = "+33639980000";
+pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
+/// The demo data the tests use: the same file `make run` loads.
+pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
+
+/// A private emulator with vigie's tables, and the functions' dependencies built on it.
+pub struct Stack {
+    pub moto: Moto,
+    pub sdk: aws_config::SdkConfig,
+    pub config: Config,
+    pub adapters: Adapters,
+    pub members: Vec<Member>,
+}
+
+/// Tests keep logs quiet unless `TEST_LOG=1`.
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+    }
+}
+
+impl Stack {
+    /// A fresh emulator with the tables of `template.yaml` and the SES sender identity.
+    /// `tweak` adjusts the configuration (page size, lease...) before the adapters are built.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Stack {
+        init_logs();
+        let moto = Moto::start().expect("moto starts (make venv installs it)");
+        let sdk = moto.sdk_config().await;
+        let yaml = std::fs::read_to_string(infra::template::workspace_template()).expect("template.yaml");
+        let tables = infra::template::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &yaml, "vigie")
+            .await
+            .expect("tables from template.yaml");
+        infra::stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&sdk), SENDER_EMAIL)
+            .await
+            .expect("SES identity");
+        let mut config = Config::from_lookup(|name| {
+            Some(
+                match name {
+                    "MEMBERS_TABLE" => tables.members.clone(),
+                    "ALERTS_TABLE" => tables.alerts.clone(),
+                    "LEDGER_TABLE" => tables.ledger.clone(),
+                    "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
+                    "SENDER_EMAIL" => SENDER_EMAIL.into(),
+                    "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        })
+        .expect("test configuration");
+        // Small pages, so every test also walks the roster page by page.
+        config.fanout_page_size = 3;
+        tweak(&mut config);
+        let adapters = Adapters::new(&sdk, &config);
+        Stack { moto, sdk, config, adapters, members: Vec::new() }
+    }
+
+    pub async fn start() -> Stack {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh emulator loaded with the demo data.
+    pub async fn demo() -> Stack {
+        let mut stack = Self::start().await;
+        stack.seed(DEMO_SEED).await;
+        stack
+    }
+
+    /// Loads an import file through the same path as `vigie-local seed`.
+    pub async fn seed(&mut self, json: &str) -> Import {
+        let import = parse_import(json).expect("valid import");
+        vigie::import::load(self.store(), &import).await.expect("import loads");
+        self.members.extend(import.members.iter().cloned());
+        import
+    }
+
+    pub fn store(&self) -> &DynamoStore {
+        &self.adapters.store
+    }
+
+    /// The member of the seed with this first name.
+    pub fn member(&self, first_name: &str) -> &Member {
+        self.members.iter().find(|m| m.first_name.as_str() == first_name).expect("member in the seed")
+    }
+
+    /// The E.164 number of the member with this first name.
+    pub fn phone(&self, first_name: &str) -> String {
+        self.member(first_name).phone.as_ref().expect("member has a number").to_string()
+    }
+
+    pub fn email(&self, first_name: &str) -> String {
+        self.member(first_name).email.as_ref().expect("member has an email").to_string()
+    }
+
+    pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
+        Inbound {
+            store: self.adapters.store.clone(),
+            texter: self.adapters.texter.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    pub fn fan_out(&self) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
+        FanOut {
+            store: self.adapters.store.clone(),
+            texter: self.adapters.texter.clone(),
+            mailer: self.adapters.mailer.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    /// The SNS event AWS delivers when `from` texts `body` to the shared number.
+    pub fn sms_event(&self, from: &str, body: &str, inbound_message_id: &str) -> Value {
+        infra::sms_event::inbound_sms_event(
+            from,
+            SHARED_NUMBER,
+            body,
+            inbound_message_id,
+            &infra::sms_event::local_topic_arn(),
+        )
+    }
+
+    /// Invokes `inbound-sms` with an SNS event, as Lambda would.
+    pub async fn invoke_inbound(
+        &self,
+        event: Value,
+    ) -> Result<Vec<Handled>, inbound_sms::handler::InboundError> {
+        let event: SnsEvent = serde_json::from_value(event).expect("an SNS event");
+        inbound_sms::handler::handle(&self.inbound(), LambdaEvent::new(event, Context::default())).await
+    }
+
+    /// `from` texts `body` to the shared number (a fresh inbound message id).
+    pub async fn text(&self, from: &str, body: &str) -> Handled {
+        let id = ulid::Ulid::new().to_string();
+        let mut handled =
+            self.invoke_inbound(self.sms_event(from, body, &id)).await.expect("inbound SMS handled");
+        assert_eq!(handled.len(), 1);
+        handled.remove(0)
+    }
+
+    /// A relay on the alerts table's stream that invokes the fan-out in-process, with the event
+    /// source mapping settings of `template.yaml`.
+    pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
+        let yaml = std::fs::read_to_string(infra::template::workspace_template()).expect("template.yaml");
+        let mut cfg =
+            RelayConfig::from_template(&yaml, "FanOutFunction").expect("relay config from template");
+        cfg.retry_backoff = std::time::Duration::from_millis(10);
+        let deps = Arc::new(self.fan_out());
+        let invoker = move |event: Value| {
+            let deps = Arc::clone(&deps);
+            async move { invoke_fan_out(&deps, event).await }
+        };
+        Relay::new(
+            aws_sdk_dynamodbstreams::Client::new(&self.sdk),
+            &aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.config.tables.alerts,
+            invoker,
+            cfg,
+        )
+        .await
+        .expect("relay on the alerts stream")
+    }
+
+    /// Everything the emulator has sent so far.
+    pub async fn outbox(&self) -> Outbox {
+        self.moto.outbox().await.expect("outbox")
+    }
+}
+
+/// Invokes the fan-out handler in-process with a stream event as JSON, and answers as Lambda.
+pub async fn invoke_fan_out(
+    deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
+    event: Value,
+) -> Result<Value, InvokeError> {
+    let event: StreamEvent = serde_json::from_value(event)
+        .map_err(|e| InvokeError::function("Runtime.UnmarshalError", e.to_string()))?;
+    let response = fan_out::handler::handle(deps, LambdaEvent::new(event, Context::default()))
+        .await
+        .map_err(|e| InvokeError::function("Handler", e.to_string()))?;
+    serde_json::to_value(response).map_err(|e| InvokeError::function("Runtime.MarshalError", e.to_string()))
+}
