@@ -112,7 +112,7 @@ pub enum Task {
     /// An alert to one neighbour on one channel.
     Delivery { alert: AlertId, member: MemberId, channel: Channel },
     /// The "your alert reached N neighbours" message to the sender.
-    SenderConfirmation { alert: AlertId, channel: Channel },
+    SenderConfirmation { alert: AlertId, sender: MemberId, channel: Channel },
     /// The SMS answer to an inbound message (keyword confirmation, help, unknown sender...).
     Reply { inbound: InboundMessageId },
 }

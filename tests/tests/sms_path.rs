@@ -250,6 +250,11 @@ async fn a_short_reply_to_an_alert_is_an_acknowledgement_not_a_new_alert() {
     let acks = item.item().unwrap().get("acks").unwrap().as_n().unwrap().clone();
     assert_eq!(acks, "2", "one acknowledgement per member");
 
+    // Marie thanks us for the confirmation of her own alert: nobody is texted, nothing counted.
+    assert_eq!(stack.text(&stack.phone("Marie"), "Merci").await, Handled::ReplyToOwnAlert(alerts[0]));
+    assert_eq!(relay.drain().await.unwrap().delivered, 0);
+    assert_eq!(stack.outbox().await.sms.len(), sent_before);
+
     // Lucas gets alerts by email only: his "merci" is not an acknowledgement of an SMS.
     assert!(matches!(stack.text(&stack.phone("Lucas"), "merci").await, Handled::Alerted(_)));
 }

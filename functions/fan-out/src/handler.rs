@@ -278,7 +278,7 @@ where
         (None, Some(_)) => Channel::Email,
         (None, None) => return Ok(()),
     };
-    let task = Task::SenderConfirmation { alert: alert.alert_id, channel };
+    let task = Task::SenderConfirmation { alert: alert.alert_id, sender: sender.id, channel };
     match deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease).await?.first() {
         Some(Claim::Acquired) => {}
         Some(Claim::Done) => return Ok(()),

@@ -79,6 +79,8 @@ pub enum Handled {
     NoCommunity,
     /// Counted as an acknowledgement of that alert.
     Acknowledged(AlertId),
+    /// A short reply ("merci") to the confirmation of the sender's own alert: nothing to do.
+    ReplyToOwnAlert(AlertId),
     /// From a number no member has; `answered` is false when it was answered in the last 24 h.
     Unknown {
         answered: bool,
@@ -162,6 +164,11 @@ where
             let since = now_ms() - ACK_WINDOW.as_millis() as i64;
             match deps.store.last_sms_alert(member.id, since).await? {
                 Some(alert) => {
+                    // A "merci" to the confirmation of one's own alert is not an acknowledgement.
+                    let own = deps.store.alert(alert).await?.is_some_and(|a| a.sender_id == member.id);
+                    if own {
+                        return Ok(Handled::ReplyToOwnAlert(alert));
+                    }
                     deps.store.acknowledge(alert, member.id).await?;
                     Ok(Handled::Acknowledged(alert))
                 }

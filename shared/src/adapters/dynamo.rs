@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use tracing::instrument;
 
 use crate::config::Tables;
-use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
+use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber, redact};
 use crate::model::{
     Alert, Applied, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Recipient, Task,
 };
@@ -77,7 +77,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    move |err| StoreError::Unavailable { operation, message: DisplayErrorContext(&err).to_string() }
+    move |err| StoreError::Unavailable { operation, message: redact(&DisplayErrorContext(&err).to_string()) }
 }
 
 fn built<E: std::fmt::Display>(operation: &'static str) -> impl FnOnce(E) -> StoreError {
@@ -118,7 +118,7 @@ fn task_key(task: &Task) -> Item {
         Task::Delivery { alert, member, channel } => {
             key(alert_pk(*alert), format!("D#{member}#{}", channel.as_str()))
         }
-        Task::SenderConfirmation { alert, channel } => {
+        Task::SenderConfirmation { alert, channel, .. } => {
             key(alert_pk(*alert), format!("SENDER#{}", channel.as_str()))
         }
         Task::Reply { inbound } => key(format!("REPLY#{inbound}"), "REPLY"),
@@ -139,8 +139,9 @@ fn task_item(task: &Task) -> Item {
             item.insert("member_id".into(), s(member.to_string()));
             item.insert("channel".into(), s(channel.as_str()));
         }
-        Task::SenderConfirmation { alert, channel } => {
+        Task::SenderConfirmation { alert, sender, channel } => {
             item.insert("alert_id".into(), s(alert.to_string()));
+            item.insert("member_id".into(), s(sender.to_string()));
             item.insert("channel".into(), s(channel.as_str()));
         }
         Task::Reply { .. } => {}
@@ -359,12 +360,17 @@ impl Roster for DynamoStore {
             .map_err(unavailable("Query roster"))?;
         let next =
             out.last_evaluated_key.as_ref().and_then(|k| get_s(k, "sk")).map(|sk| Cursor(sk.to_owned()));
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| from_item("membership", i))
-            .collect::<Result<Vec<Recipient>, _>>()?;
+        // One unreadable row must not keep the alert from everyone else: it is logged and skipped.
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let sk = get_s(&item, "sk").unwrap_or_default().to_owned();
+            match from_item::<Recipient>("membership", item) {
+                Ok(recipient) => items.push(recipient),
+                Err(err) => {
+                    tracing::error!(%community, %sk, error = %redact(&err.to_string()), "unreadable membership skipped")
+                }
+            }
+        }
         Ok(Page { items, next })
     }
 }
@@ -713,7 +719,11 @@ impl Ledger for DynamoStore {
                         item.insert("state".into(), s("sent"));
                         item.insert("message_id".into(), s(message_id.clone()));
                         item.insert("sent_at".into(), n(now));
-                        if let Task::Delivery { member, channel: Channel::Sms, .. } = task {
+                        // Who last received which alert by SMS: so a short "merci" can be read
+                        // as a reply to it rather than as a new alert.
+                        if let Task::Delivery { member, channel: Channel::Sms, .. }
+                        | Task::SenderConfirmation { sender: member, channel: Channel::Sms, .. } = task
+                        {
                             item.insert("recipient".into(), s(format!("{member}#sms")));
                         }
                     }

@@ -7,7 +7,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use tracing::instrument;
 
-use crate::domain::Email;
+use crate::domain::{Email, redact};
 use crate::ports::{Mailer, SendError};
 
 /// Sends raw emails from the service's verified identity.
@@ -28,7 +28,7 @@ fn classify(err: SdkError<SendEmailError>) -> SendError {
     let permanent = err.as_service_error().is_some_and(|e| {
         matches!(e, SendEmailError::BadRequestException(_) | SendEmailError::MessageRejected(_))
     });
-    let message = DisplayErrorContext(&err).to_string();
+    let message = redact(&DisplayErrorContext(&err).to_string());
     if permanent { SendError::Permanent(message) } else { SendError::Transient(message) }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
 use tracing::instrument;
 
-use crate::domain::PhoneNumber;
+use crate::domain::{PhoneNumber, redact};
 use crate::ports::{SendError, Texter};
 
 /// Sends transactional SMS from the shared number.
@@ -40,7 +40,7 @@ fn classify(err: SdkError<PublishError>) -> SendError {
                 | PublishError::EndpointDisabledException(_)
         )
     });
-    let message = DisplayErrorContext(&err).to_string();
+    let message = redact(&DisplayErrorContext(&err).to_string());
     if permanent { SendError::Permanent(message) } else { SendError::Transient(message) }
 }
 

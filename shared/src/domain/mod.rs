@@ -11,6 +11,7 @@ mod keyword;
 mod member;
 mod name;
 mod phone;
+mod redact;
 mod seed;
 mod sms;
 pub mod texts;
@@ -23,6 +24,7 @@ pub use keyword::{Inbound, classify};
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};
 pub use phone::PhoneNumber;
+pub use redact::redact;
 pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{

@@ -1,0 +1,86 @@
+//! The member directory: imports and the one-number-one-member rule, against the emulator.
+
+use vigie::domain::{
+    FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken, parse_import,
+};
+use vigie::import::{LoadError, load};
+use vigie::ports::{MemberLookup, RegisterError, Registry};
+use vigie_tests::Stack;
+
+#[tokio::test]
+async fn an_import_that_clashes_with_registered_members_is_rejected_whole_with_its_lines() {
+    let stack = Stack::demo().await;
+    let file = r#"{
+  "communities": [{ "id": "la-gare", "name": "La Gare", "town": "Bellerive" }],
+  "members": [
+    { "communities": ["la-gare"], "first_name": "Nadia", "last_name": "Haddad",
+      "email": "nadia@example.org", "role": "resident" },
+    { "communities": ["la-gare"], "first_name": "Marc", "last_name": "Henry",
+      "phone": "06 39 98 00 01", "role": "resident" }
+  ]
+}"#;
+    let import = parse_import(file).expect("the file itself is valid");
+    let Err(LoadError::Rejected(errors)) = load(stack.store(), &import).await else {
+        panic!("Marie's number is taken")
+    };
+    assert_eq!(errors.0.len(), 1);
+    assert_eq!(errors.0[0].line, 6, "{errors}");
+    assert!(errors.to_string().contains("phone number already belongs"), "{errors}");
+    let nadia = vigie::domain::Email::parse("nadia@example.org").unwrap();
+    assert!(stack.store().member_by_email(&nadia).await.unwrap().is_none(), "nothing half-imported");
+    let gare = vigie::domain::CommunityId::parse("la-gare").unwrap();
+    assert!(stack.store().community(&gare).await.unwrap().is_none(), "nothing half-imported");
+}
+
+#[tokio::test]
+async fn a_bad_import_file_reports_every_bad_row_with_its_line() {
+    let file = r#"{
+  "communities": [{ "id": "les-tilleuls", "name": "Les Tilleuls", "town": "Bellerive" }],
+  "members": [
+    { "communities": ["les-tilleuls"], "first_name": "Ok", "last_name": "Fine", "phone": "0639980101", "role": "resident" },
+    { "communities": ["nowhere"], "first_name": "Bad", "last_name": "Community", "phone": "0639980102", "role": "resident" },
+    { "communities": ["les-tilleuls"], "first_name": "Bad", "last_name": "Phone", "phone": "12", "role": "resident" },
+    { "communities": ["les-tilleuls"], "first_name": "Dup", "last_name": "Phone", "phone": "+33639980101", "role": "resident" }
+  ]
+}"#;
+    let errors = parse_import(file).expect_err("three bad rows");
+    let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![5, 6, 7], "{errors}");
+}
+
+fn member(first_name: &str, phone: &str) -> Member {
+    Member {
+        id: MemberId::new(),
+        communities: vec![vigie::domain::CommunityId::parse("les-tilleuls").unwrap()],
+        first_name: FirstName::parse(first_name).unwrap(),
+        last_name: LastName::parse("Test").unwrap(),
+        email: None,
+        phone: Some(PhoneNumber::parse(phone).unwrap()),
+        hide_phone: false,
+        sms_alerts: true,
+        email_alerts: true,
+        role: Role::Resident,
+        unsubscribe_token: UnsubscribeToken::generate(),
+    }
+}
+
+#[tokio::test]
+async fn a_number_belongs_to_one_member_even_when_two_register_at_once() {
+    let stack = Stack::demo().await;
+    let (a, b) = (member("Alice", "06 39 98 01 11"), member("Bruno", "+33639980111"));
+    let (ra, rb) = tokio::join!(stack.store().register(&a), stack.store().register(&b));
+    let taken = [&ra, &rb].iter().filter(|r| matches!(r, Err(RegisterError::PhoneTaken))).count();
+    assert_eq!(taken, 1, "exactly one wins: {ra:?} {rb:?}");
+    assert!(ra.is_ok() || rb.is_ok());
+    let owner =
+        stack.store().member_by_phone(&PhoneNumber::parse("0639980111").unwrap()).await.unwrap().unwrap();
+    assert!(owner.id == a.id || owner.id == b.id);
+
+    // And a number already in the demo cannot be registered again.
+    let again = stack.store().register(&member("Claire", "06 39 98 00 02")).await;
+    assert!(matches!(again, Err(RegisterError::PhoneTaken)), "{again:?}");
+    // Nor can a member join a community that does not exist.
+    let mut lost = member("Denis", "06 39 98 01 12");
+    lost.communities = vec![vigie::domain::CommunityId::parse("atlantis").unwrap()];
+    assert!(matches!(stack.store().register(&lost).await, Err(RegisterError::UnknownCommunity)));
+}
