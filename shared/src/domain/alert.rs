@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 use super::name::is_bidi_control;
+use super::newtype::validated_string;
 
 /// The cleaned text of an alert.
 ///
@@ -70,25 +71,8 @@ impl AlertText {
     }
 }
 
-impl fmt::Display for AlertText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for AlertText {
-    type Error = DomainError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<AlertText> for String {
-    fn from(t: AlertText) -> String {
-        t.0
-    }
-}
+// No `FromStr`: alert texts are only built through `parse` and serde.
+validated_string!(AlertText: Display);
 
 /// How an alert was raised.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]

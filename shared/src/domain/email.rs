@@ -1,11 +1,11 @@
 //! E-mail addresses.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
+use super::newtype::validated_string;
 
 /// A validated, lowercased e-mail address.
 ///
@@ -87,39 +87,13 @@ fn is_forbidden(c: char) -> bool {
         || super::name::is_bidi_control(c)
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl fmt::Debug for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Email({})", self.masked())
     }
 }
 
-impl FromStr for Email {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = DomainError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
+validated_string!(Email: FromStr, Display);
 
 #[cfg(test)]
 mod tests {

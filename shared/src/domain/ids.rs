@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use super::DomainError;
+use super::newtype::validated_string;
 
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -114,33 +115,7 @@ impl CommunityId {
     }
 }
 
-impl fmt::Display for CommunityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for CommunityId {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for CommunityId {
-    type Error = DomainError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<CommunityId> for String {
-    fn from(id: CommunityId) -> String {
-        id.0
-    }
-}
+validated_string!(CommunityId: FromStr, Display);
 
 #[cfg(test)]
 mod tests {

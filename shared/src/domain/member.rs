@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::newtype::validated_string;
 use super::{CommunityId, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber};
 
 /// What a member may do.
@@ -172,27 +173,7 @@ impl fmt::Debug for UnsubscribeToken {
     }
 }
 
-impl FromStr for UnsubscribeToken {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for UnsubscribeToken {
-    type Error = DomainError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<UnsubscribeToken> for String {
-    fn from(t: UnsubscribeToken) -> String {
-        t.0
-    }
-}
+validated_string!(UnsubscribeToken: FromStr);
 
 #[cfg(test)]
 mod tests {

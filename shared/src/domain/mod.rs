@@ -10,6 +10,7 @@ mod ids;
 mod keyword;
 mod member;
 mod name;
+mod newtype;
 mod phone;
 mod redact;
 mod seed;

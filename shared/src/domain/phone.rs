@@ -1,11 +1,11 @@
 //! Phone numbers, always stored in E.164 form (`+33612345678`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
+use super::newtype::validated_string;
 
 /// A validated phone number in E.164 form.
 ///
@@ -111,39 +111,13 @@ fn validate_e164_digits(digits: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl fmt::Debug for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PhoneNumber({})", self.masked())
     }
 }
 
-impl FromStr for PhoneNumber {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for PhoneNumber {
-    type Error = DomainError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<PhoneNumber> for String {
-    fn from(p: PhoneNumber) -> String {
-        p.0
-    }
-}
+validated_string!(PhoneNumber: FromStr, Display);
 
 #[cfg(test)]
 mod tests {
