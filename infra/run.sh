@@ -16,7 +16,8 @@ stop() {
   wait 2>/dev/null
   echo "vigie stopped."
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap "stop; exit 0" INT TERM
 
 wait_for() { # url, what
   for _ in $(seq 1 600); do
@@ -26,6 +27,14 @@ wait_for() { # url, what
   echo "$2 did not start: see .local/" >&2
   exit 1
 }
+
+# A second `make run` must not share (and corrupt) the first one's emulator.
+for url in "$AWS_ENDPOINT_URL" "$VIGIE_LAMBDA_URL"; do
+  if curl -s -o /dev/null --max-time 1 "$url"; then
+    echo "something already answers at $url: is vigie already running? (set VIGIE_AWS_PORT / VIGIE_LAMBDA_PORT)" >&2
+    exit 1
+  fi
+done
 
 moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
 pids+=($!)
