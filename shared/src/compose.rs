@@ -15,7 +15,7 @@ use mail_builder::headers::text::Text;
 use mail_builder::headers::url::URL;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AlertSource, AlertText, Email, FirstName, fit_segments, normalise_gsm7};
+use crate::domain::{AlertSource, AlertText, Category, Email, FirstName, fit_segments, normalise_gsm7};
 
 /// Display name used in the `From` header.
 const FROM_NAME: &str = "vigie";
@@ -24,18 +24,24 @@ const FROM_NAME: &str = "vigie";
 const SUBJECT_EXCERPT_CHARS: usize = 60;
 
 /// The SMS a neighbour receives: `"{first_name} : {text}"` (or
-/// `"{first_name} (police municipale) : {text}"`), normalised to GSM-7
-/// where possible and cut to fit in `max_segments` parts.
+/// `"{first_name} (police municipale) : {text}"`), with the category's tag after the name when
+/// there is one (`"Marie [Cambriolage] : {text}"`), normalised to GSM-7 where possible and cut
+/// to fit in `max_segments` parts.
 #[must_use]
 pub fn alert_sms(
     first_name: &FirstName,
     source: AlertSource,
+    category: Option<Category>,
     text: &AlertText,
     max_segments: usize,
 ) -> String {
-    let raw = match source {
-        AlertSource::Police => format!("{first_name} (police municipale) : {text}"),
-        AlertSource::Sms | AlertSource::Web => format!("{first_name} : {text}"),
+    let who = match source {
+        AlertSource::Police => format!("{first_name} (police municipale)"),
+        AlertSource::Sms | AlertSource::Web => first_name.to_string(),
+    };
+    let raw = match category.and_then(Category::sms_tag) {
+        Some(tag) => format!("{who} [{tag}] : {text}"),
+        None => format!("{who} : {text}"),
     };
     fit_segments(&normalise_gsm7(&raw), max_segments)
 }
@@ -53,6 +59,8 @@ pub struct AlertEmail<'a> {
     pub sender_first_name: &'a FirstName,
     /// How the alert was raised.
     pub source: AlertSource,
+    /// What it is about, when chosen.
+    pub category: Option<Category>,
     /// Display name of the community.
     pub community_name: &'a str,
     /// The alert.
@@ -80,12 +88,20 @@ pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
         AlertSource::Police => format!("{sender} (police municipale)"),
         AlertSource::Sms | AlertSource::Web => sender.clone(),
     };
-    let subject = format!("Alerte de {who} : {}", excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS));
+    let subject = match e.category {
+        Some(category) => format!(
+            "Alerte de {who} ({}) : {}",
+            category.label_fr(),
+            excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS)
+        ),
+        None => format!("Alerte de {who} : {}", excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS)),
+    };
+    let about = e.category.map(|c| format!("{}\n", c.label_fr())).unwrap_or_default();
 
     let text_body = format!(
         "Bonjour {recipient},\n\n\
          {who} a lancé une alerte pour la communauté {community} :\n\n\
-         {text}\n\n\
+         {about}{text}\n\n\
          --\n\
          Vous recevez ce message en tant que membre de la communauté {community} sur vigie.\n\
          Pour ne plus recevoir les alertes par e-mail : {unsubscribe_url}\n",
@@ -93,12 +109,16 @@ pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
     );
 
     let html_text = escape_html(e.text.as_str()).replace('\n', "<br>\n");
+    let html_about = e
+        .category
+        .map(|c| format!("<strong>{}</strong><br>\n", escape_html(c.label_fr())))
+        .unwrap_or_default();
     let html_body = format!(
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Alerte vigie</title></head>\n\
          <body style=\"font-family: sans-serif;\">\n\
          <p>Bonjour {recipient},</p>\n\
          <p><strong>{who}</strong> a lancé une alerte pour la communauté <strong>{community}</strong> :</p>\n\
-         <blockquote style=\"border-left: 4px solid #c0392b; margin: 1em 0; padding: 0.5em 1em;\">{html_text}</blockquote>\n\
+         <blockquote style=\"border-left: 4px solid #c0392b; margin: 1em 0; padding: 0.5em 1em;\">{html_about}{html_text}</blockquote>\n\
          <p style=\"color: #666; font-size: small;\">Vous recevez ce message en tant que membre de la communauté {community} sur vigie.<br>\n\
          <a href=\"{url}\">Ne plus recevoir les alertes par e-mail</a></p>\n\
          </body>\n</html>\n",
@@ -232,12 +252,20 @@ mod tests {
     fn sms_starts_with_first_name() {
         let text = AlertText::parse("Voiture suspecte devant le 12").unwrap();
         assert_eq!(
-            alert_sms(&name("Marie"), AlertSource::Sms, &text, 1),
+            alert_sms(&name("Marie"), AlertSource::Sms, None, &text, 1),
             "Marie : Voiture suspecte devant le 12"
         );
         assert_eq!(
-            alert_sms(&name("Luc"), AlertSource::Police, &text, 1),
+            alert_sms(&name("Luc"), AlertSource::Police, None, &text, 1),
             "Luc (police municipale) : Voiture suspecte devant le 12"
+        );
+        assert_eq!(
+            alert_sms(&name("Marie"), AlertSource::Web, Some(Category::Burglary), &text, 1),
+            "Marie [Cambriolage] : Voiture suspecte devant le 12"
+        );
+        assert_eq!(
+            alert_sms(&name("Marie"), AlertSource::Web, Some(Category::Other), &text, 1),
+            "Marie : Voiture suspecte devant le 12"
         );
     }
 
@@ -248,7 +276,7 @@ mod tests {
         assert!(raw.chars().count() <= 140, "{}", raw.chars().count());
         assert!(raw.chars().count() >= 135, "{}", raw.chars().count());
         let text = AlertText::parse(raw).unwrap();
-        let sms = alert_sms(&name("Françoise"), AlertSource::Web, &text, 1);
+        let sms = alert_sms(&name("Françoise"), AlertSource::Web, None, &text, 1);
         let c = count_segments(&sms);
         assert_eq!(c.encoding, Encoding::Gsm7, "{sms}");
         assert_eq!(c.segments, 1, "{sms}");
@@ -260,7 +288,7 @@ mod tests {
     #[test]
     fn long_sms_is_cut() {
         let text = AlertText::parse(&"attention ".repeat(90)).unwrap();
-        let sms = alert_sms(&name("Marie"), AlertSource::Sms, &text, 2);
+        let sms = alert_sms(&name("Marie"), AlertSource::Sms, None, &text, 2);
         assert_eq!(count_segments(&sms).segments, 2);
         assert!(sms.starts_with("Marie : attention"));
         assert!(sms.ends_with("attention..."), "{sms}");
@@ -331,6 +359,7 @@ mod tests {
         let text = AlertText::parse(text).unwrap();
         let raw = alert_email(&AlertEmail {
             from: &from,
+            category: None,
             to: &to,
             recipient_first_name: &recipient,
             sender_first_name: &sender,

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AlertId, AlertSource, AlertText, CommunityId, Email, FirstName, MemberId, PhoneNumber, Role,
-    UnsubscribeToken,
+    AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, MemberId,
+    PhoneNumber, Role, UnsubscribeToken,
 };
 
 /// An alert raised in one community.
@@ -18,8 +18,73 @@ pub struct Alert {
     pub source: AlertSource,
     pub text: AlertText,
     pub created_at: i64,
+    /// The key that makes recording this alert idempotent: the inbound SMS id, or the id of the
+    /// web form submission (`web-<ulid>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbound_message_id: Option<InboundMessageId>,
+    /// Chosen on the web form; texted alerts have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+}
+
+/// An alert with its delivery report, as the feed and the detail page show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertReport {
+    pub alert: Alert,
+    /// Written by the fan-out as it goes; `None` before it starts.
+    pub counts: Option<DeliveryCounts>,
+    /// Neighbours who acknowledged the alert ("ok", "merci"...).
+    pub acks: u32,
+    /// When the fan-out finished (epoch ms).
+    pub fanout_done_at: Option<i64>,
+}
+
+/// The SHA-256 (hex) of a secret token: sign-in links and sessions are stored only as this.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Hashes a secret as received (from a link or a cookie).
+    pub fn of(secret: &str) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(secret.as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
+    }
+}
+
+/// A signed-in browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub member_id: MemberId,
+    /// The anti-CSRF token every state-changing form of this session must carry.
+    pub csrf: String,
+    /// Epoch ms after which the session is over.
+    pub expires_at_ms: i64,
+}
+
+/// A person's request to join a community, waiting for a referent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// A ULID, also the request's key.
+    pub request_id: MemberId,
+    pub community_id: CommunityId,
+    pub first_name: FirstName,
+    pub last_name: LastName,
+    #[serde(default)]
+    pub email: Option<Email>,
+    #[serde(default)]
+    pub phone: Option<PhoneNumber>,
+    pub created_at: i64,
 }
 
 /// The identifier AWS End User Messaging gives an inbound SMS; the key of its idempotency.

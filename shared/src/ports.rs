@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
 use crate::model::{
-    Alert, Applied, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Recipient, Task,
+    Alert, AlertReport, Applied, Claim, Cursor, DeliveryCounts, InboundMessageId, JoinRequest, Outcome, Page,
+    Recipient, Session, Task, TokenHash,
 };
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -145,6 +146,87 @@ pub trait Ledger {
         inbound: &InboundMessageId,
         window: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Sign-in links and sessions, stored only as hashes of their secrets.
+pub trait Sessions {
+    /// Stores a one-time sign-in link for `member`, valid for `ttl`.
+    fn put_signin_link(
+        &self,
+        hash: &TokenHash,
+        member: MemberId,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Uses up a sign-in link: its member the first time, `None` if unknown, used or expired.
+    fn take_signin_link(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<MemberId>, StoreError>> + Send;
+    fn put_session(
+        &self,
+        hash: &TokenHash,
+        session: &Session,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session, `None` if unknown or expired.
+    fn session(&self, hash: &TokenHash) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn end_session(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Fixed-window rate limits.
+pub trait Limits {
+    /// Counts one use of `key`; false when that makes more than `limit` in the current `window`.
+    fn within_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Reading alerts with their delivery reports.
+pub trait Feed {
+    /// A community's alerts, newest first.
+    fn community_alerts(
+        &self,
+        community: &CommunityId,
+        after: Option<Cursor>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Page<AlertReport>, StoreError>> + Send;
+    fn alert_report(
+        &self,
+        id: AlertId,
+    ) -> impl Future<Output = Result<Option<AlertReport>, StoreError>> + Send;
+}
+
+/// Managing members, communities and join requests.
+pub trait Membership {
+    /// Replaces a member's profile (same id): their memberships follow, and a new phone number or
+    /// email is claimed (the old one released) in the same transaction.
+    fn update_member(
+        &self,
+        previous: &Member,
+        updated: &Member,
+    ) -> impl Future<Output = Result<(), RegisterError>> + Send;
+    /// Removes a member, their memberships and the claims on their number and address.
+    fn remove_member(&self, member: &Member) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The towns that have communities, sorted.
+    fn towns(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// The communities of a town, sorted by name.
+    fn communities_of_town(
+        &self,
+        town: &str,
+    ) -> impl Future<Output = Result<Vec<Community>, StoreError>> + Send;
+    fn add_join_request(&self, request: &JoinRequest) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn join_requests(
+        &self,
+        community: &CommunityId,
+    ) -> impl Future<Output = Result<Vec<JoinRequest>, StoreError>> + Send;
+    /// Removes a join request (approved or refused) and returns it, once.
+    fn take_join_request(
+        &self,
+        community: &CommunityId,
+        id: MemberId,
+    ) -> impl Future<Output = Result<Option<JoinRequest>, StoreError>> + Send;
 }
 
 /// Sending an SMS from the shared number.

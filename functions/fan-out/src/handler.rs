@@ -121,8 +121,13 @@ where
     T: Texter + Sync,
     M: Mailer + Sync,
 {
-    let sms =
-        compose::alert_sms(&alert.sender_first_name, alert.source, &alert.text, deps.config.sms_max_segments);
+    let sms = compose::alert_sms(
+        &alert.sender_first_name,
+        alert.source,
+        alert.category,
+        &alert.text,
+        deps.config.sms_max_segments,
+    );
     let mut after = None;
     let mut unfinished = false;
     loop {
@@ -229,6 +234,7 @@ where
                     recipient_first_name: &recipient.first_name,
                     sender_first_name: &alert.sender_first_name,
                     source: alert.source,
+                    category: alert.category,
                     community_name: &alert.community_name,
                     text: &alert.text,
                     created_at_ms: alert.created_at,

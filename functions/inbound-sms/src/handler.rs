@@ -216,6 +216,7 @@ where
             text: text.clone(),
             created_at: now_ms(),
             inbound_message_id: Some(inbound.clone()),
+            category: None,
         });
     }
     if alerts.is_empty() {

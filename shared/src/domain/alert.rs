@@ -117,6 +117,84 @@ impl FromStr for AlertSource {
     }
 }
 
+/// What an alert is about, chosen on the web form (alerts texted in have none).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// A suspicious person or vehicle.
+    Suspicious,
+    /// A burglary.
+    Burglary,
+    /// A fire or a danger.
+    Danger,
+    /// A lost or found animal.
+    Animal,
+    /// Anything else.
+    Other,
+}
+
+impl Category {
+    /// Every category, in the order the form shows them.
+    pub const ALL: [Category; 5] =
+        [Category::Suspicious, Category::Burglary, Category::Danger, Category::Animal, Category::Other];
+
+    /// The name used in storage and forms (`"suspicious"`...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspicious => "suspicious",
+            Self::Burglary => "burglary",
+            Self::Danger => "danger",
+            Self::Animal => "animal",
+            Self::Other => "other",
+        }
+    }
+
+    /// The French label, as shown in the feed, the email and (short) the SMS.
+    #[must_use]
+    pub const fn label_fr(self) -> &'static str {
+        match self {
+            Self::Suspicious => "Personne ou véhicule suspect",
+            Self::Burglary => "Cambriolage",
+            Self::Danger => "Incendie ou danger",
+            Self::Animal => "Animal perdu ou trouvé",
+            Self::Other => "Autre",
+        }
+    }
+
+    /// The English label.
+    #[must_use]
+    pub const fn label_en(self) -> &'static str {
+        match self {
+            Self::Suspicious => "Suspicious person or vehicle",
+            Self::Burglary => "Burglary",
+            Self::Danger => "Fire or danger",
+            Self::Animal => "Lost or found animal",
+            Self::Other => "Other",
+        }
+    }
+
+    /// A one-word tag for the SMS, where every character counts; none for `Other`.
+    #[must_use]
+    pub const fn sms_tag(self) -> Option<&'static str> {
+        match self {
+            Self::Suspicious => Some("Suspect"),
+            Self::Burglary => Some("Cambriolage"),
+            Self::Danger => Some("Danger"),
+            Self::Animal => Some("Animal"),
+            Self::Other => None,
+        }
+    }
+}
+
+impl FromStr for Category {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or(DomainError::InvalidCategory)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,9 @@ pub enum DomainError {
     /// A member or alert id is not a valid ULID.
     #[error("invalid id: expected a 26-character ULID")]
     InvalidId,
+    /// Not one of the alert categories.
+    #[error("unknown alert category")]
+    InvalidCategory,
     /// The alert text is empty once cleaned.
     #[error("the alert text is empty")]
     EmptyAlert,

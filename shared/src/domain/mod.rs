@@ -17,7 +17,7 @@ mod seed;
 mod sms;
 pub mod texts;
 
-pub use alert::{AlertSource, AlertText};
+pub use alert::{AlertSource, AlertText, Category};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AlertId, CommunityId, MemberId};
