@@ -36,6 +36,8 @@ pub enum RegisterError {
     UnknownCommunity,
     #[error("this member already exists")]
     AlreadyExists,
+    #[error("this member is no longer registered")]
+    UnknownMember,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,5 +1,9 @@
 //! The DynamoDB store: every storage port, on the three tables of `docs/data-model.md`.
 
+mod feed;
+mod membership;
+mod sessions;
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -94,6 +98,10 @@ fn from_item<T: DeserializeOwned>(what: &'static str, item: Item) -> Result<T, S
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
 fn member_pk(id: MemberId) -> String {
@@ -396,36 +404,39 @@ fn membership_item(member: &Member, community: &CommunityId) -> Result<Item, Sto
 }
 
 impl Registry for DynamoStore {
+    /// The community, and its entries in the index of towns, in one transaction.
     async fn put_community(&self, community: &Community) -> Result<(), StoreError> {
-        let mut item = to_item("community", community)?;
-        item.extend(key(community_pk(&community.id), "#META"));
-        item.insert("kind".into(), s("community"));
-        self.client
-            .put_item()
-            .table_name(&self.tables.members)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("PutItem community"))?;
-        Ok(())
+        let table = &self.tables.members;
+        let town = membership::town_key(&community.town);
+        let mut meta = to_item("community", community)?;
+        meta.extend(key(community_pk(&community.id), "#META"));
+        meta.insert("kind".into(), s("community"));
+        let mut listed = to_item("community", community)?;
+        listed.extend(key(format!("TOWN#{town}"), format!("COMMUNITY#{}", community.id)));
+        listed.insert("kind".into(), s("town_community"));
+        let mut towns = key("TOWNS".to_owned(), format!("TOWN#{town}"));
+        towns.insert("town".into(), s(community.town.clone()));
+        towns.insert("kind".into(), s("town"));
+        let actions = vec![
+            put_action(table, meta, None)?,
+            put_action(table, listed, None)?,
+            put_action(table, towns, None)?,
+        ];
+        match self.transact("TransactWriteItems community", actions).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::ConditionFailed(_) => Err(StoreError::Unavailable {
+                operation: "TransactWriteItems community",
+                message: "refused".into(),
+            }),
+        }
     }
 
     #[instrument(skip_all, fields(member = %member.id))]
     async fn register(&self, member: &Member) -> Result<(), RegisterError> {
         let table = &self.tables.members;
         let new = Some("attribute_not_exists(pk)");
-        let mut profile = to_item("member", member)?;
-        profile.extend(key(member_pk(member.id), "PROFILE"));
-        profile.insert("kind".into(), s("member"));
-        if let Some(phone) = &member.phone {
-            profile.insert("phone_key".into(), s(phone.as_str()));
-        }
-        if let Some(email) = &member.email {
-            profile.insert("email_key".into(), s(email.as_str()));
-        }
-        // What each action guards, to name the condition that failed.
-        let mut meaning = vec![Conflict::Exists];
-        let mut actions = vec![put_action(table, profile, new)?];
+        let mut tx = Guarded::default();
+        tx.push(put_action(table, profile_item(member)?, new)?, Conflict::Exists);
         for community in &member.communities {
             let check = ConditionCheck::builder()
                 .table_name(table)
@@ -433,35 +444,79 @@ impl Registry for DynamoStore {
                 .condition_expression("attribute_exists(pk)")
                 .build()
                 .map_err(built("TransactWriteItems"))?;
-            actions.push(TransactWriteItem::builder().condition_check(check).build());
-            meaning.push(Conflict::Community);
-            actions.push(put_action(table, membership_item(member, community)?, new)?);
-            meaning.push(Conflict::Exists);
+            tx.push(TransactWriteItem::builder().condition_check(check).build(), Conflict::Community);
+            tx.push(put_action(table, membership_item(member, community)?, new)?, Conflict::Exists);
         }
-        let claim = |pk: String| {
-            let mut item = key(pk, "CLAIM");
-            item.insert("member_id".into(), s(member.id.to_string()));
-            item
-        };
         if let Some(phone) = &member.phone {
-            actions.push(put_action(table, claim(format!("PHONE#{phone}")), new)?);
-            meaning.push(Conflict::Phone);
+            tx.push(put_action(table, claim_item(phone_claim_pk(phone), member.id), new)?, Conflict::Phone);
         }
         if let Some(email) = &member.email {
-            actions.push(put_action(table, claim(format!("EMAIL#{email}")), new)?);
-            meaning.push(Conflict::Email);
+            tx.push(put_action(table, claim_item(email_claim_pk(email), member.id), new)?, Conflict::Email);
         }
-        match self.transact("TransactWriteItems register", actions).await? {
+        self.commit_guarded("TransactWriteItems register", tx).await
+    }
+}
+
+fn phone_claim_pk(phone: &PhoneNumber) -> String {
+    format!("PHONE#{phone}")
+}
+
+fn email_claim_pk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+fn claim_item(pk: String, member: MemberId) -> Item {
+    let mut item = key(pk, "CLAIM");
+    item.insert("member_id".into(), s(member.to_string()));
+    item
+}
+
+/// A member's profile item, with the keys of the phone and email indexes.
+fn profile_item(member: &Member) -> Result<Item, StoreError> {
+    let mut profile = to_item("member", member)?;
+    profile.extend(key(member_pk(member.id), "PROFILE"));
+    profile.insert("kind".into(), s("member"));
+    if let Some(phone) = &member.phone {
+        profile.insert("phone_key".into(), s(phone.as_str()));
+    }
+    if let Some(email) = &member.email {
+        profile.insert("email_key".into(), s(email.as_str()));
+    }
+    Ok(profile)
+}
+
+/// The actions of a transaction, each with what its condition guards.
+#[derive(Default)]
+struct Guarded {
+    actions: Vec<TransactWriteItem>,
+    meaning: Vec<Conflict>,
+}
+
+impl Guarded {
+    fn push(&mut self, action: TransactWriteItem, guards: Conflict) {
+        self.actions.push(action);
+        self.meaning.push(guards);
+    }
+}
+
+impl DynamoStore {
+    /// Commits a member transaction, naming the most useful reason when a condition failed.
+    async fn commit_guarded(&self, operation: &'static str, tx: Guarded) -> Result<(), RegisterError> {
+        match self.transact(operation, tx.actions).await? {
             Transaction::Committed => Ok(()),
             Transaction::ConditionFailed(failed) => {
-                // The most useful reason first: a taken number or address before the rest.
-                let conflict =
-                    failed.iter().filter_map(|i| meaning.get(*i)).min().copied().unwrap_or(Conflict::Exists);
+                let conflict = failed
+                    .iter()
+                    .filter_map(|i| tx.meaning.get(*i))
+                    .min()
+                    .copied()
+                    .unwrap_or(Conflict::Exists);
                 Err(match conflict {
                     Conflict::Phone => RegisterError::PhoneTaken,
                     Conflict::Email => RegisterError::EmailTaken,
                     Conflict::Community => RegisterError::UnknownCommunity,
                     Conflict::Exists => RegisterError::AlreadyExists,
+                    Conflict::Gone => RegisterError::UnknownMember,
                 })
             }
         }
@@ -475,6 +530,7 @@ enum Conflict {
     Email,
     Community,
     Exists,
+    Gone,
 }
 
 /// The marker that says an inbound message was applied, as a transaction action.

@@ -1,0 +1,82 @@
+//! The alerts feed and delivery reports, from the alerts table.
+
+use serde::Deserialize;
+use tracing::instrument;
+
+use super::{DynamoStore, Item, alert_pk, from_item, get_s, key, s, unavailable};
+use crate::domain::{AlertId, CommunityId};
+use crate::model::{Alert, AlertReport, Cursor, DeliveryCounts, Page};
+use crate::ports::{Feed, StoreError};
+
+/// The attributes the fan-out and acknowledgements add to an alert item.
+#[derive(Deserialize)]
+struct Report {
+    sms_sent: Option<u32>,
+    #[serde(default)]
+    sms_failed: u32,
+    #[serde(default)]
+    email_sent: u32,
+    #[serde(default)]
+    email_failed: u32,
+    #[serde(default)]
+    recipients: u32,
+    #[serde(default)]
+    pending: u32,
+    #[serde(default)]
+    acks: u32,
+    fanout_done_at: Option<i64>,
+}
+
+fn report(item: Item) -> Result<AlertReport, StoreError> {
+    let extra: Report = from_item("alert report", item.clone())?;
+    let alert: Alert = from_item("alert", item)?;
+    let counts = extra.sms_sent.map(|sms_sent| DeliveryCounts {
+        sms_sent,
+        sms_failed: extra.sms_failed,
+        email_sent: extra.email_sent,
+        email_failed: extra.email_failed,
+        recipients: extra.recipients,
+        pending: extra.pending,
+    });
+    Ok(AlertReport { alert, counts, acks: extra.acks, fanout_done_at: extra.fanout_done_at })
+}
+
+impl Feed for DynamoStore {
+    #[instrument(skip(self, after), fields(community = %community))]
+    async fn community_alerts(
+        &self,
+        community: &CommunityId,
+        after: Option<Cursor>,
+        limit: i32,
+    ) -> Result<Page<AlertReport>, StoreError> {
+        // The cursor is the last alert id shown; the index's start key needs the table key too.
+        let start = after.and_then(|c| c.0.parse::<AlertId>().ok()).map(|id| {
+            let mut k = key(alert_pk(id), "ALERT");
+            k.insert("feed_pk".into(), s(community.as_str()));
+            k.insert("feed_sk".into(), s(id.to_string()));
+            k
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.alerts)
+            .index_name("ByCommunity")
+            .key_condition_expression("feed_pk = :c")
+            .expression_attribute_values(":c", s(community.as_str()))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(limit.max(1))
+            .send()
+            .await
+            .map_err(unavailable("Query feed"))?;
+        let next =
+            out.last_evaluated_key.as_ref().and_then(|k| get_s(k, "feed_sk")).map(|id| Cursor(id.to_owned()));
+        let items = out.items.unwrap_or_default().into_iter().map(report).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    async fn alert_report(&self, id: AlertId) -> Result<Option<AlertReport>, StoreError> {
+        let item = self.get(&self.tables.alerts, key(alert_pk(id), "ALERT"), "GetItem alert").await?;
+        item.map(report).transpose()
+    }
+}

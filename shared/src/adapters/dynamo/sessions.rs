@@ -1,0 +1,144 @@
+//! Sign-in links, sessions and rate limits, in the ledger table (all with TTL).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use tracing::instrument;
+
+use super::{DynamoStore, Item, expires_at, get_s, key, n, now_ms, s, unavailable};
+use crate::domain::MemberId;
+use crate::model::{Session, TokenHash};
+use crate::ports::{Limits, Sessions, StoreError};
+
+/// Sessions outlive their expiry in the table only until DynamoDB's TTL sweeps them.
+fn session_key(hash: &TokenHash) -> Item {
+    key(format!("SESSION#{}", hash.as_str()), "SESSION")
+}
+
+fn link_key(hash: &TokenHash) -> Item {
+    key(format!("SIGNIN#{}", hash.as_str()), "SIGNIN")
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+impl Sessions for DynamoStore {
+    #[instrument(skip_all, fields(member = %member))]
+    async fn put_signin_link(
+        &self,
+        hash: &TokenHash,
+        member: MemberId,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut item = link_key(hash);
+        item.insert("member_id".into(), s(member.to_string()));
+        item.insert("until".into(), n(now_ms() + ttl.as_millis() as i64));
+        item.insert("used".into(), AttributeValue::Bool(false));
+        item.insert("expires_at".into(), expires_at(ttl));
+        self.client
+            .put_item()
+            .table_name(&self.tables.ledger)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("PutItem sign-in link"))?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn take_signin_link(&self, hash: &TokenHash) -> Result<Option<MemberId>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(link_key(hash)))
+            .update_expression("SET used = :true")
+            .condition_expression("attribute_exists(pk) AND used = :false AND #until > :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(now_ms()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                Ok(out.attributes.as_ref().and_then(|a| get_s(a, "member_id")).and_then(|m| m.parse().ok()))
+            }
+            Err(err) if err.as_service_error().is_some_and(is_condition_failure) => Ok(None),
+            Err(err) => Err(unavailable("UpdateItem sign-in link")(err)),
+        }
+    }
+
+    #[instrument(skip_all, fields(member = %session.member_id))]
+    async fn put_session(&self, hash: &TokenHash, session: &Session) -> Result<(), StoreError> {
+        let mut item = session_key(hash);
+        item.insert("member_id".into(), s(session.member_id.to_string()));
+        item.insert("csrf".into(), s(session.csrf.clone()));
+        item.insert("expires_at_ms".into(), n(session.expires_at_ms));
+        item.insert("expires_at".into(), n(session.expires_at_ms / 1000 + 1));
+        self.client
+            .put_item()
+            .table_name(&self.tables.ledger)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("PutItem session"))?;
+        Ok(())
+    }
+
+    async fn session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let Some(item) = self.get(&self.tables.ledger, session_key(hash), "GetItem session").await? else {
+            return Ok(None);
+        };
+        let session = Session {
+            member_id: get_s(&item, "member_id")
+                .and_then(|m| m.parse().ok())
+                .ok_or(StoreError::Corrupt { what: "session", reason: "no member".into() })?,
+            csrf: get_s(&item, "csrf").unwrap_or_default().to_owned(),
+            expires_at_ms: super::get_n(&item, "expires_at_ms").unwrap_or(0),
+        };
+        Ok((session.expires_at_ms > now_ms() && !session.csrf.is_empty()).then_some(session))
+    }
+
+    async fn end_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(session_key(hash)))
+            .send()
+            .await
+            .map_err(unavailable("DeleteItem session"))?;
+        Ok(())
+    }
+}
+
+impl Limits for DynamoStore {
+    #[instrument(skip_all, fields(limit))]
+    async fn within_limit(&self, key_name: &str, limit: u32, window: Duration) -> Result<bool, StoreError> {
+        let window_ms = window.as_millis().max(1) as i64;
+        let slot = now_ms() / window_ms;
+        let values = HashMap::from([
+            (":one".to_owned(), n(1)),
+            (":limit".to_owned(), n(limit)),
+            (":exp".to_owned(), n((slot + 1) * window_ms / 1000 + 60)),
+        ]);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(key(format!("LIMIT#{key_name}#{slot}"), "LIMIT")))
+            .update_expression("ADD hits :one SET expires_at = :exp")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(err) => Err(unavailable("UpdateItem limit")(err)),
+        }
+    }
+}
