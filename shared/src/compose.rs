@@ -172,6 +172,57 @@ pub fn sender_confirmation_email(
     out
 }
 
+/// The email with a one-time sign-in link (`link`, valid `valid_minutes`), text and HTML, in
+/// French.
+#[must_use]
+pub fn signin_email(
+    from: &Email,
+    to: &Email,
+    first_name: &FirstName,
+    link: &str,
+    valid_minutes: u32,
+) -> Vec<u8> {
+    let name = single_line(first_name.as_str());
+    let link = single_line(link);
+    let text_body = format!(
+        "Bonjour {name},\n\n\
+         Pour vous connecter à vigie, ouvrez ce lien :\n\n\
+         {link}\n\n\
+         Il est valable {valid_minutes} minutes et ne sert qu'une fois.\n\n\
+         Si vous n'avez pas demandé à vous connecter, ignorez ce message : sans ce lien, personne ne \
+         peut se connecter à votre place.\n\n\
+         --\n\
+         vigie, les alertes entre voisins\n"
+    );
+    let html_body = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Votre lien de connexion vigie</title></head>\n\
+         <body style=\"font-family: sans-serif;\">\n\
+         <p>Bonjour {name},</p>\n\
+         <p>Pour vous connecter à vigie, ouvrez ce lien :</p>\n\
+         <p><a href=\"{url}\" style=\"display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #ffffff; text-decoration: none; border-radius: 4px;\">Me connecter à vigie</a></p>\n\
+         <p style=\"font-size: small;\">Ou copiez cette adresse dans votre navigateur :<br>\n{url}</p>\n\
+         <p>Il est valable {valid_minutes} minutes et ne sert qu'une fois.</p>\n\
+         <p style=\"color: #555; font-size: small;\">Si vous n'avez pas demandé à vous connecter, ignorez ce message : \
+         sans ce lien, personne ne peut se connecter à votre place.</p>\n\
+         </body>\n</html>\n",
+        name = escape_html(&name),
+        url = escape_html(&link),
+    );
+    let message_id =
+        format!("{}@{}", ulid::Ulid::new().to_string().to_lowercase(), sanitise_domain(from.domain()));
+    let builder = MessageBuilder::new()
+        .from(Address::new_address(Some(FROM_NAME), from.as_str()))
+        .to(Address::new_address(Some(name), to.as_str()))
+        .subject(Text::new("Votre lien de connexion vigie"))
+        .message_id(MessageId::new(message_id))
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .text_body(text_body)
+        .html_body(html_body);
+    let mut out = Vec::new();
+    builder.serialize(&mut out);
+    out
+}
+
 /// Escapes `& < > " '` for HTML text and attribute values.
 pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
@@ -456,6 +507,24 @@ mod tests {
         assert!(msg.contains("text/plain"));
         assert!(!msg.contains("multipart"));
         assert!(decode_parts(&format!("\r\n--{msg}")).contains("7 voisins"));
+    }
+
+    #[test]
+    fn signin_link_email() {
+        let from = Email::parse("alertes@vigie.example.fr").unwrap();
+        let to = Email::parse("marie@example.org").unwrap();
+        let link = format!("https://vigie.example.fr/signin/{}", "ab".repeat(32));
+        let msg = String::from_utf8(signin_email(&from, &to, &name("Marie"), &link, 15)).unwrap();
+        let (headers, _) = msg.split_once("\r\n\r\n").unwrap();
+        assert!(headers.contains("Subject: Votre lien de connexion vigie"), "{headers}");
+        assert!(headers.contains("marie@example.org"), "{headers}");
+        assert!(headers.contains("multipart/alternative"), "{headers}");
+        let text = decode_part_list(&msg).into_iter().find(|p| p.starts_with("Bonjour")).unwrap();
+        assert!(text.contains(&link), "{text}");
+        assert!(text.contains("15 minutes"), "{text}");
+        let html = html_part(&msg);
+        assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+        assert!(html.contains("15 minutes"));
     }
 
     #[test]

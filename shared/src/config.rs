@@ -41,6 +41,12 @@ pub struct Config {
     pub sms_max_segments: usize,
     /// How long a claimed delivery stays reserved to the invocation that claimed it.
     pub claim_lease: Duration,
+    /// Members one fan-out invocation handles before it hands over to the next (a cursor item).
+    pub fanout_chunk_members: usize,
+    /// SMS parts per second the account may send (0: no limit).
+    pub sms_parts_per_second: u32,
+    /// Emails per second the account may send (0: no limit).
+    pub emails_per_second: u32,
 }
 
 /// A missing or malformed setting.
@@ -71,6 +77,15 @@ impl Config {
                 }),
             }
         };
+        let rate = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match lookup(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!("expected a number of sends per second (0: no limit), got {v:?}"),
+                }),
+            }
+        };
         let sms_number = PhoneNumber::parse(&required("SMS_ORIGINATION_NUMBER")?)
             .map_err(|e| ConfigError::Invalid { name: "SMS_ORIGINATION_NUMBER", reason: e.to_string() })?;
         let sender_email = Email::parse(&required("SENDER_EMAIL")?)
@@ -88,6 +103,9 @@ impl Config {
             fanout_page_size: number("FANOUT_PAGE_SIZE", 100)?.min(1000) as i32,
             sms_max_segments: number("SMS_MAX_SEGMENTS", 3)?,
             claim_lease: Duration::from_secs(number("CLAIM_LEASE_SECONDS", 60)? as u64),
+            fanout_chunk_members: number("FANOUT_CHUNK_MEMBERS", 1000)?,
+            sms_parts_per_second: rate("SMS_PARTS_PER_SECOND", 20)?,
+            emails_per_second: rate("EMAILS_PER_SECOND", 14)?,
         })
     }
 }

@@ -7,4 +7,5 @@ pub mod config;
 pub mod domain;
 pub mod import;
 pub mod model;
+pub mod pace;
 pub mod ports;

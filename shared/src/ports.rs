@@ -114,6 +114,9 @@ pub trait AlertLog {
         counts: &DeliveryCounts,
         done: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Hands the rest of an alert's fan-out to a fresh invocation: a cursor item whose stream
+    /// record starts it (written once, however often this is called).
+    fn hand_over(&self, id: AlertId, after: &Cursor) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Counts one acknowledgement per member.
     fn acknowledge(
         &self,

@@ -68,8 +68,10 @@ impl Stack {
             )
         })
         .expect("test configuration");
-        // Small pages, so every test also walks the roster page by page.
+        // Small pages, so every test also walks the roster page by page; no quotas to wait for.
         config.fanout_page_size = 3;
+        config.sms_parts_per_second = 0;
+        config.emails_per_second = 0;
         tweak(&mut config);
         let adapters = Adapters::new(&sdk, &config);
         Stack { moto, sdk, config, adapters, members: Vec::new() }
@@ -121,12 +123,12 @@ impl Stack {
     }
 
     pub fn fan_out(&self) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
-        FanOut {
-            store: self.adapters.store.clone(),
-            texter: self.adapters.texter.clone(),
-            mailer: self.adapters.mailer.clone(),
-            config: self.config.clone(),
-        }
+        FanOut::new(
+            self.adapters.store.clone(),
+            self.adapters.texter.clone(),
+            self.adapters.mailer.clone(),
+            self.config.clone(),
+        )
     }
 
     /// The SNS event AWS delivers when `from` texts `body` to the shared number.

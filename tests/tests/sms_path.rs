@@ -300,7 +300,7 @@ async fn a_delivery_held_by_a_crashed_invocation_is_resumed_once_its_lease_expir
         Task::Delivery { alert: alert.alert_id, member: karim.id, channel: vigie::model::Channel::Sms };
     stack.store().claim(&[held], stack.config.claim_lease).await.unwrap();
 
-    let first = fan_out::handler::fan_out(&stack.fan_out(), &alert).await;
+    let first = fan_out::handler::fan_out(&stack.fan_out(), &alert, None).await;
     assert!(first.is_err(), "the alert is not done while a delivery is held");
     assert_eq!(stack.outbox().await.sms_to(&karim.phone.clone().unwrap().to_string()).count(), 0);
     assert_eq!(
@@ -310,7 +310,8 @@ async fn a_delivery_held_by_a_crashed_invocation_is_resumed_once_its_lease_expir
     );
 
     tokio::time::sleep(std::time::Duration::from_millis(900)).await;
-    let counts = fan_out::handler::fan_out(&stack.fan_out(), &alert).await.expect("the retry completes");
+    let done = fan_out::handler::fan_out(&stack.fan_out(), &alert, None).await.expect("the retry completes");
+    let fan_out::handler::Progress::Done(counts) = done else { panic!("one chunk") };
     assert_eq!(counts.pending, 0);
     let outbox = stack.outbox().await;
     assert_eq!(outbox.sms_to(&karim.phone.unwrap().to_string()).count(), 1, "resumed, once");

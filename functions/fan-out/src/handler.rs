@@ -10,19 +10,48 @@ use serde::Deserialize;
 use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
+use vigie::domain::AlertId;
 use vigie::domain::{self, Member};
-use vigie::model::{Alert, Channel, Claim, DeliveryCounts, Outcome, Recipient, Task};
+use vigie::model::{Alert, Channel, Claim, Cursor, DeliveryCounts, Outcome, Recipient, Task};
+use vigie::pace::Pacer;
 use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, StoreError, Texter};
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
 
-/// What the handler needs.
+/// What the handler needs. The pacers keep this process to the account's sending quotas.
 pub struct FanOut<S, T, M> {
     pub store: S,
     pub texter: T,
     pub mailer: M,
     pub config: Config,
+    sms_pacer: Pacer,
+    email_pacer: Pacer,
+}
+
+impl<S, T, M> FanOut<S, T, M> {
+    pub fn new(store: S, texter: T, mailer: M, config: Config) -> Self {
+        let sms_pacer = Pacer::new(config.sms_parts_per_second);
+        let email_pacer = Pacer::new(config.emails_per_second);
+        Self { store, texter, mailer, config, sms_pacer, email_pacer }
+    }
+}
+
+/// Where a fan-out invocation starts: an alert's first member, or where the previous chunk
+/// handed over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Work {
+    pub alert: AlertId,
+    pub after: Option<Cursor>,
+}
+
+/// How far one invocation got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Every member reached (or failed for good), the sender told, the counts written.
+    Done(DeliveryCounts),
+    /// This chunk is done; a cursor item hands the rest to the next invocation.
+    HandedOver,
 }
 
 /// Why an alert's fan-out did not finish.
@@ -61,61 +90,87 @@ where
 {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.payload.records {
-        let alert = match alert_of(record) {
-            Ok(Some(alert)) => alert,
+        let work = match work_of(record) {
+            Ok(Some(work)) => work,
             Ok(None) => continue,
             Err(reason) => {
                 error!(event_id = %record.event_id, %reason, "malformed stream record dropped");
                 continue;
             }
         };
-        // The stored alert is the authority: a record for an alert that is not (or no longer)
-        // stored fans out nothing. (The emulator even streams puts of cancelled transactions.)
-        let stored = match deps.store.alert(alert.alert_id).await {
-            Ok(Some(stored)) => Ok(stored),
-            Ok(None) => {
-                warn!(alert = %alert.alert_id, "stream record of an alert that is not stored: skipped");
-                continue;
-            }
-            Err(err) => Err(FanOutError::from(err)),
-        };
-        match async { fan_out(deps, &stored?).await }.await {
-            Ok(counts) => info!(alert = %alert.alert_id, ?counts, "alert fanned out"),
+        match run(deps, &work).await {
+            Ok(Some(Progress::Done(counts))) => info!(alert = %work.alert, ?counts, "alert fanned out"),
+            Ok(Some(Progress::HandedOver)) => info!(alert = %work.alert, "chunk done, handed over"),
+            Ok(None) => warn!(alert = %work.alert, "stream record of an alert that is not stored: skipped"),
             Err(err) if err.is_retryable() => {
-                warn!(alert = %alert.alert_id, error = %err, "fan-out incomplete, record to be retried");
+                warn!(alert = %work.alert, error = %err, "fan-out incomplete, record to be retried");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier =
                     Some(record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone()));
                 response.batch_item_failures.push(failure);
                 break;
             }
-            Err(err) => error!(alert = %alert.alert_id, error = %err, "fan-out abandoned: cannot succeed"),
+            Err(err) => error!(alert = %work.alert, error = %err, "fan-out abandoned: cannot succeed"),
         }
     }
     Ok(response)
 }
 
+/// The stream items that start work: a new alert, or a chunk's hand-over.
 #[derive(Deserialize)]
-struct Kind {
-    kind: Option<String>,
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum StreamItem {
+    Alert {
+        alert_id: AlertId,
+    },
+    FanoutCursor {
+        alert_id: AlertId,
+        after: String,
+    },
+    #[serde(other)]
+    Other,
 }
 
-/// The alert a stream record announces, if it is the insertion of an alert.
-fn alert_of(record: &EventRecord) -> Result<Option<Alert>, String> {
+/// The work a stream record announces, if it is the insertion of an alert or of a cursor.
+fn work_of(record: &EventRecord) -> Result<Option<Work>, String> {
     if record.event_name != "INSERT" {
         return Ok(None);
     }
-    let image = record.change.new_image.clone();
-    let kind: Kind = serde_dynamo::from_item(image.clone()).map_err(|e| e.to_string())?;
-    if kind.kind.as_deref() != Some("alert") {
-        return Ok(None);
-    }
-    serde_dynamo::from_item(image).map(Some).map_err(|e| e.to_string())
+    let item: StreamItem =
+        serde_dynamo::from_item(record.change.new_image.clone()).map_err(|e| e.to_string())?;
+    Ok(match item {
+        StreamItem::Alert { alert_id } => Some(Work { alert: alert_id, after: None }),
+        StreamItem::FanoutCursor { alert_id, after } => {
+            Some(Work { alert: alert_id, after: Some(Cursor(after)) })
+        }
+        StreamItem::Other => None,
+    })
 }
 
-/// Delivers one alert to its whole community, then tells the sender how many were reached.
+/// Runs one piece of work on the stored alert (the authority: a record for an alert that is not,
+/// or no longer, stored fans out nothing; the emulator even streams puts of cancelled
+/// transactions). `None` when there is no such alert.
+pub async fn run<S, T, M>(deps: &FanOut<S, T, M>, work: &Work) -> Result<Option<Progress>, FanOutError>
+where
+    S: Store,
+    T: Texter + Sync,
+    M: Mailer + Sync,
+{
+    let Some(alert) = deps.store.alert(work.alert).await? else {
+        return Ok(None);
+    };
+    fan_out(deps, &alert, work.after.clone()).await.map(Some)
+}
+
+/// Delivers one alert to its community, from `after` on, at most a chunk of members; then either
+/// hands the rest over to the next invocation, or, at the end, tells the sender how many
+/// neighbours were reached.
 #[instrument(skip_all, fields(alert = %alert.alert_id, community = %alert.community_id))]
-pub async fn fan_out<S, T, M>(deps: &FanOut<S, T, M>, alert: &Alert) -> Result<DeliveryCounts, FanOutError>
+pub async fn fan_out<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    after: Option<Cursor>,
+) -> Result<Progress, FanOutError>
 where
     S: Store,
     T: Texter + Sync,
@@ -128,10 +183,13 @@ where
         &alert.text,
         deps.config.sms_max_segments,
     );
-    let mut after = None;
+    let sms_parts = domain::count_segments(&sms).segments as u32;
+    let mut after = after;
+    let mut members = 0;
     let mut unfinished = false;
     loop {
         let page = deps.store.members_page(&alert.community_id, after, deps.config.fanout_page_size).await?;
+        members += page.items.len();
         let mut jobs = Vec::with_capacity(page.items.len() * 2);
         for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
             let task =
@@ -143,10 +201,16 @@ where
                 jobs.push((task(Channel::Email), recipient));
             }
         }
-        unfinished |= deliver(deps, alert, &sms, jobs).await?;
+        unfinished |= deliver(deps, alert, (&sms, sms_parts), jobs).await?;
         after = page.next;
-        if after.is_none() {
-            break;
+        let Some(next) = &after else { break };
+        if members >= deps.config.fanout_chunk_members {
+            if unfinished {
+                return Err(FanOutError::Incomplete { pending: 1 });
+            }
+            // The rest goes to a fresh invocation: no invocation runs long, whatever the community.
+            deps.store.hand_over(alert.alert_id, next).await?;
+            return Ok(Progress::HandedOver);
         }
     }
     let counts = deps.store.tally(alert.alert_id).await?;
@@ -156,14 +220,14 @@ where
     }
     confirm_to_sender(deps, alert, &counts).await?;
     deps.store.record_counts(alert.alert_id, &counts, true).await?;
-    Ok(counts)
+    Ok(Progress::Done(counts))
 }
 
 /// Claims, sends and settles one page of deliveries. True when some are left for a retry.
 async fn deliver<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    sms: &str,
+    sms: (&str, u32),
     jobs: Vec<(Task, Recipient)>,
 ) -> Result<bool, FanOutError>
 where
@@ -207,7 +271,7 @@ where
 async fn send<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    sms: &str,
+    (sms, sms_parts): (&str, u32),
     task: &Task,
     recipient: &Recipient,
 ) -> Outcome
@@ -217,7 +281,10 @@ where
 {
     let result = match task {
         Task::Delivery { channel: Channel::Sms, .. } => match recipient.sms_target() {
-            Some(phone) => deps.texter.send_sms(phone, sms).await,
+            Some(phone) => {
+                deps.sms_pacer.take(sms_parts).await;
+                deps.texter.send_sms(phone, sms).await
+            }
             None => Err(SendError::Permanent("no number".into())),
         },
         Task::Delivery { channel: Channel::Email, .. } => match recipient.email_target() {
@@ -241,6 +308,7 @@ where
                     unsubscribe_url: &unsubscribe_url,
                     message_id_domain: deps.config.sender_email.domain(),
                 });
+                deps.email_pacer.take(1).await;
                 deps.mailer.send_raw(email, mime).await
             }
             None => Err(SendError::Permanent("no address".into())),
@@ -317,7 +385,10 @@ where
     M: Mailer + Sync,
 {
     match (channel, &sender.phone, &sender.email) {
-        (Channel::Sms, Some(phone), _) => deps.texter.send_sms(phone, text).await,
+        (Channel::Sms, Some(phone), _) => {
+            deps.sms_pacer.take(domain::count_segments(text).segments as u32).await;
+            deps.texter.send_sms(phone, text).await
+        }
         (Channel::Email, _, Some(email)) => {
             let mime = compose::sender_confirmation_email(
                 &deps.config.sender_email,
@@ -325,6 +396,7 @@ where
                 &sender.first_name,
                 text,
             );
+            deps.email_pacer.take(1).await;
             deps.mailer.send_raw(email, mime).await
         }
         _ => Err(SendError::Permanent("no way to reach the sender".into())),

@@ -11,6 +11,6 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let adapters = Adapters::new(&sdk, &config);
-    let deps = FanOut { store: adapters.store, texter: adapters.texter, mailer: adapters.mailer, config };
+    let deps = FanOut::new(adapters.store, adapters.texter, adapters.mailer, config);
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }

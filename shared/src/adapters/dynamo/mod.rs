@@ -664,6 +664,31 @@ impl AlertLog for DynamoStore {
         Ok(())
     }
 
+    #[instrument(skip(self, after), fields(alert = %id))]
+    async fn hand_over(&self, id: AlertId, after: &Cursor) -> Result<(), StoreError> {
+        let mut item = key(alert_pk(id), format!("CURSOR#{}", after.0));
+        item.insert("kind".into(), s("fanout_cursor"));
+        item.insert("alert_id".into(), s(id.to_string()));
+        item.insert("after".into(), s(after.0.clone()));
+        item.insert("at".into(), n(now_ms()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.alerts)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Handed over before (a replayed chunk): the next chunk already has its record.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(err) => Err(unavailable("PutItem cursor")(err)),
+        }
+    }
+
     #[instrument(skip(self), fields(alert = %id, member = %member))]
     async fn acknowledge(&self, id: AlertId, member: MemberId) -> Result<Applied, StoreError> {
         let mut ack = key(alert_pk(id), format!("ACK#{member}"));
