@@ -11,6 +11,7 @@
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
 
+pub mod faults;
 pub mod moto;
 pub mod outbox;
 pub mod relay;

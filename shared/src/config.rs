@@ -47,6 +47,8 @@ pub struct Config {
     pub sms_parts_per_second: u32,
     /// Emails per second the account may send (0: no limit).
     pub emails_per_second: u32,
+    /// Alerts one member may raise per hour, by SMS and on the web together.
+    pub alerts_per_hour: u32,
 }
 
 /// A missing or malformed setting.
@@ -106,6 +108,7 @@ impl Config {
             fanout_chunk_members: number("FANOUT_CHUNK_MEMBERS", 1000)?,
             sms_parts_per_second: rate("SMS_PARTS_PER_SECOND", 20)?,
             emails_per_second: rate("EMAILS_PER_SECOND", 14)?,
+            alerts_per_hour: number("ALERTS_PER_HOUR", 5)?.min(u32::MAX as usize) as u32,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! nothing.
 
 use crate::domain::{Import, ImportError, ImportErrors};
-use crate::ports::{MemberLookup, RegisterError, Registry, StoreError};
+use crate::ports::{RegisterError, Registry, StoreError};
 
 /// What an import did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,17 +27,16 @@ pub enum LoadError {
 /// clash is reported with its line before anything is written. Each registration is still
 /// guarded by its own conditional write, so a concurrent registration can never make a number
 /// belong to two members.
-pub async fn load<S: Registry + MemberLookup>(store: &S, import: &Import) -> Result<Loaded, LoadError> {
+pub async fn load<S: Registry>(store: &S, import: &Import) -> Result<Loaded, LoadError> {
+    let phones: Vec<_> = import.members.iter().filter_map(|m| m.phone.as_ref()).collect();
+    let emails: Vec<_> = import.members.iter().filter_map(|m| m.email.as_ref()).collect();
+    let (taken_phones, taken_emails) = store.taken(&phones, &emails).await?;
     let mut clashes = Vec::new();
     for (member, line) in import.members.iter().zip(&import.member_lines) {
-        if let Some(phone) = &member.phone
-            && store.member_by_phone(phone).await?.is_some()
-        {
+        if member.phone.as_ref().is_some_and(|p| taken_phones.contains(p)) {
             clashes.push(ImportError { line: *line, message: RegisterError::PhoneTaken.to_string() });
         }
-        if let Some(email) = &member.email
-            && store.member_by_email(email).await?.is_some()
-        {
+        if member.email.as_ref().is_some_and(|e| taken_emails.contains(e)) {
             clashes.push(ImportError { line: *line, message: RegisterError::EmailTaken.to_string() });
         }
     }

@@ -39,6 +39,12 @@ pub struct AlertReport {
     pub fanout_done_at: Option<i64>,
 }
 
+/// The rate-limit key ([`crate::ports::Limits`]) of the alerts a member raises, by SMS and on the
+/// web alike.
+pub fn alert_limit_key(member: MemberId) -> String {
+    format!("alert#{member}")
+}
+
 /// The SHA-256 (hex) of a secret token: sign-in links and sessions are stored only as this.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenHash(String);

@@ -83,6 +83,12 @@ pub trait Roster {
 /// Adding communities and members.
 pub trait Registry {
     fn put_community(&self, community: &Community) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Which of these numbers and addresses already belong to a member (keyed reads, 100 a call).
+    fn taken(
+        &self,
+        phones: &[&PhoneNumber],
+        emails: &[&Email],
+    ) -> impl Future<Output = Result<(Vec<PhoneNumber>, Vec<Email>), StoreError>> + Send;
     /// Registers a member; their phone number and email must not belong to anyone else.
     fn register(&self, member: &Member) -> impl Future<Output = Result<(), RegisterError>> + Send;
 }

@@ -14,6 +14,9 @@ use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
 use vigie::config::Config;
 use vigie::domain::{Import, Member, parse_import};
 
+pub mod browser;
+pub mod web_client;
+
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
@@ -92,6 +95,29 @@ impl Stack {
     pub async fn seed(&mut self, json: &str) -> Import {
         let import = parse_import(json).expect("valid import");
         vigie::import::load(self.store(), &import).await.expect("import loads");
+        self.members.extend(import.members.iter().cloned());
+        import
+    }
+
+    /// Makes the functions' adapters talk to `endpoint` (a faulting proxy, say) instead of the
+    /// emulator; the harness itself (seeding, stream reads, outbox) still talks to the emulator.
+    /// The SDK's standard retries are kept, with a short first backoff so tests run quickly.
+    pub async fn route_functions_through(&mut self, endpoint: &str) {
+        let retries = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(std::time::Duration::from_millis(20));
+        let sdk = infra::stack::aws_config(endpoint).await.to_builder().retry_config(retries).build();
+        self.adapters = Adapters::new(&sdk, &self.config);
+    }
+
+    /// Loads a large import quickly (see `DynamoStore::bulk_register_unchecked`): for
+    /// communities of hundreds, where the registration path itself is not under test.
+    pub async fn seed_bulk(&mut self, json: &str) -> Import {
+        let import = parse_import(json).expect("valid import");
+        for community in &import.communities {
+            vigie::ports::Registry::put_community(self.store(), community).await.expect("community");
+        }
+        self.store().bulk_register_unchecked(&import.members).await.expect("bulk load");
         self.members.extend(import.members.iter().cloned());
         import
     }

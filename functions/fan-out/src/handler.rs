@@ -2,6 +2,8 @@
 //! before it is sent and settled after, so a replayed stream record or a crashed invocation
 //! resumes without sending anything twice.
 
+use std::time::Duration;
+
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures::StreamExt;
@@ -18,6 +20,10 @@ use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, St
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
+/// Extra attempts at a settlement, after the SDK's own retries (about 3 s in all).
+const SETTLE_ATTEMPTS: u32 = 5;
+/// How many times deliveries held by an ended invocation are waited for, in one invocation.
+const BUSY_ROUNDS: usize = 1;
 
 /// What the handler needs. The pacers keep this process to the account's sending quotas.
 pub struct FanOut<S, T, M> {
@@ -235,18 +241,48 @@ where
     T: Texter + Sync,
     M: Mailer + Sync,
 {
-    if jobs.is_empty() {
-        return Ok(false);
-    }
-    let tasks: Vec<Task> = jobs.iter().map(|(task, _)| task.clone()).collect();
-    let claims = deps.store.claim(&tasks, deps.config.claim_lease).await?;
-    let mut unfinished = claims.contains(&Claim::Busy);
-    let mut acquired = Vec::with_capacity(jobs.len());
-    for (job, claim) in jobs.into_iter().zip(claims) {
-        if claim == Claim::Acquired {
-            acquired.push(job);
+    let mut pending = jobs;
+    let mut unfinished = false;
+    for round in 0..=BUSY_ROUNDS {
+        if pending.is_empty() {
+            break;
         }
+        if round > 0 {
+            // Held by an invocation that has ended (a shard's records are handled one at a time,
+            // so the holder is a crashed or timed-out one): once its lease runs out, they're ours.
+            tokio::time::sleep(deps.config.claim_lease + Duration::from_millis(100)).await;
+        }
+        let tasks: Vec<Task> = pending.iter().map(|(task, _)| task.clone()).collect();
+        let claims = deps.store.claim(&tasks, deps.config.claim_lease).await?;
+        let mut acquired = Vec::with_capacity(pending.len());
+        let mut busy = Vec::new();
+        for (job, claim) in pending.into_iter().zip(claims) {
+            match claim {
+                Claim::Acquired => acquired.push(job),
+                Claim::Busy => busy.push(job),
+                Claim::Done => {}
+            }
+        }
+        unfinished |= send_all(deps, alert, sms, acquired).await?;
+        pending = busy;
     }
+    Ok(unfinished || !pending.is_empty())
+}
+
+/// Sends claimed deliveries with bounded concurrency and settles them as they end. True when
+/// some failed for now (released for a retry).
+async fn send_all<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    sms: (&str, u32),
+    acquired: Vec<(Task, Recipient)>,
+) -> Result<bool, FanOutError>
+where
+    S: Store,
+    T: Texter + Sync,
+    M: Mailer + Sync,
+{
+    let mut unfinished = false;
     let mut sends = futures::stream::iter(acquired.into_iter().map(|(task, recipient)| async move {
         let outcome = send(deps, alert, sms, &task, &recipient).await;
         (task, outcome)
@@ -257,14 +293,34 @@ where
         unfinished |= matches!(outcome, Outcome::Released { .. });
         settled.push((task, outcome));
         if settled.len() >= SETTLE_BATCH {
-            deps.store.settle(&settled).await?;
+            settle(deps, &settled).await?;
             settled.clear();
         }
     }
     if !settled.is_empty() {
-        deps.store.settle(&settled).await?;
+        settle(deps, &settled).await?;
     }
     Ok(unfinished)
+}
+
+/// Records outcomes, trying harder than for any other write: the messages have left, and a lost
+/// settlement would let a later retry send them again once the claims' lease runs out.
+async fn settle<S: Store, T, M>(
+    deps: &FanOut<S, T, M>,
+    outcomes: &[(Task, Outcome)],
+) -> Result<(), StoreError> {
+    let mut attempt = 0;
+    loop {
+        match deps.store.settle(outcomes).await {
+            Ok(()) => return Ok(()),
+            Err(err) if err.is_retryable() && attempt < SETTLE_ATTEMPTS => {
+                warn!(error = %err, attempt, "settlement failed, trying again");
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Sends one delivery and says how it ended.

@@ -12,13 +12,15 @@ use vigie::config::Config;
 use vigie::domain::{
     self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Member, PhoneNumber, Role,
 };
-use vigie::model::{Alert, Applied, Claim, InboundMessageId, Outcome, Task};
-use vigie::ports::{AlertLog, Ledger, MemberLookup, SendError, Settings, StoreError, Texter};
+use vigie::model::{Alert, Applied, Claim, InboundMessageId, Outcome, Task, alert_limit_key};
+use vigie::ports::{AlertLog, Ledger, Limits, MemberLookup, SendError, Settings, StoreError, Texter};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// An unknown number gets at most one answer in this window.
 pub const UNKNOWN_REPLY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// A member may raise `ALERTS_PER_HOUR` alerts per this window (by SMS and on the page together).
+pub const ALERT_LIMIT_WINDOW: Duration = Duration::from_secs(3600);
 
 /// What the handler needs.
 pub struct Inbound<S, T> {
@@ -79,6 +81,8 @@ pub enum Handled {
     NoCommunity,
     /// Counted as an acknowledgement of that alert.
     Acknowledged(AlertId),
+    /// More alerts than `ALERTS_PER_HOUR` in the hour: refused, the sender is told.
+    RateLimited,
     /// A short reply ("merci") to the confirmation of the sender's own alert: nothing to do.
     ReplyToOwnAlert(AlertId),
     /// From a number no member has; `answered` is false when it was answered in the last 24 h.
@@ -93,7 +97,7 @@ pub async fn handle<S, T>(
     event: LambdaEvent<SnsEvent>,
 ) -> Result<Vec<Handled>, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
     T: Texter + Sync,
 {
     let mut handled = Vec::with_capacity(event.payload.records.len());
@@ -107,7 +111,7 @@ where
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
     T: Texter + Sync,
 {
     let sms: InboundSms = match serde_json::from_str(message) {
@@ -137,7 +141,7 @@ async fn handle_sms<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
     T: Texter + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
@@ -189,7 +193,7 @@ async fn raise_alerts<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
     T: Texter + Sync,
 {
     let text = match AlertText::parse(body) {
@@ -221,6 +225,12 @@ where
     }
     if alerts.is_empty() {
         return reply_with(deps, inbound, from, domain::no_community_reply(), Handled::NoCommunity).await;
+    }
+    // The same limit as alerts raised on the page: one budget per member, whatever the channel.
+    let per_hour = deps.config.alerts_per_hour;
+    if !deps.store.within_limit(&alert_limit_key(member.id), per_hour, ALERT_LIMIT_WINDOW).await? {
+        warn!(member = %member.id, per_hour, "alert refused: rate limit");
+        return reply_with(deps, inbound, from, domain::rate_limited_reply(), Handled::RateLimited).await;
     }
     match deps.store.record_inbound_alerts(inbound, &alerts).await? {
         Applied::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),

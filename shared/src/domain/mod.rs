@@ -29,6 +29,6 @@ pub use redact::redact;
 pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{
-    empty_reply, help_reply, no_community_reply, sender_confirmation, start_reply, stop_reply,
-    too_long_reply, unknown_sender_reply,
+    empty_reply, help_reply, no_community_reply, rate_limited_reply, sender_confirmation, start_reply,
+    stop_reply, too_long_reply, unknown_sender_reply,
 };

@@ -47,6 +47,13 @@ pub fn no_community_reply() -> String {
         .to_owned()
 }
 
+/// Reply to an alert over the hourly limit of alerts per member.
+#[must_use]
+pub fn rate_limited_reply() -> String {
+    "vigie : trop d'alertes en une heure, celle-ci n'a pas été transmise. En cas d'urgence, appelez le 17."
+        .to_owned()
+}
+
 /// `n` followed by `singular` or `plural`.
 fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n > 1 { plural } else { singular })
@@ -88,6 +95,7 @@ mod tests {
             empty_reply(),
             too_long_reply(1000),
             no_community_reply(),
+            rate_limited_reply(),
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),

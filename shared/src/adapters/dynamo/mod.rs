@@ -431,6 +431,24 @@ impl Registry for DynamoStore {
         }
     }
 
+    #[instrument(skip_all, fields(phones = phones.len(), emails = emails.len()))]
+    async fn taken(
+        &self,
+        phones: &[&PhoneNumber],
+        emails: &[&Email],
+    ) -> Result<(Vec<PhoneNumber>, Vec<Email>), StoreError> {
+        // BatchGetItem refuses a key twice: each claim once.
+        let claims: std::collections::BTreeSet<String> =
+            phones.iter().map(|p| phone_claim_pk(p)).chain(emails.iter().map(|e| email_claim_pk(e))).collect();
+        let keys: Vec<Item> = claims.into_iter().map(|pk| key(pk, "CLAIM")).collect();
+        let found: std::collections::HashSet<String> =
+            self.batch_get(&self.tables.members, keys).await?.iter().filter_map(|i| get_s(i, "pk")).map(str::to_owned).collect();
+        Ok((
+            phones.iter().filter(|p| found.contains(&phone_claim_pk(p))).map(|p| (*p).clone()).collect(),
+            emails.iter().filter(|e| found.contains(&email_claim_pk(e))).map(|e| (*e).clone()).collect(),
+        ))
+    }
+
     #[instrument(skip_all, fields(member = %member.id))]
     async fn register(&self, member: &Member) -> Result<(), RegisterError> {
         let table = &self.tables.members;
@@ -500,6 +518,27 @@ impl Guarded {
 }
 
 impl DynamoStore {
+    /// Writes members in bulk (`BatchWriteItem`, no conditions): the same items as
+    /// [`Registry::register`], for loading test and benchmark communities of thousands into the
+    /// emulator, whose transactions copy the whole table for each of their items. Numbers and
+    /// addresses are NOT checked for uniqueness: never use it on member data from outside.
+    pub async fn bulk_register_unchecked(&self, members: &[Member]) -> Result<(), StoreError> {
+        let mut items = Vec::with_capacity(members.len() * 4);
+        for member in members {
+            items.push(profile_item(member)?);
+            for community in &member.communities {
+                items.push(membership_item(member, community)?);
+            }
+            if let Some(phone) = &member.phone {
+                items.push(claim_item(phone_claim_pk(phone), member.id));
+            }
+            if let Some(email) = &member.email {
+                items.push(claim_item(email_claim_pk(email), member.id));
+            }
+        }
+        self.batch_put(&self.tables.members, items).await
+    }
+
     /// Commits a member transaction, naming the most useful reason when a condition failed.
     async fn commit_guarded(&self, operation: &'static str, tx: Guarded) -> Result<(), RegisterError> {
         match self.transact(operation, tx.actions).await? {
