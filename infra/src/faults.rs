@@ -72,6 +72,8 @@ impl Dice {
 struct Shared {
     upstream: String,
     rate: f64,
+    /// Sends (SNS, SES) whose body holds one of these always fail: a poison no retry cures.
+    poison: Vec<Vec<u8>>,
     dice: Mutex<Dice>,
     client: reqwest::Client,
     stats: Arc<FaultStats>,
@@ -80,12 +82,24 @@ struct Shared {
 impl FaultProxy {
     /// Proxies to `upstream`, failing each DynamoDB, SNS and SES call with probability `rate`.
     pub async fn start(upstream: &str, rate: f64, seed: u64) -> std::io::Result<FaultProxy> {
+        Self::start_poisoned(upstream, rate, seed, &[]).await
+    }
+
+    /// As [`FaultProxy::start`], and every send (SNS Publish, SES SendEmail) whose body contains
+    /// one of `poison` (a word of an SMS, an address) fails, always, with a 503.
+    pub async fn start_poisoned(
+        upstream: &str,
+        rate: f64,
+        seed: u64,
+        poison: &[&str],
+    ) -> std::io::Result<FaultProxy> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let stats = Arc::new(FaultStats::default());
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rate,
+            poison: poison.iter().map(|p| p.as_bytes().to_vec()).collect(),
             dice: Mutex::new(Dice(seed.max(1))),
             client: reqwest::Client::new(),
             stats: Arc::clone(&stats),
@@ -167,7 +181,10 @@ async fn handle(
             let mut dice = shared.dice.lock().await;
             (dice.roll(), dice.roll())
         };
-        if roll < shared.rate {
+        let poisoned = matches!(service, Service::Sns | Service::Ses)
+            && shared.poison.iter().any(|p| body.windows(p.len()).any(|w| w == p.as_slice()));
+        if poisoned || roll < shared.rate {
+            let pick = if poisoned { 0.3 } else { pick };
             let counter = match service {
                 Service::DynamoDb => &shared.stats.dynamodb_faults,
                 Service::Sns => &shared.stats.sns_faults,

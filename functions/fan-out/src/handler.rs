@@ -83,8 +83,8 @@ impl FanOutError {
 pub trait Store: MemberLookup + Roster + Ledger + AlertLog + Sync {}
 impl<S: MemberLookup + Roster + Ledger + AlertLog + Sync> Store for S {}
 
-/// Handles a batch of stream records, in order. On the first record that must be retried it
-/// stops and reports that record: Lambda retries from there, and the records after it come again.
+/// Handles a batch of stream records, in order, and reports the first one that must be retried:
+/// Lambda retries from there, and the records after it come again (idempotently).
 pub async fn handle<S, T, M>(
     deps: &FanOut<S, T, M>,
     event: LambdaEvent<Event>,
@@ -110,11 +110,16 @@ where
             Ok(None) => warn!(alert = %work.alert, "stream record of an alert that is not stored: skipped"),
             Err(err) if err.is_retryable() => {
                 warn!(alert = %work.alert, error = %err, "fan-out incomplete, record to be retried");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier =
-                    Some(record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone()));
-                response.batch_item_failures.push(failure);
-                break;
+                // Lambda retries from the first failed record; the ones after it are still done
+                // now (their retry changes nothing), so a record that never succeeds cannot hold
+                // back the alerts behind it in its batch.
+                if response.batch_item_failures.is_empty() {
+                    let mut failure = DynamoDbBatchItemFailure::default();
+                    failure.item_identifier = Some(
+                        record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone()),
+                    );
+                    response.batch_item_failures.push(failure);
+                }
             }
             Err(err) => error!(alert = %work.alert, error = %err, "fan-out abandoned: cannot succeed"),
         }

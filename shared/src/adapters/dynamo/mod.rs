@@ -438,11 +438,19 @@ impl Registry for DynamoStore {
         emails: &[&Email],
     ) -> Result<(Vec<PhoneNumber>, Vec<Email>), StoreError> {
         // BatchGetItem refuses a key twice: each claim once.
-        let claims: std::collections::BTreeSet<String> =
-            phones.iter().map(|p| phone_claim_pk(p)).chain(emails.iter().map(|e| email_claim_pk(e))).collect();
+        let claims: std::collections::BTreeSet<String> = phones
+            .iter()
+            .map(|p| phone_claim_pk(p))
+            .chain(emails.iter().map(|e| email_claim_pk(e)))
+            .collect();
         let keys: Vec<Item> = claims.into_iter().map(|pk| key(pk, "CLAIM")).collect();
-        let found: std::collections::HashSet<String> =
-            self.batch_get(&self.tables.members, keys).await?.iter().filter_map(|i| get_s(i, "pk")).map(str::to_owned).collect();
+        let found: std::collections::HashSet<String> = self
+            .batch_get(&self.tables.members, keys)
+            .await?
+            .iter()
+            .filter_map(|i| get_s(i, "pk"))
+            .map(str::to_owned)
+            .collect();
         Ok((
             phones.iter().filter(|p| found.contains(&phone_claim_pk(p))).map(|p| (*p).clone()).collect(),
             emails.iter().filter(|e| found.contains(&email_claim_pk(e))).map(|e| (*e).clone()).collect(),
