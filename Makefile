@@ -10,7 +10,7 @@ export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv run-tools build test test-rust lint check-template run sms outbox clean
+.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
@@ -43,7 +43,12 @@ check-template: venv
 	$(VENV)/bin/python infra/check_template.py template.yaml
 	$(VENV)/bin/python -m unittest discover -s infra -p 'test_*.py'
 
-test-rust: venv
+# Debian's Chromium and ChromeDriver for the browser tests (tests/tests/browser_*.rs); a no-op
+# when they are there. VIGIE_SCREENSHOTS=1 make test-rust also refreshes docs/screenshots/.
+browser:
+	@infra/install-chromium.sh
+
+test-rust: venv browser
 	cargo test --workspace
 
 test: lint check-template test-rust
@@ -61,3 +66,4 @@ outbox:
 clean:
 	rm -rf $(VENV) $(RUN_VENV) .local
 	cargo clean
+

@@ -14,6 +14,9 @@ use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
 use vigie::config::Config;
 use vigie::domain::{Import, Member, parse_import};
 
+pub mod browser;
+pub mod web_client;
+
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 

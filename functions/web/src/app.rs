@@ -1,0 +1,212 @@
+//! The application state and the router: every page area plugs its routes in here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use vigie::adapters::{Adapters, DynamoStore, SesMailer};
+use vigie::config::Config;
+use vigie::ports::{AlertLog, Feed, Limits, Mailer, MemberLookup, Membership, Registry, Roster, Sessions};
+
+use crate::{api, frame, pages};
+
+/// Every store capability the web pages use.
+pub trait Store:
+    MemberLookup
+    + Roster
+    + Registry
+    + AlertLog
+    + Sessions
+    + Limits
+    + Feed
+    + Membership
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: MemberLookup
+        + Roster
+        + Registry
+        + AlertLog
+        + Sessions
+        + Limits
+        + Feed
+        + Membership
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// What the web function talks to: the store and the mailer (it sends no SMS itself: the
+/// fan-out does). [`Adapters`] in production and in the tests.
+pub trait Backend: Clone + Send + Sync + 'static {
+    type Store: Store;
+    type Mailer: Mailer + Clone + Send + Sync + 'static;
+    fn store(&self) -> &Self::Store;
+    fn mailer(&self) -> &Self::Mailer;
+}
+
+impl Backend for Adapters {
+    type Store = DynamoStore;
+    type Mailer = SesMailer;
+
+    fn store(&self) -> &DynamoStore {
+        &self.store
+    }
+
+    fn mailer(&self) -> &SesMailer {
+        &self.mailer
+    }
+}
+
+/// Where the site lives, derived once from `PUBLIC_BASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// `PUBLIC_BASE_URL` without its trailing slash: the start of every absolute link (emails).
+    pub base_url: String,
+    /// Its path (`""` on AWS, `/lambda-url/web` under `cargo lambda watch`): the start of every
+    /// link and form action of the pages.
+    pub base_path: String,
+    /// Cookies get `Secure` unless the site is plain http on this machine.
+    pub secure_cookies: bool,
+}
+
+impl Site {
+    pub fn from_base_url(url: &str) -> Self {
+        let base_url = url.trim_end_matches('/').to_owned();
+        let (scheme, rest) = base_url.split_once("://").unwrap_or(("https", base_url.as_str()));
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let host = match authority.strip_prefix('[') {
+            // [::1]:9000
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => authority.split(':').next().unwrap_or(authority),
+        };
+        let local = matches!(host, "127.0.0.1" | "localhost" | "::1");
+        let secure_cookies = !(scheme.eq_ignore_ascii_case("http") && local);
+        Self { base_path: path.trim_end_matches('/').to_owned(), base_url, secure_cookies }
+    }
+
+    /// The `Path` attribute of the site's cookies.
+    pub fn cookie_path(&self) -> &str {
+        if self.base_path.is_empty() { "/" } else { &self.base_path }
+    }
+
+    /// A link to a page of the site (`path` starts with `/`).
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
+
+    /// An absolute URL of a page of the site, for emails.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// Shared by every request: the backend, the configuration, where the site lives.
+pub struct AppState<B = Adapters> {
+    inner: Arc<Inner<B>>,
+}
+
+struct Inner<B> {
+    backend: B,
+    config: Config,
+    site: Site,
+    signin_floor: Duration,
+}
+
+impl<B> Clone for AppState<B> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+/// A sign-in request takes at least this long whether or not the address is registered, so its
+/// timing does not tell.
+pub const SIGNIN_FLOOR: Duration = Duration::from_millis(400);
+
+impl<B: Backend> AppState<B> {
+    pub fn new(backend: B, config: Config) -> Self {
+        Self::with_signin_floor(backend, config, SIGNIN_FLOOR)
+    }
+
+    /// As [`AppState::new`], with another minimum duration of a sign-in request.
+    pub fn with_signin_floor(backend: B, config: Config, signin_floor: Duration) -> Self {
+        let site = Site::from_base_url(&config.public_base_url);
+        Self { inner: Arc::new(Inner { backend, config, site, signin_floor }) }
+    }
+
+    pub fn store(&self) -> &B::Store {
+        self.inner.backend.store()
+    }
+
+    pub fn mailer(&self) -> &B::Mailer {
+        self.inner.backend.mailer()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.inner.site
+    }
+
+    pub fn signin_floor(&self) -> Duration {
+        self.inner.signin_floor
+    }
+}
+
+/// The whole web function: pages, API and static files, behind the frame (base path, language,
+/// error pages, security headers).
+pub fn router<B: Backend>(state: AppState<B>) -> Router {
+    let routes = Router::new()
+        .merge(pages::assets::routes())
+        .merge(pages::signin::routes())
+        .merge(pages::feed::routes())
+        .merge(pages::alerts::routes())
+        .merge(pages::settings::routes())
+        .merge(pages::unsubscribe::routes())
+        .merge(pages::lang::routes())
+        .merge(api::routes())
+        .fallback(frame::not_found)
+        .with_state(state.clone());
+    // The frame runs before routing: it may strip the base path off the request's path.
+    Router::new().fallback_service(routes).layer(from_fn_with_state(state, frame::frame::<B>))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_from_base_url() {
+        let local = Site::from_base_url("http://127.0.0.1:9000/lambda-url/web/");
+        assert_eq!(local.base_path, "/lambda-url/web");
+        assert_eq!(local.base_url, "http://127.0.0.1:9000/lambda-url/web");
+        assert!(!local.secure_cookies);
+        assert_eq!(local.cookie_path(), "/lambda-url/web");
+        assert_eq!(local.href("/signin"), "/lambda-url/web/signin");
+
+        let aws = Site::from_base_url("https://abc.execute-api.eu-west-3.amazonaws.com");
+        assert_eq!(aws.base_path, "");
+        assert!(aws.secure_cookies);
+        assert_eq!(aws.cookie_path(), "/");
+        assert_eq!(aws.href("/"), "/");
+        assert_eq!(aws.url("/signin/x"), "https://abc.execute-api.eu-west-3.amazonaws.com/signin/x");
+
+        assert!(!Site::from_base_url("http://localhost:3000").secure_cookies);
+        assert!(!Site::from_base_url("http://[::1]:3000/").secure_cookies);
+        assert!(Site::from_base_url("http://vigie.example.org").secure_cookies);
+        assert!(Site::from_base_url("https://127.0.0.1").secure_cookies);
+    }
+}

@@ -1,0 +1,88 @@
+//! The one error type of the web boundary, and the one place it becomes a status and a page.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tracing::{error, warn};
+use vigie::domain::redact;
+use vigie::ports::{RegisterError, StoreError};
+
+use crate::frame::error_marker;
+
+/// What went wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No such page, or not one this member may see (the two are not told apart).
+    #[error("not found")]
+    NotFound,
+    /// The page needs a signed-in member.
+    #[error("not signed in")]
+    SignedOut,
+    /// A state-changing request without the right anti-CSRF token.
+    #[error("missing or wrong anti-CSRF token")]
+    Csrf,
+    /// A request the pages never send (a malformed form or query).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("registering failed: {0}")]
+    Register(RegisterError),
+    #[error("template not rendered: {0}")]
+    Render(#[from] askama::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The error pages, rendered by the frame in the request's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorPage {
+    NotFound,
+    SignedOut,
+    Forbidden,
+    BadRequest,
+    MethodNotAllowed,
+    Unavailable,
+    Internal,
+}
+
+impl WebError {
+    fn status_and_page(&self) -> (StatusCode, ErrorPage) {
+        match self {
+            WebError::NotFound => (StatusCode::NOT_FOUND, ErrorPage::NotFound),
+            WebError::SignedOut => (StatusCode::UNAUTHORIZED, ErrorPage::SignedOut),
+            WebError::Csrf => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
+            WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorPage::BadRequest),
+            WebError::Store(e) if e.is_retryable() => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorPage::Unavailable)
+            }
+            WebError::Register(RegisterError::Store(e)) if e.is_retryable() => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorPage::Unavailable)
+            }
+            WebError::Store(_) | WebError::Register(_) | WebError::Render(_) | WebError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorPage::Internal)
+            }
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, page) = self.status_and_page();
+        // The client learns the status only; the details go to the logs, masked.
+        if status.is_server_error() {
+            error!(error = %redact(&self.to_string()), status = status.as_u16(), "request failed");
+        } else if matches!(self, WebError::Csrf | WebError::BadRequest(_)) {
+            warn!(error = %self, status = status.as_u16(), "request refused");
+        }
+        error_marker(status, page)
+    }
+}
+
+impl From<RegisterError> for WebError {
+    fn from(err: RegisterError) -> Self {
+        match err {
+            RegisterError::Store(e) => WebError::Store(e),
+            other => WebError::Register(other),
+        }
+    }
+}

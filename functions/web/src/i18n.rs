@@ -1,0 +1,660 @@
+//! Every string of the pages, in French (the default) and English.
+//!
+//! Fixed strings are fields of [`Texts`] (one `static` per language, so a missing translation
+//! does not compile); strings with numbers in them are methods of [`Lang`].
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use vigie::domain::{AlertSource, Category, Encoding};
+use vigie::model::DeliveryCounts;
+
+use crate::cookies;
+
+/// The cookie that remembers the language chosen with the switch.
+pub const LANG_COOKIE: &str = "lang";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The other language, the one the switch offers.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Fr => Lang::En,
+            Lang::En => Lang::Fr,
+        }
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Fr => &FR,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The `lang` cookie if set, else the browser's preference between French and English,
+    /// else French.
+    pub fn of_request(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = cookies::get(headers, LANG_COOKIE).and_then(Lang::parse) {
+            return lang;
+        }
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(Lang::Fr, from_accept_language)
+    }
+
+    pub fn category(self, category: Category) -> &'static str {
+        match self {
+            Lang::Fr => category.label_fr(),
+            Lang::En => category.label_en(),
+        }
+    }
+
+    pub fn source(self, source: AlertSource) -> &'static str {
+        match (self, source) {
+            (Lang::Fr, AlertSource::Web) => "Site",
+            (Lang::En, AlertSource::Web) => "Website",
+            (_, AlertSource::Sms) => "SMS",
+            (Lang::Fr, AlertSource::Police) => "Police municipale",
+            (Lang::En, AlertSource::Police) => "Municipal police",
+        }
+    }
+
+    /// `"142 caractères sur 1000 · 1 SMS"`: what the alert form shows under the text box, and
+    /// the confirmation step again.
+    pub fn sms_size(self, chars: usize, max: usize, segments: usize, encoding: Encoding) -> String {
+        let special = encoding == Encoding::Ucs2;
+        match self {
+            Lang::Fr => format!(
+                "{chars} {} sur {max} · {segments} SMS{}",
+                plural(chars, "caractère", "caractères"),
+                if special { " (caractères spéciaux : 70 par SMS)" } else { "" }
+            ),
+            Lang::En => format!(
+                "{chars} {} of {max} · {segments} {}{}",
+                plural(chars, "character", "characters"),
+                plural(segments, "text", "texts"),
+                if special { " (special characters: 70 per text)" } else { "" }
+            ),
+        }
+    }
+
+    pub fn too_long(self, max: usize, actual: usize) -> String {
+        match self {
+            Lang::Fr => format!("Votre message est trop long : {actual} caractères pour {max} au plus."),
+            Lang::En => format!("Your message is too long: {actual} characters, at most {max}."),
+        }
+    }
+
+    pub fn text_hint(self, max: usize) -> String {
+        match self {
+            Lang::Fr => format!("Où, quoi, quand : soyez précis. {max} caractères au plus."),
+            Lang::En => format!("Where, what, when: be precise. At most {max} characters."),
+        }
+    }
+
+    /// How many neighbours a new alert will reach.
+    pub fn reach(self, people: usize, sms: usize, email: usize) -> String {
+        match self {
+            Lang::Fr if people == 0 => "Aucun voisin ne peut la recevoir pour le moment.".to_owned(),
+            Lang::En if people == 0 => "No neighbour can receive it for now.".to_owned(),
+            Lang::Fr => format!(
+                "Elle sera transmise à {people} {} ({sms} par SMS, {email} par e-mail).",
+                plural(people, "voisin", "voisins")
+            ),
+            Lang::En => format!(
+                "It will reach {people} {} ({sms} by SMS, {email} by email).",
+                plural(people, "neighbour", "neighbours")
+            ),
+        }
+    }
+
+    /// The one-line delivery summary of an alert in the feed.
+    pub fn delivery_summary(self, counts: Option<&DeliveryCounts>, acks: u32) -> String {
+        let Some(c) = counts else {
+            return self.t().sending.to_owned();
+        };
+        let failed = (c.sms_failed + c.email_failed) as usize;
+        let (sms, email, acks) = (c.sms_sent as usize, c.email_sent as usize, acks as usize);
+        let mut parts = Vec::with_capacity(4);
+        match self {
+            Lang::Fr => {
+                parts.push(format!(
+                    "{} {}",
+                    c.recipients,
+                    plural(c.recipients as usize, "voisin prévenu", "voisins prévenus")
+                ));
+                parts.push(format!("{sms} SMS, {email} {}", plural(email, "e-mail", "e-mails")));
+                if failed > 0 {
+                    parts.push(format!("{failed} {}", plural(failed, "échec", "échecs")));
+                }
+                parts.push(format!("{acks} {}", plural(acks, "accusé de réception", "accusés de réception")));
+            }
+            Lang::En => {
+                parts.push(format!(
+                    "{} {} reached",
+                    c.recipients,
+                    plural(c.recipients as usize, "neighbour", "neighbours")
+                ));
+                parts.push(format!(
+                    "{sms} {}, {email} {}",
+                    plural(sms, "text", "texts"),
+                    plural(email, "email", "emails")
+                ));
+                if failed > 0 {
+                    parts.push(format!("{failed} failed"));
+                }
+                parts.push(format!("{acks} {}", plural(acks, "acknowledgement", "acknowledgements")));
+            }
+        }
+        if c.pending > 0 {
+            parts.push(self.t().sending.to_owned());
+        }
+        parts.join(" · ")
+    }
+
+    pub fn rate_limited(self, per_hour: u32) -> String {
+        match self {
+            Lang::Fr => format!(
+                "Vous avez déjà lancé {per_hour} alertes au cours de la dernière heure : c'est le maximum. \
+                 Réessayez plus tard ; en cas d'urgence, appelez le 17."
+            ),
+            Lang::En => format!(
+                "You have already raised {per_hour} alerts in the last hour, the most allowed. \
+                 Try again later; in an emergency, call 17."
+            ),
+        }
+    }
+
+    /// "3 mars 2026 à 14:05" / "3 March 2026, 14:05".
+    pub fn date_time(self, day: u32, month: u32, year: i64, hour: u32, minute: u32) -> String {
+        let index = month.clamp(1, 12) as usize - 1;
+        match self {
+            Lang::Fr => format!("{day} {} {year} à {hour:02}:{minute:02}", MONTHS_FR[index]),
+            Lang::En => format!("{day} {} {year}, {hour:02}:{minute:02}", MONTHS_EN[index]),
+        }
+    }
+}
+
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn plural<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {
+    if n > 1 { plural } else { singular }
+}
+
+/// The preferred of French and English in an `Accept-Language` header (French on a tie or
+/// when neither is listed).
+fn from_accept_language(header: &str) -> Lang {
+    let mut best: Option<(Lang, f32)> = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        let Some(lang) = Lang::parse(primary) else { continue };
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((lang, q));
+        }
+    }
+    best.map_or(Lang::Fr, |(lang, _)| lang)
+}
+
+/// The language the frame chose for this request.
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Lang>().copied().unwrap_or_default())
+    }
+}
+
+/// The fixed strings of the pages.
+#[derive(Debug)]
+pub struct Texts {
+    // Layout
+    pub skip_to_content: &'static str,
+    pub nav_label: &'static str,
+    pub nav_feed: &'static str,
+    pub nav_raise: &'static str,
+    pub nav_settings: &'static str,
+    pub nav_signout: &'static str,
+    pub signed_in_as: &'static str,
+    pub footer_tagline: &'static str,
+    pub footer_emergency: &'static str,
+    pub language_name: &'static str,
+    pub switch_to: &'static str,
+    // Sign-in
+    pub signin_title: &'static str,
+    pub signin_intro: &'static str,
+    pub signin_how: &'static str,
+    pub signin_by_sms: &'static str,
+    pub email_label: &'static str,
+    pub signin_submit: &'static str,
+    pub invalid_email: &'static str,
+    pub signin_sent_title: &'static str,
+    pub signin_sent_body: &'static str,
+    pub signin_sent_again: &'static str,
+    pub signed_out: &'static str,
+    pub signin_link_title: &'static str,
+    pub signin_link_body: &'static str,
+    pub signin_link_submit: &'static str,
+    pub signin_link_invalid_title: &'static str,
+    pub signin_link_invalid_body: &'static str,
+    pub signin_new_link: &'static str,
+    // Feed
+    pub feed_title: &'static str,
+    pub feed_empty: &'static str,
+    pub feed_older: &'static str,
+    pub feed_newest: &'static str,
+    pub feed_all_communities: &'static str,
+    pub feed_filter_label: &'static str,
+    pub feed_report_link: &'static str,
+    pub source_label: &'static str,
+    pub community_label: &'static str,
+    pub sending: &'static str,
+    // Raise an alert
+    pub raise_title: &'static str,
+    pub raise_intro: &'static str,
+    pub emergency_first: &'static str,
+    pub category_legend: &'static str,
+    pub text_label: &'static str,
+    pub communities_legend: &'static str,
+    pub counter_noscript: &'static str,
+    pub review_submit: &'static str,
+    pub choose_category: &'static str,
+    pub write_message: &'static str,
+    pub choose_community: &'static str,
+    pub form_has_errors: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_sms_heading: &'static str,
+    pub confirm_full_text: &'static str,
+    pub confirm_send: &'static str,
+    pub confirm_edit: &'static str,
+    pub category_label: &'static str,
+    pub rate_limited_title: &'static str,
+    // Alert detail
+    pub detail_title: &'static str,
+    pub detail_recorded: &'static str,
+    pub detail_already_recorded: &'static str,
+    pub raised_by: &'static str,
+    pub raised_at: &'static str,
+    pub done_at: &'static str,
+    pub in_progress: &'static str,
+    pub reached: &'static str,
+    pub sms_sent: &'static str,
+    pub email_sent: &'static str,
+    pub sms_failed: &'static str,
+    pub email_failed: &'static str,
+    pub pending: &'static str,
+    pub acks: &'static str,
+    pub back_to_feed: &'static str,
+    // Settings
+    pub settings_title: &'static str,
+    pub first_name_label: &'static str,
+    pub first_name_hint: &'static str,
+    pub phone_label: &'static str,
+    pub phone_hint: &'static str,
+    pub email_readonly_label: &'static str,
+    pub email_readonly_hint: &'static str,
+    pub no_email: &'static str,
+    pub privacy_legend: &'static str,
+    pub hide_phone_label: &'static str,
+    pub channels_legend: &'static str,
+    pub sms_alerts_label: &'static str,
+    pub email_alerts_label: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    pub invalid_first_name: &'static str,
+    pub invalid_phone: &'static str,
+    pub phone_taken: &'static str,
+    pub contact_needed: &'static str,
+    // Unsubscribe
+    pub unsubscribe_title: &'static str,
+    pub unsubscribe_body: &'static str,
+    pub unsubscribe_submit: &'static str,
+    pub unsubscribed_title: &'static str,
+    pub unsubscribed_body: &'static str,
+    // Errors
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub signed_out_title: &'static str,
+    pub signed_out_body: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden_body: &'static str,
+    pub bad_request_title: &'static str,
+    pub bad_request_body: &'static str,
+    pub unavailable_title: &'static str,
+    pub unavailable_body: &'static str,
+    pub internal_title: &'static str,
+    pub internal_body: &'static str,
+    pub back_home: &'static str,
+}
+
+pub static FR: Texts = Texts {
+    skip_to_content: "Aller au contenu",
+    nav_label: "Navigation principale",
+    nav_feed: "Alertes",
+    nav_raise: "Lancer une alerte",
+    nav_settings: "Mes réglages",
+    nav_signout: "Se déconnecter",
+    signed_in_as: "Connecté en tant que",
+    footer_tagline: "vigie : les alertes entre voisins, par SMS et par e-mail.",
+    footer_emergency: "En cas d'urgence, appelez le 17 (police) ou le 112.",
+    language_name: "Français",
+    switch_to: "Read in English",
+    signin_title: "Se connecter",
+    signin_intro: "vigie transmet vos alertes à tous les voisins de votre communauté, par SMS et par e-mail, avec votre prénom.",
+    signin_how: "Pas de mot de passe : indiquez votre adresse e-mail, vous recevrez un lien de connexion.",
+    signin_by_sms: "Sans internet, vous pouvez aussi lancer une alerte en envoyant un SMS au numéro partagé :",
+    email_label: "Votre adresse e-mail",
+    signin_submit: "Recevoir un lien de connexion",
+    invalid_email: "Cette adresse e-mail n'est pas valide. Exemple : marie@exemple.fr",
+    signin_sent_title: "Vérifiez vos e-mails",
+    signin_sent_body: "Si cette adresse est inscrite sur vigie, un lien de connexion vient de lui être envoyé. Il est valable 15 minutes et ne sert qu'une fois.",
+    signin_sent_again: "Rien reçu au bout de quelques minutes ? Regardez dans les indésirables, ou demandez un nouveau lien.",
+    signed_out: "Vous êtes déconnecté.",
+    signin_link_title: "Terminer la connexion",
+    signin_link_body: "Pour vous connecter à vigie sur cet appareil, appuyez sur le bouton.",
+    signin_link_submit: "Me connecter",
+    signin_link_invalid_title: "Lien expiré ou déjà utilisé",
+    signin_link_invalid_body: "Ce lien de connexion n'est plus valable : il expire au bout de 15 minutes et ne sert qu'une fois.",
+    signin_new_link: "Demander un nouveau lien",
+    feed_title: "Alertes",
+    feed_empty: "Aucune alerte pour le moment.",
+    feed_older: "Alertes plus anciennes",
+    feed_newest: "Revenir aux plus récentes",
+    feed_all_communities: "Toutes",
+    feed_filter_label: "Communautés",
+    feed_report_link: "Rapport d'envoi",
+    source_label: "Source",
+    community_label: "Communauté",
+    sending: "Envoi en cours…",
+    raise_title: "Lancer une alerte",
+    raise_intro: "Votre alerte part par SMS et par e-mail à tous les voisins de votre communauté, avec votre prénom.",
+    emergency_first: "Danger immédiat ? Appelez d'abord le 17.",
+    category_legend: "De quoi s'agit-il ?",
+    text_label: "Votre message",
+    communities_legend: "Communautés à alerter",
+    counter_noscript: "Le nombre de SMS s'affiche à l'étape suivante.",
+    review_submit: "Vérifier avant l'envoi",
+    choose_category: "Choisissez une catégorie.",
+    write_message: "Écrivez votre message.",
+    choose_community: "Choisissez au moins une communauté.",
+    form_has_errors: "Le formulaire contient des erreurs :",
+    confirm_title: "Vérifiez votre alerte",
+    confirm_sms_heading: "Le SMS que recevront vos voisins",
+    confirm_full_text: "L'e-mail et la page des alertes montrent le texte complet.",
+    confirm_send: "Envoyer l'alerte",
+    confirm_edit: "Modifier",
+    category_label: "Catégorie",
+    rate_limited_title: "Trop d'alertes en peu de temps",
+    detail_title: "Rapport d'envoi",
+    detail_recorded: "Votre alerte est enregistrée : elle part à vos voisins.",
+    detail_already_recorded: "Cette alerte était déjà enregistrée : elle n'a pas été envoyée une seconde fois.",
+    raised_by: "Par",
+    raised_at: "Lancée le",
+    done_at: "Envoi terminé le",
+    in_progress: "Envoi en cours… Rechargez la page pour voir où il en est.",
+    reached: "Voisins prévenus",
+    sms_sent: "SMS envoyés",
+    email_sent: "E-mails envoyés",
+    sms_failed: "SMS en échec",
+    email_failed: "E-mails en échec",
+    pending: "En attente",
+    acks: "Accusés de réception",
+    back_to_feed: "Retour aux alertes",
+    settings_title: "Mes réglages",
+    first_name_label: "Prénom",
+    first_name_hint: "Vos voisins le voient au début de chacune de vos alertes.",
+    phone_label: "Numéro de mobile",
+    phone_hint: "Par exemple 06 12 34 56 78. Laissez vide si vous n'en avez pas.",
+    email_readonly_label: "Adresse e-mail",
+    email_readonly_hint: "Pour en changer, demandez à votre référent.",
+    no_email: "Aucune",
+    privacy_legend: "Confidentialité",
+    hide_phone_label: "Cacher mon numéro aux autres membres",
+    channels_legend: "Recevoir les alertes",
+    sms_alerts_label: "Par SMS",
+    email_alerts_label: "Par e-mail",
+    save: "Enregistrer",
+    saved: "Vos réglages sont enregistrés.",
+    invalid_first_name: "Indiquez un prénom de 40 caractères au plus, sans < ni >.",
+    invalid_phone: "Ce numéro n'est pas valide. Exemple : 06 12 34 56 78.",
+    phone_taken: "Ce numéro est déjà celui d'un autre membre de vigie.",
+    contact_needed: "Gardez un numéro ou une adresse e-mail : sans l'un ni l'autre, vous ne recevriez rien.",
+    unsubscribe_title: "Ne plus recevoir les alertes par e-mail",
+    unsubscribe_body: "Vous ne recevrez plus les alertes de votre communauté par e-mail. Les SMS ne changent pas.",
+    unsubscribe_submit: "Me désabonner des e-mails",
+    unsubscribed_title: "C'est fait",
+    unsubscribed_body: "Vous ne recevrez plus les alertes par e-mail. Vous pouvez les réactiver dans vos réglages.",
+    not_found_title: "Page introuvable",
+    not_found_body: "Cette page n'existe pas, ou vous n'y avez pas accès.",
+    signed_out_title: "Connexion nécessaire",
+    signed_out_body: "Connectez-vous pour voir cette page.",
+    forbidden_title: "Formulaire expiré",
+    forbidden_body: "Ce formulaire a expiré ou ne vient pas de vigie. Revenez à la page précédente, rechargez-la et réessayez.",
+    bad_request_title: "Demande incorrecte",
+    bad_request_body: "Cette demande n'a pas pu être comprise.",
+    unavailable_title: "Service momentanément indisponible",
+    unavailable_body: "Réessayez dans un instant. En cas d'urgence, appelez le 17.",
+    internal_title: "Une erreur est survenue",
+    internal_body: "Réessayez dans un instant. En cas d'urgence, appelez le 17.",
+    back_home: "Retour à l'accueil",
+};
+
+pub static EN: Texts = Texts {
+    skip_to_content: "Skip to content",
+    nav_label: "Main navigation",
+    nav_feed: "Alerts",
+    nav_raise: "Raise an alert",
+    nav_settings: "My settings",
+    nav_signout: "Sign out",
+    signed_in_as: "Signed in as",
+    footer_tagline: "vigie: alerts between neighbours, by text message and email.",
+    footer_emergency: "In an emergency, call 17 (police) or 112.",
+    language_name: "English",
+    switch_to: "Lire en français",
+    signin_title: "Sign in",
+    signin_intro: "vigie passes your alerts on to every neighbour of your community, by text message and email, with your first name.",
+    signin_how: "No password: enter your email address and you will receive a sign-in link.",
+    signin_by_sms: "Without internet, you can also raise an alert by texting the shared number:",
+    email_label: "Your email address",
+    signin_submit: "Email me a sign-in link",
+    invalid_email: "This email address is not valid. Example: marie@example.org",
+    signin_sent_title: "Check your email",
+    signin_sent_body: "If this address is registered with vigie, a sign-in link is on its way. It is valid for 15 minutes and works once.",
+    signin_sent_again: "Nothing after a few minutes? Look in your spam folder, or ask for a new link.",
+    signed_out: "You are signed out.",
+    signin_link_title: "Finish signing in",
+    signin_link_body: "To sign in to vigie on this device, press the button.",
+    signin_link_submit: "Sign me in",
+    signin_link_invalid_title: "Link expired or already used",
+    signin_link_invalid_body: "This sign-in link is no longer valid: it expires after 15 minutes and works once.",
+    signin_new_link: "Ask for a new link",
+    feed_title: "Alerts",
+    feed_empty: "No alerts yet.",
+    feed_older: "Older alerts",
+    feed_newest: "Back to the newest",
+    feed_all_communities: "All",
+    feed_filter_label: "Communities",
+    feed_report_link: "Delivery report",
+    source_label: "Source",
+    community_label: "Community",
+    sending: "Sending…",
+    raise_title: "Raise an alert",
+    raise_intro: "Your alert goes by text message and email to every neighbour of your community, with your first name.",
+    emergency_first: "Immediate danger? Call 17 first.",
+    category_legend: "What is it about?",
+    text_label: "Your message",
+    communities_legend: "Communities to alert",
+    counter_noscript: "The number of text messages is shown at the next step.",
+    review_submit: "Review before sending",
+    choose_category: "Choose a category.",
+    write_message: "Write your message.",
+    choose_community: "Choose at least one community.",
+    form_has_errors: "The form has errors:",
+    confirm_title: "Check your alert",
+    confirm_sms_heading: "The text message your neighbours will receive",
+    confirm_full_text: "The email and the alerts page show the full text.",
+    confirm_send: "Send the alert",
+    confirm_edit: "Edit",
+    category_label: "Category",
+    rate_limited_title: "Too many alerts in a short time",
+    detail_title: "Delivery report",
+    detail_recorded: "Your alert is recorded: it is on its way to your neighbours.",
+    detail_already_recorded: "This alert was already recorded: it was not sent a second time.",
+    raised_by: "From",
+    raised_at: "Raised on",
+    done_at: "Delivery finished on",
+    in_progress: "Sending… Reload the page to see how it is going.",
+    reached: "Neighbours reached",
+    sms_sent: "Text messages sent",
+    email_sent: "Emails sent",
+    sms_failed: "Text messages failed",
+    email_failed: "Emails failed",
+    pending: "Pending",
+    acks: "Acknowledgements",
+    back_to_feed: "Back to alerts",
+    settings_title: "My settings",
+    first_name_label: "First name",
+    first_name_hint: "Your neighbours see it at the start of each of your alerts.",
+    phone_label: "Mobile number",
+    phone_hint: "For example 06 12 34 56 78 or +44 7700 900123. Leave empty if you have none.",
+    email_readonly_label: "Email address",
+    email_readonly_hint: "To change it, ask your referent.",
+    no_email: "None",
+    privacy_legend: "Privacy",
+    hide_phone_label: "Hide my number from other members",
+    channels_legend: "Receive alerts",
+    sms_alerts_label: "By text message",
+    email_alerts_label: "By email",
+    save: "Save",
+    saved: "Your settings are saved.",
+    invalid_first_name: "Enter a first name of at most 40 characters, without < or >.",
+    invalid_phone: "This number is not valid. Example: 06 12 34 56 78.",
+    phone_taken: "This number already belongs to another vigie member.",
+    contact_needed: "Keep a number or an email address: with neither, you would receive nothing.",
+    unsubscribe_title: "Stop email alerts",
+    unsubscribe_body: "You will no longer receive your community's alerts by email. Text messages do not change.",
+    unsubscribe_submit: "Unsubscribe from emails",
+    unsubscribed_title: "Done",
+    unsubscribed_body: "You will no longer receive alerts by email. You can turn them back on in your settings.",
+    not_found_title: "Page not found",
+    not_found_body: "This page does not exist, or you may not see it.",
+    signed_out_title: "Please sign in",
+    signed_out_body: "Sign in to see this page.",
+    forbidden_title: "Form expired",
+    forbidden_body: "This form has expired or does not come from vigie. Go back, reload the page and try again.",
+    bad_request_title: "Bad request",
+    bad_request_body: "This request could not be understood.",
+    unavailable_title: "Temporarily unavailable",
+    unavailable_body: "Try again in a moment. In an emergency, call 17.",
+    internal_title: "Something went wrong",
+    internal_body: "Try again in a moment. In an emergency, call 17.",
+    back_home: "Back to the home page",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn language_of_a_request() {
+        assert_eq!(Lang::of_request(&headers(&[])), Lang::Fr);
+        assert_eq!(Lang::of_request(&headers(&[("accept-language", "en-GB,en;q=0.9")])), Lang::En);
+        assert_eq!(Lang::of_request(&headers(&[("accept-language", "fr-FR,fr;q=0.9,en;q=0.8")])), Lang::Fr);
+        assert_eq!(Lang::of_request(&headers(&[("accept-language", "de-DE,en;q=0.5,fr;q=0.4")])), Lang::En);
+        assert_eq!(Lang::of_request(&headers(&[("accept-language", "de, es")])), Lang::Fr);
+        assert_eq!(Lang::of_request(&headers(&[("accept-language", "en;q=0, fr;q=0.1")])), Lang::Fr);
+        assert_eq!(
+            Lang::of_request(&headers(&[("accept-language", "en"), ("cookie", "a=b; lang=fr")])),
+            Lang::Fr
+        );
+        assert_eq!(Lang::of_request(&headers(&[("cookie", "lang=en")])), Lang::En);
+        assert_eq!(Lang::of_request(&headers(&[("cookie", "lang=de")])), Lang::Fr);
+    }
+
+    #[test]
+    fn numbers_in_sentences() {
+        assert_eq!(Lang::Fr.sms_size(1, 1000, 1, Encoding::Gsm7), "1 caractère sur 1000 · 1 SMS");
+        assert_eq!(Lang::En.sms_size(300, 1000, 2, Encoding::Gsm7), "300 characters of 1000 · 2 texts");
+        assert!(Lang::Fr.sms_size(10, 1000, 1, Encoding::Ucs2).contains("70"));
+        assert_eq!(Lang::Fr.reach(5, 3, 4), "Elle sera transmise à 5 voisins (3 par SMS, 4 par e-mail).");
+        assert_eq!(Lang::En.reach(1, 1, 0), "It will reach 1 neighbour (1 by SMS, 0 by email).");
+        let counts =
+            DeliveryCounts { sms_sent: 3, email_sent: 4, recipients: 5, sms_failed: 1, ..Default::default() };
+        assert_eq!(
+            Lang::Fr.delivery_summary(Some(&counts), 2),
+            "5 voisins prévenus · 3 SMS, 4 e-mails · 1 échec · 2 accusés de réception"
+        );
+        assert_eq!(
+            Lang::En.delivery_summary(Some(&counts), 1),
+            "5 neighbours reached · 3 texts, 4 emails · 1 failed · 1 acknowledgement"
+        );
+        assert_eq!(Lang::Fr.delivery_summary(None, 0), "Envoi en cours…");
+        assert_eq!(Lang::Fr.date_time(3, 3, 2026, 9, 5), "3 mars 2026 à 09:05");
+        assert_eq!(Lang::En.date_time(25, 12, 2026, 23, 59), "25 December 2026, 23:59");
+    }
+}

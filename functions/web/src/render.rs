@@ -1,0 +1,222 @@
+//! What every page shares: the layout's data (language, links, navigation, the signed-in
+//! member) and turning a template into a response.
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::app::{AppState, Backend};
+use crate::error::{ErrorPage, WebError};
+use crate::forms::query_pair;
+use crate::frame::Here;
+use crate::i18n::{Lang, Texts};
+use crate::session::Signed;
+
+/// The request's language and where it is (for the language switch).
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub here: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let lang = parts.extensions.get::<Lang>().copied().unwrap_or_default();
+        let here = parts.extensions.get::<Here>().map_or_else(|| "/".to_owned(), |h| h.0.clone());
+        Ok(Ctx { lang, here })
+    }
+}
+
+/// The area of the site a page belongs to, so the navigation marks it as current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Feed,
+    Raise,
+    Settings,
+    Other,
+}
+
+/// One link of the main navigation.
+#[derive(Clone, Debug)]
+pub struct NavItem {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The signed-in member, as the header shows them.
+#[derive(Clone, Debug)]
+pub struct UserNav {
+    pub first_name: String,
+    /// Their community, or communities (police), by name.
+    pub communities: String,
+    /// For the sign-out form.
+    pub csrf: String,
+}
+
+/// The layout's data (`templates/base.html`): every page template has a `chrome` field.
+#[derive(Clone, Debug)]
+pub struct Chrome {
+    pub lang: &'static str,
+    pub t: &'static Texts,
+    /// Start of every link and form action.
+    pub base: String,
+    pub title: String,
+    pub user: Option<UserNav>,
+    pub nav: Vec<NavItem>,
+    pub switch_href: String,
+    pub switch_label: &'static str,
+    pub switch_lang: &'static str,
+}
+
+impl Chrome {
+    pub fn new<B: Backend>(
+        state: &AppState<B>,
+        ctx: &Ctx,
+        title: impl Into<String>,
+        section: Section,
+        signed: Option<&Signed>,
+    ) -> Self {
+        let site = state.site();
+        let t = ctx.lang.t();
+        let other = ctx.lang.other();
+        let user = signed.map(|s| UserNav {
+            first_name: s.member.first_name.to_string(),
+            communities: s.communities.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            csrf: s.session.csrf.clone(),
+        });
+        let nav = match signed {
+            Some(_) => vec![
+                NavItem { href: site.href("/"), label: t.nav_feed, current: section == Section::Feed },
+                NavItem {
+                    href: site.href("/alerts/new"),
+                    label: t.nav_raise,
+                    current: section == Section::Raise,
+                },
+                NavItem {
+                    href: site.href("/settings"),
+                    label: t.nav_settings,
+                    current: section == Section::Settings,
+                },
+            ],
+            None => Vec::new(),
+        };
+        Self {
+            lang: ctx.lang.code(),
+            t,
+            base: site.base_path.clone(),
+            title: title.into(),
+            user,
+            nav,
+            switch_href: site.href(&format!("/lang/{}?{}", other.code(), query_pair("next", &ctx.here))),
+            switch_label: t.switch_to,
+            switch_lang: other.code(),
+        }
+    }
+}
+
+/// A rendered page with its status.
+pub fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
+    Ok((status, Html(template.render()?)).into_response())
+}
+
+/// A page rendered with status 200.
+pub fn ok(template: &impl Template) -> Result<Response, WebError> {
+    page(StatusCode::OK, template)
+}
+
+/// "See other": where a form sends the browser once it is done.
+pub fn see_other<B: Backend>(state: &AppState<B>, path: &str) -> Response {
+    Redirect::to(&state.site().href(path)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub body: String,
+    pub link_href: String,
+    pub link_label: &'static str,
+}
+
+/// The page of an error, in the request's language (JSON under `/api/`).
+pub fn error_response<B: Backend>(
+    state: &AppState<B>,
+    lang: Lang,
+    api: bool,
+    status: StatusCode,
+    page: ErrorPage,
+) -> Response {
+    if api {
+        let code = match page {
+            ErrorPage::NotFound => "not_found",
+            ErrorPage::SignedOut => "signed_out",
+            ErrorPage::Forbidden => "forbidden",
+            ErrorPage::BadRequest => "bad_request",
+            ErrorPage::MethodNotAllowed => "method_not_allowed",
+            ErrorPage::Unavailable => "unavailable",
+            ErrorPage::Internal => "internal",
+        };
+        return (status, axum::Json(serde_json::json!({ "error": code }))).into_response();
+    }
+    if page == ErrorPage::SignedOut {
+        return see_other(state, "/signin");
+    }
+    let t = lang.t();
+    let (heading, body) = match page {
+        ErrorPage::NotFound => (t.not_found_title, t.not_found_body),
+        ErrorPage::SignedOut => (t.signed_out_title, t.signed_out_body),
+        ErrorPage::Forbidden => (t.forbidden_title, t.forbidden_body),
+        ErrorPage::BadRequest | ErrorPage::MethodNotAllowed => (t.bad_request_title, t.bad_request_body),
+        ErrorPage::Unavailable => (t.unavailable_title, t.unavailable_body),
+        ErrorPage::Internal => (t.internal_title, t.internal_body),
+    };
+    let ctx = Ctx { lang, here: "/".to_owned() };
+    let template = MessagePage {
+        chrome: Chrome::new(state, &ctx, heading, Section::Other, None),
+        heading: heading.to_owned(),
+        body: body.to_owned(),
+        link_href: state.site().href("/"),
+        link_label: t.back_home,
+    };
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], heading).into_response(),
+    }
+}
+
+/// A number as people write it: French numbers in national form (`06 39 98 00 00`), others in
+/// E.164.
+pub fn phone_display(phone: &vigie::domain::PhoneNumber) -> String {
+    let e164 = phone.as_str();
+    match e164.strip_prefix("+33") {
+        Some(national) if national.len() == 9 => {
+            let digits = format!("0{national}");
+            digits
+                .as_bytes()
+                .chunks(2)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        _ => e164.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_as_people_write_them() {
+        let fr = vigie::domain::PhoneNumber::parse("+33639980001").unwrap();
+        assert_eq!(phone_display(&fr), "06 39 98 00 01");
+        let uk = vigie::domain::PhoneNumber::parse("+447700900123").unwrap();
+        assert_eq!(phone_display(&uk), "+447700900123");
+    }
+}
