@@ -138,10 +138,16 @@ pub struct InvalidInboundMessageId;
 pub struct Recipient {
     pub member_id: MemberId,
     pub first_name: FirstName,
+    /// Older membership items may lack it.
+    #[serde(default)]
+    pub last_name: Option<LastName>,
     #[serde(default)]
     pub email: Option<Email>,
     #[serde(default)]
     pub phone: Option<PhoneNumber>,
+    /// The member hid their number from the other members: it is for the fan-out only.
+    #[serde(default)]
+    pub hide_phone: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
     pub role: Role,

@@ -88,6 +88,8 @@ pub struct WebClient {
     cookies: BTreeMap<String, String>,
     /// Extra headers on every request (`Accept-Language`...).
     pub default_headers: Vec<(String, String)>,
+    /// The session's anti-CSRF token, for [`WebClient::api`].
+    pub csrf: Option<String>,
 }
 
 impl WebClient {
@@ -99,7 +101,7 @@ impl WebClient {
     }
 
     pub fn with_router(router: axum::Router) -> Self {
-        Self { router, cookies: BTreeMap::new(), default_headers: Vec::new() }
+        Self { router, cookies: BTreeMap::new(), default_headers: Vec::new(), csrf: None }
     }
 
     /// The cookie the client holds, if any.
@@ -113,6 +115,7 @@ impl WebClient {
 
     pub fn forget_cookies(&mut self) {
         self.cookies.clear();
+        self.csrf = None;
     }
 
     pub async fn get(&mut self, path: &str) -> Reply {
@@ -164,6 +167,23 @@ impl WebClient {
         reply
     }
 
+    /// A JSON request to the API, with the session's anti-CSRF token in `X-CSRF-Token` (read
+    /// from `GET /api/me` the first time).
+    pub async fn api(&mut self, method: Method, path: &str, body: Option<serde_json::Value>) -> Reply {
+        if self.csrf.is_none() {
+            let me = self.get("/api/me").await;
+            if me.status == StatusCode::OK {
+                self.csrf = me.json()["csrf"].as_str().map(str::to_owned);
+            }
+        }
+        let csrf = self.csrf.clone().unwrap_or_default();
+        let mut headers = vec![("accept", "application/json"), ("x-csrf-token", csrf.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.send(method, path, &headers, body.map(|b| b.to_string())).await
+    }
+
     /// Asks for a sign-in link for `email` through the form; answers the page.
     pub async fn ask_link(&mut self, email: &str) -> Reply {
         let form = self.get("/signin").await;
@@ -185,6 +205,7 @@ impl WebClient {
     pub async fn use_link(&mut self, path: &str) -> Reply {
         let page = self.get(path).await;
         let csrf = page.field("csrf").unwrap_or_default();
+        self.csrf = None;
         self.post(path, &[("csrf", &csrf)]).await
     }
 }

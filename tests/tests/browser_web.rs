@@ -310,7 +310,7 @@ async fn every_main_page_fits_a_small_phone() {
     let site = Site::start().await;
     let b = &site.browser;
     site.sign_in("Marie").await;
-    for path in ["/", "/alerts/new", "/settings"] {
+    for path in ["/", "/alerts/new", "/settings", "/members", "/admin", "/admin/members/new"] {
         b.goto(path).await;
         let overflow = b
             .client()
@@ -326,7 +326,6 @@ async fn every_main_page_fits_a_small_phone() {
 }
 
 #[tokio::test]
-#[ignore = "the neighbours page is not written yet (issue 3, Neighbours); labels and paths to adjust then"]
 async fn a_hidden_number_is_not_shown_to_a_neighbour() {
     let site = Site::start().await;
     let b = &site.browser;
@@ -346,20 +345,23 @@ async fn a_hidden_number_is_not_shown_to_a_neighbour() {
 }
 
 #[tokio::test]
-#[ignore = "the referent's pages are not written yet (issue 3, Referent); labels and paths to adjust then"]
 async fn a_referent_adds_a_member_who_only_uses_sms() {
     let site = Site::start().await;
     let b = &site.browser;
     let mut relay = site.stack.relay().await;
     site.sign_in("Marie").await;
     b.click_link("Membres").await;
+    b.wait_for_text("Aucune demande en attente.").await;
     b.click_link("Ajouter un membre").await;
+    b.wait_for_text("Une personne sans internet").await;
     b.fill("Prénom", "Denise").await;
     b.fill("Nom", "Lambert").await;
     b.fill("Numéro de mobile", "06 39 98 01 50").await;
     b.screenshot("member-add").await;
     b.click_button("Ajouter").await;
-    b.wait_for_text("Denise").await;
+    let admin = b.wait_for_text("Denise Lambert").await;
+    assert!(admin.contains("Le membre est ajouté"), "{admin}");
+    assert_eq!(b.path().await, "/admin?done=added");
 
     // Denise has no internet: she gets the next alert by SMS.
     site.stack.text(&site.stack.phone("Karim"), "Chien perdu vers le lavoir, répond à Filou").await;
@@ -371,5 +373,44 @@ async fn a_referent_adds_a_member_who_only_uses_sms() {
     site.browser.click_button("Se déconnecter").await;
     site.sign_in("Karim").await;
     assert!(!b.text().await.contains("Membres"));
+    site.close().await;
+}
+
+#[tokio::test]
+async fn a_person_asks_to_join_and_the_referent_approves() {
+    let site = Site::start().await;
+    let b = &site.browser;
+    b.goto("/signin").await;
+    b.click_link("Pas encore membre ? Demander à rejoindre une communauté").await;
+    b.wait_for_text("Rejoindre une communauté").await;
+    // Bellerive is the only town: its communities are offered at once.
+    b.check("Les Tilleuls").await;
+    b.fill("Prénom", "Yasmine").await;
+    b.fill("Nom", "Haddad").await;
+    b.fill("Adresse e-mail", "yasmine.haddad@example.org").await;
+    b.screenshot("join").await;
+    b.click_button("Envoyer ma demande").await;
+    b.wait_for_text("Demande envoyée").await;
+
+    site.sign_in("Marie").await;
+    b.click_link("Membres").await;
+    let admin = b.wait_for_text("Yasmine Haddad").await;
+    assert!(admin.contains("yasmine.haddad@example.org"), "{admin}");
+    b.screenshot("admin").await;
+    b.click_button("Accepter Yasmine Haddad").await;
+    b.wait_for_text("La demande est acceptée").await;
+
+    // She signs in with her address, and sees her neighbours.
+    b.click_button("Se déconnecter").await;
+    b.wait_for_text("Vous êtes déconnecté").await;
+    b.fill("Votre adresse e-mail", "yasmine.haddad@example.org").await;
+    b.click_button("Recevoir un lien de connexion").await;
+    b.wait_for_text("Vérifiez vos e-mails").await;
+    let link = site.signin_link("yasmine.haddad@example.org").await;
+    b.goto(&link).await;
+    b.click_button("Me connecter").await;
+    b.wait_for_text("Connecté en tant que Yasmine").await;
+    b.click_link("Voisins").await;
+    b.wait_for_text("Marie L.").await;
     site.close().await;
 }

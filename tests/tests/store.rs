@@ -146,3 +146,24 @@ async fn towns_communities_and_join_requests() {
     assert_eq!(store.take_join_request(&tilleuls, request.request_id).await.unwrap(), None, "once");
     assert!(store.join_requests(&tilleuls).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_roster_row_carries_the_last_name_and_whether_the_number_is_hidden() {
+    let stack = Stack::demo().await;
+    let store = stack.store();
+    let page =
+        vigie::ports::Roster::members_page(store, &"les-tilleuls".parse().unwrap(), None, 50).await.unwrap();
+    let karim = page.items.iter().find(|r| r.first_name.as_str() == "Karim").unwrap();
+    assert_eq!(karim.last_name.as_ref().map(LastName::as_str), Some("Benali"));
+    assert!(karim.hide_phone, "Karim hid his number");
+    let marie = page.items.iter().find(|r| r.first_name.as_str() == "Marie").unwrap();
+    assert!(!marie.hide_phone);
+
+    // A change of settings reaches the roster copy.
+    let before = store.member(stack.member("Marie").id).await.unwrap().unwrap();
+    let after = vigie::domain::Member { hide_phone: true, ..before.clone() };
+    store.update_member(&before, &after).await.unwrap();
+    let page =
+        vigie::ports::Roster::members_page(store, &"les-tilleuls".parse().unwrap(), None, 50).await.unwrap();
+    assert!(page.items.iter().find(|r| r.member_id == before.id).unwrap().hide_phone);
+}

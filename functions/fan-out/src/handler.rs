@@ -12,8 +12,7 @@ use serde::Deserialize;
 use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
-use vigie::domain::AlertId;
-use vigie::domain::{self, Member};
+use vigie::domain::{self, AlertId, Member, MemberId};
 use vigie::model::{Alert, Channel, Claim, Cursor, DeliveryCounts, Outcome, Recipient, Task};
 use vigie::pace::Pacer;
 use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, StoreError, Texter};
@@ -376,18 +375,19 @@ where
         },
         _ => Err(SendError::Permanent("not a delivery".into())),
     };
-    outcome(result, recipient)
+    outcome(result, recipient.member_id)
 }
 
-fn outcome(result: Result<String, SendError>, recipient: &Recipient) -> Outcome {
+/// What a send's result means for the ledger: sent, failed for good, or free for a retry.
+fn outcome(result: Result<String, SendError>, member: MemberId) -> Outcome {
     match result {
         Ok(message_id) => Outcome::Sent { message_id },
         Err(SendError::Permanent(error)) => {
-            warn!(member = %recipient.member_id, %error, "delivery rejected, recorded as failed");
+            warn!(%member, %error, "delivery rejected, recorded as failed");
             Outcome::Failed { error }
         }
         Err(SendError::Transient(error)) => {
-            warn!(member = %recipient.member_id, %error, "delivery failed for now");
+            warn!(%member, %error, "delivery failed for now");
             Outcome::Released { error }
         }
     }
@@ -424,14 +424,9 @@ where
         counts.sms_sent as usize,
         counts.email_sent as usize,
     );
-    let result = send_confirmation(deps, &sender, channel, &text).await;
-    let released = matches!(result, Err(SendError::Transient(_)));
-    let outcome = match result {
-        Ok(message_id) => Outcome::Sent { message_id },
-        Err(SendError::Permanent(error)) => Outcome::Failed { error },
-        Err(SendError::Transient(error)) => Outcome::Released { error },
-    };
-    deps.store.settle(&[(task, outcome)]).await?;
+    let outcome = outcome(send_confirmation(deps, &sender, channel, &text).await, sender.id);
+    let released = matches!(outcome, Outcome::Released { .. });
+    settle(deps, &[(task, outcome)]).await?;
     if released { Err(FanOutError::Incomplete { pending: 1 }) } else { Ok(()) }
 }
 

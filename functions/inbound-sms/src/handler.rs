@@ -107,6 +107,54 @@ where
     Ok(handled)
 }
 
+/// An inbound SMS as read from the SNS `Message`: a valid message id, a valid sender number,
+/// and the body as texted (not yet classified nor cleaned).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedInbound {
+    pub inbound: InboundMessageId,
+    pub from: PhoneNumber,
+    pub body: String,
+}
+
+/// Why an SNS `Message` is not an SMS we can act on: retrying could never help, so it is logged
+/// and dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// Not JSON, or not the two-way SMS payload (a field missing or of the wrong type).
+    Malformed { category: serde_json::error::Category, line: usize, bytes: usize },
+    /// `inboundMessageId` empty, too long, or not printable ASCII.
+    InvalidInboundId,
+    /// `originationNumber` is not a phone number.
+    InvalidNumber { inbound: InboundMessageId, chars: usize },
+}
+
+impl DropReason {
+    /// The reason as [`Handled::Dropped`] reports it.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "malformed message",
+            Self::InvalidInboundId => "invalid inbound message id",
+            Self::InvalidNumber { .. } => "invalid origination number",
+        }
+    }
+}
+
+/// Reads the JSON string SNS carries for one inbound SMS. Pure: no I/O, no logging.
+pub fn parse_inbound(message: &str) -> Result<ParsedInbound, DropReason> {
+    let sms: InboundSms = serde_json::from_str(message).map_err(|err| DropReason::Malformed {
+        category: err.classify(),
+        line: err.line(),
+        bytes: message.len(),
+    })?;
+    let inbound =
+        InboundMessageId::parse(&sms.inbound_message_id).map_err(|_| DropReason::InvalidInboundId)?;
+    let Ok(from) = PhoneNumber::parse(&sms.origination_number) else {
+        return Err(DropReason::InvalidNumber { inbound, chars: sms.origination_number.chars().count() });
+    };
+    Ok(ParsedInbound { inbound, from, body: sms.message_body })
+}
+
 /// Handles one inbound SMS, given as the JSON string SNS carries.
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
@@ -114,22 +162,24 @@ where
     S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
     T: Texter + Sync,
 {
-    let sms: InboundSms = match serde_json::from_str(message) {
-        Ok(sms) => sms,
-        Err(err) => {
-            warn!(error = ?err.classify(), line = err.line(), bytes = message.len(), "malformed inbound SMS dropped");
-            return Ok(Handled::Dropped("malformed message"));
+    let ParsedInbound { inbound, from, body } = match parse_inbound(message) {
+        Ok(parsed) => parsed,
+        Err(reason) => {
+            match &reason {
+                DropReason::Malformed { category, line, bytes } => {
+                    warn!(error = ?category, line, bytes, "malformed inbound SMS dropped");
+                }
+                DropReason::InvalidInboundId => {
+                    warn!("inbound SMS without a valid inboundMessageId dropped");
+                }
+                DropReason::InvalidNumber { inbound, chars } => {
+                    warn!(%inbound, chars, "inbound SMS from an invalid number dropped");
+                }
+            }
+            return Ok(Handled::Dropped(reason.as_str()));
         }
     };
-    let Ok(inbound) = InboundMessageId::parse(&sms.inbound_message_id) else {
-        warn!("inbound SMS without a valid inboundMessageId dropped");
-        return Ok(Handled::Dropped("invalid inbound message id"));
-    };
-    let Ok(from) = PhoneNumber::parse(&sms.origination_number) else {
-        warn!(%inbound, chars = sms.origination_number.chars().count(), "inbound SMS from an invalid number dropped");
-        return Ok(Handled::Dropped("invalid origination number"));
-    };
-    let handled = handle_sms(deps, &inbound, &from, &sms.message_body).await?;
+    let handled = handle_sms(deps, &inbound, &from, &body).await?;
     info!(%inbound, from = %from.masked(), outcome = ?handled, "inbound SMS handled");
     Ok(handled)
 }
@@ -283,4 +333,53 @@ where
     };
     deps.store.settle(&[(task, outcome)]).await?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_two_way_payload() {
+        let message = r#"{"originationNumber":"+33639980001","destinationNumber":"+33639980000",
+            "messageKeyword":"KEYWORD_123456789012","messageBody":"Rôdeur rue des Lilas",
+            "inboundMessageId":"in-1","previousPublishedMessageId":""}"#;
+        let parsed = parse_inbound(message).unwrap();
+        assert_eq!(parsed.inbound.as_str(), "in-1");
+        assert_eq!(parsed.from.as_str(), "+33639980001");
+        assert_eq!(parsed.body, "Rôdeur rue des Lilas");
+        // No body at all is an empty message, not a malformed one.
+        let parsed = parse_inbound(r#"{"originationNumber":"0639980001","inboundMessageId":"x"}"#).unwrap();
+        assert_eq!(parsed.body, "");
+    }
+
+    #[test]
+    fn drops_what_can_never_be_handled() {
+        for (message, reason) in [
+            ("", "malformed message"),
+            ("not json", "malformed message"),
+            ("[]", "malformed message"),
+            ("null", "malformed message"),
+            (r#"{"inboundMessageId":"x","messageBody":"hi"}"#, "malformed message"),
+            (r#"{"originationNumber":"+33639980001","messageBody":"hi"}"#, "malformed message"),
+            (r#"{"originationNumber":33639980001,"inboundMessageId":"x"}"#, "malformed message"),
+            (
+                r#"{"originationNumber":"+33639980001","inboundMessageId":"x","messageBody":7}"#,
+                "malformed message",
+            ),
+            (
+                r#"{"originationNumber":"+33639980001","inboundMessageId":"a b"}"#,
+                "invalid inbound message id",
+            ),
+            (r#"{"originationNumber":"+33639980001","inboundMessageId":""}"#, "invalid inbound message id"),
+            (r#"{"originationNumber":"abc","inboundMessageId":"x"}"#, "invalid origination number"),
+            (r#"{"originationNumber":"+","inboundMessageId":"x"}"#, "invalid origination number"),
+        ] {
+            let err = parse_inbound(message).unwrap_err();
+            assert_eq!(err.as_str(), reason, "{message}");
+        }
+        let long_id =
+            format!(r#"{{"originationNumber":"+33639980001","inboundMessageId":"{}"}}"#, "i".repeat(129));
+        assert_eq!(parse_inbound(&long_id), Err(DropReason::InvalidInboundId));
+    }
 }

@@ -17,6 +17,9 @@ pub enum WebError {
     /// The page needs a signed-in member.
     #[error("not signed in")]
     SignedOut,
+    /// Signed in, but not allowed to do this (a resident on the referent's pages).
+    #[error("not allowed")]
+    Forbidden,
     /// A state-changing request without the right anti-CSRF token.
     #[error("missing or wrong anti-CSRF token")]
     Csrf,
@@ -39,6 +42,7 @@ pub enum ErrorPage {
     NotFound,
     SignedOut,
     Forbidden,
+    Denied,
     BadRequest,
     MethodNotAllowed,
     Unavailable,
@@ -50,6 +54,7 @@ impl WebError {
         match self {
             WebError::NotFound => (StatusCode::NOT_FOUND, ErrorPage::NotFound),
             WebError::SignedOut => (StatusCode::UNAUTHORIZED, ErrorPage::SignedOut),
+            WebError::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::Denied),
             WebError::Csrf => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
             WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorPage::BadRequest),
             WebError::Store(e) if e.is_retryable() => {
@@ -71,7 +76,7 @@ impl IntoResponse for WebError {
         // The client learns the status only; the details go to the logs, masked.
         if status.is_server_error() {
             error!(error = %redact(&self.to_string()), status = status.as_u16(), "request failed");
-        } else if matches!(self, WebError::Csrf | WebError::BadRequest(_)) {
+        } else if matches!(self, WebError::Csrf | WebError::Forbidden | WebError::BadRequest(_)) {
             warn!(error = %self, status = status.as_u16(), "request refused");
         }
         error_marker(status, page)

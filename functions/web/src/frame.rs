@@ -68,6 +68,8 @@ fn page_of_form(path: &str) -> &str {
     match path {
         "/alerts" | "/alerts/confirm" => "/alerts/new",
         "/signout" => "/signin",
+        "/admin/members" => "/admin/members/new",
+        other if other.starts_with("/admin/") => "/admin",
         other => other,
     }
 }
@@ -146,6 +148,8 @@ mod tests {
         let id = ulid::Ulid::new().to_string();
         assert_eq!(loggable_path(&format!("/unsubscribe/{id}/{token}")), format!("/unsubscribe/{id}/aaaa…"));
         assert_eq!(loggable_path("/alerts/new"), "/alerts/new");
+        assert_eq!(page_of_form("/admin/members"), "/admin/members/new");
+        assert_eq!(page_of_form(&format!("/admin/join/{id}/approve")), "/admin");
     }
 
     #[test]

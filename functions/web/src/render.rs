@@ -36,6 +36,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 pub enum Section {
     Feed,
     Raise,
+    Neighbours,
+    Admin,
     Settings,
     Other,
 }
@@ -90,19 +92,23 @@ impl Chrome {
             csrf: s.session.csrf.clone(),
         });
         let nav = match signed {
-            Some(_) => vec![
-                NavItem { href: site.href("/"), label: t.nav_feed, current: section == Section::Feed },
-                NavItem {
-                    href: site.href("/alerts/new"),
-                    label: t.nav_raise,
-                    current: section == Section::Raise,
-                },
-                NavItem {
-                    href: site.href("/settings"),
-                    label: t.nav_settings,
-                    current: section == Section::Settings,
-                },
-            ],
+            Some(signed) => {
+                let item = |path: &str, label: &'static str, of: Section| NavItem {
+                    href: site.href(path),
+                    label,
+                    current: section == of,
+                };
+                let mut nav = vec![
+                    item("/", t.nav_feed, Section::Feed),
+                    item("/alerts/new", t.nav_raise, Section::Raise),
+                    item("/members", t.nav_neighbours, Section::Neighbours),
+                ];
+                if signed.is_referent() {
+                    nav.push(item("/admin", t.nav_admin, Section::Admin));
+                }
+                nav.push(item("/settings", t.nav_settings, Section::Settings));
+                nav
+            }
             None => Vec::new(),
         };
         Self {
@@ -157,6 +163,7 @@ pub fn error_response<B: Backend>(
             ErrorPage::NotFound => "not_found",
             ErrorPage::SignedOut => "signed_out",
             ErrorPage::Forbidden => "forbidden",
+            ErrorPage::Denied => "not_allowed",
             ErrorPage::BadRequest => "bad_request",
             ErrorPage::MethodNotAllowed => "method_not_allowed",
             ErrorPage::Unavailable => "unavailable",
@@ -172,6 +179,7 @@ pub fn error_response<B: Backend>(
         ErrorPage::NotFound => (t.not_found_title, t.not_found_body),
         ErrorPage::SignedOut => (t.signed_out_title, t.signed_out_body),
         ErrorPage::Forbidden => (t.forbidden_title, t.forbidden_body),
+        ErrorPage::Denied => (t.denied_title, t.denied_body),
         ErrorPage::BadRequest | ErrorPage::MethodNotAllowed => (t.bad_request_title, t.bad_request_body),
         ErrorPage::Unavailable => (t.unavailable_title, t.unavailable_body),
         ErrorPage::Internal => (t.internal_title, t.internal_body),

@@ -63,10 +63,19 @@
     });
   }
 
+  // Forms that undo something (removing a member) ask first.
+  function confirmFirst(form) {
+    var question = form.getAttribute("data-confirm");
+    form.addEventListener("submit", function (event) {
+      if (question && !window.confirm(question)) event.preventDefault();
+    });
+  }
+
   function init() {
     var alertForm = document.getElementById("alert-form");
     if (alertForm) liveCounter(alertForm);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-submit-once]"), submitOnce);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), confirmFirst);
     var problems = document.getElementById("problems");
     if (problems) problems.focus();
   }

@@ -42,13 +42,13 @@ pub fn routes<B: Backend>() -> Router<AppState<B>> {
         .route("/alerts/{id}", get(detail::<B>))
 }
 
-/// How the alert form was filled in.
+/// How the alert form was filled in (or the API's request).
 #[derive(Clone, Debug, Default)]
-struct Draft {
-    category: Option<Category>,
-    text: String,
+pub struct Draft {
+    pub category: Option<Category>,
+    pub text: String,
     /// Community ids ticked (police only; everyone else alerts their community).
-    communities: Vec<String>,
+    pub communities: Vec<String>,
 }
 
 impl Draft {
@@ -74,10 +74,12 @@ struct Checked {
 }
 
 #[derive(Clone, Debug, Default)]
-struct Problems {
-    category: Option<String>,
-    text: Option<String>,
-    communities: Option<String>,
+pub struct Problems {
+    pub category: Option<String>,
+    pub text: Option<String>,
+    pub communities: Option<String>,
+    /// The first problem, as the API names it.
+    pub code: &'static str,
 }
 
 impl Problems {
@@ -91,17 +93,21 @@ impl Problems {
 fn check(draft: &Draft, signed: &Signed, lang: Lang) -> Result<Checked, Problems> {
     let t = lang.t();
     let mut problems = Problems::default();
+    let mut codes = Vec::new();
     if draft.category.is_none() {
         problems.category = Some(t.choose_category.to_owned());
+        codes.push("invalid_category");
     }
     let text = match AlertText::parse(&draft.text) {
         Ok(text) => Some(text),
         Err(DomainError::AlertTooLong { max, actual }) => {
             problems.text = Some(lang.too_long(max, actual));
+            codes.push("text_too_long");
             None
         }
         Err(_) => {
             problems.text = Some(t.write_message.to_owned());
+            codes.push("text_empty");
             None
         }
     };
@@ -117,7 +123,9 @@ fn check(draft: &Draft, signed: &Signed, lang: Lang) -> Result<Checked, Problems
     };
     if communities.is_empty() {
         problems.communities = Some(t.choose_community.to_owned());
+        codes.push("invalid_communities");
     }
+    problems.code = codes.first().copied().unwrap_or("invalid");
     match (draft.category, text) {
         (Some(category), Some(text)) if problems.is_empty() => Ok(Checked { category, text, communities }),
         _ => Err(problems),
@@ -374,7 +382,6 @@ async fn reach<S: Roster>(
 
 /// `POST /alerts`: records the alert (one per community), once per submission; the fan-out
 /// does the rest.
-#[instrument(skip_all, fields(member = %signed.member.id))]
 async fn raise<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
@@ -385,27 +392,74 @@ async fn raise<B: Backend>(
     let submission =
         form.get("submission").and_then(parse_submission).ok_or(WebError::BadRequest("submission id"))?;
     let draft = Draft::from_form(&form);
-    let checked = match check(&draft, &signed, ctx.lang) {
-        Ok(checked) => checked,
-        Err(problems) => {
-            let page = new_page(&state, &ctx, &signed, &draft, problems);
-            return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    match raise_alerts(&state, &signed, &draft, &submission, ctx.lang).await {
+        Ok(Raised::Now(ids)) => {
+            let first = ids.first().ok_or(WebError::Internal("no alert".into()))?;
+            Ok(render::see_other(&state, &format!("/alerts/{first}?sent=1")))
         }
-    };
+        Ok(Raised::AlreadyBefore(_)) => Ok(render::see_other(&state, "/?notice=duplicate")),
+        Err(RaiseError::Invalid(problems)) => {
+            let page = new_page(&state, &ctx, &signed, &draft, problems);
+            render::page(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(RaiseError::RateLimited(per_hour)) => {
+            let t = ctx.lang.t();
+            let page = MessagePage {
+                chrome: Chrome::new(&state, &ctx, t.rate_limited_title, Section::Raise, Some(&signed)),
+                heading: t.rate_limited_title.to_owned(),
+                body: ctx.lang.rate_limited(per_hour),
+                link_href: state.site().href("/"),
+                link_label: t.back_to_feed,
+            };
+            render::page(StatusCode::TOO_MANY_REQUESTS, &page)
+        }
+        Err(RaiseError::Web(err)) => Err(err),
+    }
+}
+
+/// What raising an alert did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Raised {
+    /// Recorded now: one alert per community.
+    Now(Vec<AlertId>),
+    /// This submission was recorded before: nothing new. The ids of its alerts still in the
+    /// newest page of each community's feed.
+    AlreadyBefore(Vec<AlertId>),
+}
+
+/// Why an alert was not raised.
+#[derive(Debug)]
+pub enum RaiseError {
+    Invalid(Problems),
+    /// The member raised the most alerts allowed in an hour.
+    RateLimited(u32),
+    Web(WebError),
+}
+
+impl From<StoreError> for RaiseError {
+    fn from(err: StoreError) -> Self {
+        RaiseError::Web(err.into())
+    }
+}
+
+/// The page and the API raise alerts here: the same checks as by SMS (length, the hourly
+/// limit shared with SMS), one alert per community, recorded once per submission; the fan-out
+/// takes them from the stream.
+#[instrument(skip_all, fields(member = %signed.member.id))]
+pub async fn raise_alerts<B: Backend>(
+    state: &AppState<B>,
+    signed: &Signed,
+    draft: &Draft,
+    submission: &InboundMessageId,
+    lang: Lang,
+) -> Result<Raised, RaiseError> {
+    let checked = check(draft, signed, lang).map_err(RaiseError::Invalid)?;
     let per_hour = state.config().alerts_per_hour;
     if !state.store().within_limit(&alert_limit_key(signed.member.id), per_hour, HOUR).await? {
         warn!(per_hour, "alert refused: rate limit");
-        let t = ctx.lang.t();
-        let page = MessagePage {
-            chrome: Chrome::new(&state, &ctx, t.rate_limited_title, Section::Raise, Some(&signed)),
-            heading: t.rate_limited_title.to_owned(),
-            body: ctx.lang.rate_limited(per_hour),
-            link_href: state.site().href("/"),
-            link_label: t.back_to_feed,
-        };
-        return render::page(StatusCode::TOO_MANY_REQUESTS, &page);
+        return Err(RaiseError::RateLimited(per_hour));
     }
-    let source = source_of(&signed);
+    let source = source_of(signed);
     let created_at = now_ms();
     let alerts: Vec<Alert> = checked
         .communities
@@ -423,25 +477,36 @@ async fn raise<B: Backend>(
             category: Some(checked.category),
         })
         .collect();
-    match state.store().record_inbound_alerts(&submission, &alerts).await? {
+    match state.store().record_inbound_alerts(submission, &alerts).await? {
         Applied::Now => {
-            let ids: Vec<String> = alerts.iter().map(|a| a.alert_id.to_string()).collect();
-            info!(%submission, alerts = ?ids, "alert raised from the page");
-            let first = alerts.first().map(|a| a.alert_id).ok_or(WebError::Internal("no alert".into()))?;
-            Ok(render::see_other(&state, &format!("/alerts/{first}?sent=1")))
+            let ids: Vec<AlertId> = alerts.iter().map(|a| a.alert_id).collect();
+            info!(%submission, alerts = ?ids, "alert raised from the web");
+            Ok(Raised::Now(ids))
         }
         Applied::AlreadyBefore => {
             info!(%submission, "alert submitted again: already recorded");
-            Ok(render::see_other(&state, "/?notice=duplicate"))
+            let mut ids = Vec::new();
+            for community in &checked.communities {
+                let page = state.store().community_alerts(&community.id, None, 20).await?;
+                ids.extend(
+                    page.items
+                        .iter()
+                        .filter(|r| r.alert.inbound_message_id.as_ref() == Some(submission))
+                        .filter(|r| r.alert.sender_id == signed.member.id)
+                        .map(|r| r.alert.alert_id),
+                );
+            }
+            Ok(Raised::AlreadyBefore(ids))
         }
     }
 }
 
-/// `web-<ulid>`, the id the confirmation step gave the submission.
-fn parse_submission(raw: &str) -> Option<InboundMessageId> {
-    let ulid = raw.strip_prefix("web-")?;
-    ulid.parse::<ulid::Ulid>().ok()?;
-    InboundMessageId::parse(raw).ok()
+/// `web-<ulid>`, the id the confirmation step gave the submission (the API may send the bare
+/// ULID).
+pub fn parse_submission(raw: &str) -> Option<InboundMessageId> {
+    let ulid = raw.strip_prefix("web-").unwrap_or(raw);
+    let ulid = ulid.parse::<ulid::Ulid>().ok()?;
+    InboundMessageId::parse(&format!("web-{ulid}")).ok()
 }
 
 /// An alert as the feed and the report show it.
@@ -569,6 +634,8 @@ mod tests {
         let id = format!("web-{}", ulid::Ulid::new());
         assert_eq!(parse_submission(&id).map(|i| i.to_string()), Some(id));
         assert!(parse_submission("web-nope").is_none());
-        assert!(parse_submission(&ulid::Ulid::new().to_string()).is_none());
+        let bare = ulid::Ulid::new().to_string();
+        assert_eq!(parse_submission(&bare).map(|i| i.to_string()), Some(format!("web-{bare}")));
+        assert!(parse_submission("web-").is_none());
     }
 }

@@ -45,6 +45,45 @@ struct FeedPage {
     raise_href: String,
 }
 
+/// One page of the alerts `signed` may read, newest first: of one community of theirs
+/// (`filter`), or of all of them merged. The page and the API read the feed here.
+///
+/// Alert ids are ULIDs, so the merged feed is ordered by id across communities, and its cursor
+/// is the last id shown: each community is read again from there.
+pub async fn alerts_page<B: Backend>(
+    state: &AppState<B>,
+    signed: &Signed,
+    filter: Option<&str>,
+    after: Option<Cursor>,
+) -> Result<(Vec<AlertReport>, Option<Cursor>), WebError> {
+    let shown: Vec<&Community> = match filter.filter(|c| !c.is_empty()) {
+        Some(id) => vec![signed.community(id).ok_or(WebError::NotFound)?],
+        None => signed.communities.iter().collect(),
+    };
+    // A cursor that is not an alert id is ignored (the store does the same).
+    let after = after.filter(|c| c.0.parse::<vigie::domain::AlertId>().is_ok());
+    match shown.as_slice() {
+        [one] => {
+            let page = state.store().community_alerts(&one.id, after, PAGE_SIZE).await?;
+            Ok((page.items, page.next))
+        }
+        several => {
+            let mut merged = Vec::new();
+            let mut more = false;
+            for community in several {
+                let page = state.store().community_alerts(&community.id, after.clone(), PAGE_SIZE).await?;
+                more |= page.next.is_some();
+                merged.extend(page.items);
+            }
+            merged.sort_by_key(|r| std::cmp::Reverse(r.alert.alert_id));
+            more |= merged.len() > PAGE_SIZE as usize;
+            merged.truncate(PAGE_SIZE as usize);
+            let next = merged.last().filter(|_| more).map(|r| Cursor(r.alert.alert_id.to_string()));
+            Ok((merged, next))
+        }
+    }
+}
+
 /// `GET /`: `?c=<community>` narrows a police officer's feed to one community, `?after=` is
 /// the cursor of the next page.
 async fn feed<B: Backend>(
@@ -58,27 +97,7 @@ async fn feed<B: Backend>(
     let t = lang.t();
     let filter = query.get("c").filter(|c| !c.is_empty());
     let after = query.get("after").filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
-    let shown: Vec<&Community> = match filter {
-        Some(id) => vec![signed.community(id).ok_or(WebError::NotFound)?],
-        None => signed.communities.iter().collect(),
-    };
-
-    let (reports, next): (Vec<AlertReport>, Option<Cursor>) = match shown.as_slice() {
-        [one] => {
-            let page = state.store().community_alerts(&one.id, after.clone(), PAGE_SIZE).await?;
-            (page.items, page.next)
-        }
-        several => {
-            // Every community's newest, merged; older ones a community at a time.
-            let mut merged = Vec::new();
-            for community in several {
-                merged.extend(state.store().community_alerts(&community.id, None, PAGE_SIZE).await?.items);
-            }
-            merged.sort_by_key(|r| std::cmp::Reverse(r.alert.alert_id));
-            merged.truncate(PAGE_SIZE as usize);
-            (merged, None)
-        }
-    };
+    let (reports, next) = alerts_page(&state, &signed, filter, after.clone()).await?;
     let filter_query = |c: Option<&str>| c.map(|c| query_pair("c", c)).unwrap_or_default();
     let with_query = |parts: &[String]| {
         let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();

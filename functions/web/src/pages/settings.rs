@@ -13,6 +13,7 @@ use vigie::ports::{Membership, RegisterError};
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Form, FormData, Query};
+use crate::i18n::Lang;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
@@ -22,16 +23,16 @@ pub fn routes<B: Backend>() -> Router<AppState<B>> {
 
 /// The form as shown: the member's values, or what was typed when something was wrong.
 #[derive(Clone, Debug, Default)]
-struct Values {
-    first_name: String,
-    phone: String,
-    hide_phone: bool,
-    sms_alerts: bool,
-    email_alerts: bool,
+pub struct Values {
+    pub first_name: String,
+    pub phone: String,
+    pub hide_phone: bool,
+    pub sms_alerts: bool,
+    pub email_alerts: bool,
 }
 
 impl Values {
-    fn of(member: &Member) -> Self {
+    pub fn of(member: &Member) -> Self {
         Self {
             first_name: member.first_name.to_string(),
             phone: member.phone.as_ref().map(phone_display).unwrap_or_default(),
@@ -53,9 +54,9 @@ impl Values {
 }
 
 #[derive(Clone, Debug, Default)]
-struct Problems {
-    first_name: Option<&'static str>,
-    phone: Option<&'static str>,
+pub struct Problems {
+    pub first_name: Option<&'static str>,
+    pub phone: Option<&'static str>,
 }
 
 impl Problems {
@@ -113,23 +114,60 @@ async fn save<B: Backend>(
     Form(form): Form,
 ) -> Result<Response, WebError> {
     signed.check_csrf(form.csrf())?;
-    let t = ctx.lang.t();
     let values = Values::from_form(&form);
+    let (status, problems) = match save_settings(&state, &signed, &values, ctx.lang).await {
+        Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
+        Err(SaveError::Invalid { problems, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, problems),
+        Err(SaveError::PhoneTaken { problems }) => (StatusCode::CONFLICT, problems),
+        Err(SaveError::Web(err)) => return Err(err),
+    };
+    render::page(status, &settings_page(&state, &ctx, &signed, values, problems, false))
+}
+
+/// Why settings were not saved.
+#[derive(Debug)]
+pub enum SaveError {
+    /// `code` says what is wrong, for the API.
+    Invalid {
+        problems: Problems,
+        code: &'static str,
+    },
+    PhoneTaken {
+        problems: Problems,
+    },
+    Web(WebError),
+}
+
+/// The page and the API save a member's settings here: the profile and every membership
+/// follow; a new number is claimed, the old one released. Answers the member as saved.
+pub async fn save_settings<B: Backend>(
+    state: &AppState<B>,
+    signed: &Signed,
+    values: &Values,
+    lang: Lang,
+) -> Result<Member, SaveError> {
+    let t = lang.t();
     let mut problems = Problems::default();
-    let first_name =
-        FirstName::parse(&values.first_name).map_err(|_| problems.first_name = Some(t.invalid_first_name));
+    let mut code = None;
+    let first_name = FirstName::parse(&values.first_name).map_err(|_| {
+        problems.first_name = Some(t.invalid_first_name);
+        code.get_or_insert("invalid_first_name");
+    });
     let phone = match values.phone.trim() {
         "" => Ok(None),
-        raw => PhoneNumber::parse(raw).map(Some).map_err(|_| problems.phone = Some(t.invalid_phone)),
+        raw => PhoneNumber::parse(raw).map(Some).map_err(|_| {
+            problems.phone = Some(t.invalid_phone);
+            code.get_or_insert("invalid_phone");
+        }),
     };
     if let Ok(None) = phone
         && signed.member.email.is_none()
     {
         problems.phone = Some(t.contact_needed);
+        code.get_or_insert("contact_needed");
     }
     let (Ok(first_name), Ok(phone), true) = (first_name, phone, problems.is_empty()) else {
-        let page = settings_page(&state, &ctx, &signed, values, problems, false);
-        return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        return Err(SaveError::Invalid { problems, code: code.unwrap_or("invalid") });
     };
     let previous = &signed.member;
     let updated = Member {
@@ -144,12 +182,12 @@ async fn save<B: Backend>(
         match state.store().update_member(previous, &updated).await {
             Ok(()) => info!(member = %updated.id, "settings saved"),
             Err(RegisterError::PhoneTaken) => {
-                problems.phone = Some(t.phone_taken);
-                let page = settings_page(&state, &ctx, &signed, values, problems, false);
-                return render::page(StatusCode::CONFLICT, &page);
+                return Err(SaveError::PhoneTaken {
+                    problems: Problems { phone: Some(t.phone_taken), ..Problems::default() },
+                });
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(SaveError::Web(err.into())),
         }
     }
-    Ok(render::see_other(&state, "/settings?saved=1"))
+    Ok(updated)
 }

@@ -388,8 +388,10 @@ fn membership_item(member: &Member, community: &CommunityId) -> Result<Item, Sto
     let recipient = Recipient {
         member_id: member.id,
         first_name: member.first_name.clone(),
+        last_name: Some(member.last_name.clone()),
         email: member.email.clone(),
         phone: member.phone.clone(),
+        hide_phone: member.hide_phone,
         sms_alerts: member.sms_alerts,
         email_alerts: member.email_alerts,
         role: member.role,
@@ -398,8 +400,6 @@ fn membership_item(member: &Member, community: &CommunityId) -> Result<Item, Sto
     let mut item = to_item("membership", &recipient)?;
     item.extend(key(community_pk(community), format!("MEMBER#{}", member.id)));
     item.insert("kind".into(), s("membership"));
-    item.insert("last_name".into(), s(member.last_name.as_str()));
-    item.insert("hide_phone".into(), AttributeValue::Bool(member.hide_phone));
     Ok(item)
 }
 
