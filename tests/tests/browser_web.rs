@@ -326,6 +326,32 @@ async fn every_main_page_fits_a_small_phone() {
 }
 
 #[tokio::test]
+async fn a_resident_hides_her_number_and_neighbours_no_longer_see_it() {
+    let site = Site::start().await;
+    let b = &site.browser;
+    let marie = spellings(&site.stack.phone("Marie"));
+    site.sign_in("Marie").await;
+    b.click_link("Mes réglages").await;
+    b.wait_for_text("Recevoir les alertes").await;
+    b.check("Cacher mon numéro aux autres membres").await;
+    b.click_button("Enregistrer").await;
+    b.wait_for_text("Vos réglages sont enregistrés.").await;
+    b.click_button("Se déconnecter").await;
+
+    site.sign_in("Lucas").await;
+    b.click_link("Voisins").await;
+    let text = b.wait_for_text("Marie").await;
+    let html = b.html().await;
+    for spelling in &marie {
+        assert!(
+            !text.contains(spelling) && !html.contains(spelling),
+            "Marie hid her number ({spelling}):\n{text}"
+        );
+    }
+    site.close().await;
+}
+
+#[tokio::test]
 async fn a_hidden_number_is_not_shown_to_a_neighbour() {
     let site = Site::start().await;
     let b = &site.browser;
