@@ -10,7 +10,7 @@ export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean
+.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean fuzz
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
@@ -67,3 +67,6 @@ clean:
 	rm -rf $(VENV) $(RUN_VENV) .local
 	cargo clean
 
+# make fuzz: each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60); not part of make test.
+fuzz:
+	@infra/fuzz.sh

@@ -672,9 +672,13 @@ impl<I: Invoker> Relay<I> {
 
     /// GetRecords on shard `i` until it returns nothing new (or the shard ends).
     async fn read_shard(&mut self, i: usize) -> Result<Vec<Record>, RelayError> {
-        let mut iterator = match self.shards[i].1.iterator.take() {
-            Some(it) => it,
-            None => self.shard_iterator(i).await?,
+        // A fresh position after the last record read, at every drain, rather than the iterator
+        // kept from the last one: moto restores a copy of the table (stream included) when it
+        // cancels a transaction, and an old iterator would go on reading the abandoned copy.
+        let kept = self.shards[i].1.iterator.take();
+        let mut iterator = match kept {
+            Some(it) if self.shards[i].1.last_sequence.is_none() => it,
+            _ => self.shard_iterator(i).await?,
         };
         let mut records = Vec::new();
         let mut renewed = false;

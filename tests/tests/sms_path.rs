@@ -314,3 +314,21 @@ async fn a_delivery_held_by_a_crashed_invocation_is_taken_over_once_its_lease_ex
     assert_eq!(outbox.sms_to(&stack.phone("Marie")).count(), 1, "one count, after everyone");
     let _ = SHARED_NUMBER;
 }
+
+#[tokio::test]
+async fn alerts_after_a_replayed_message_still_go_out() {
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    let event = stack.sms_event(&stack.phone("Marie"), "Première alerte", "replay-then-more");
+    stack.invoke_inbound(event.clone()).await.unwrap();
+    relay.drain().await.unwrap();
+    assert_eq!(stack.invoke_inbound(event).await.unwrap(), vec![Handled::Duplicate]);
+    relay.drain().await.unwrap();
+    assert!(matches!(stack.text(&stack.phone("Marie"), "Deuxième alerte").await, Handled::Alerted(_)));
+    relay.drain().await.unwrap();
+    let karim = stack.phone("Karim");
+    let outbox = stack.outbox().await;
+    let texts: Vec<&str> = outbox.sms_to(&karim).map(|s| s.body.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].contains("Deuxième"));
+}
