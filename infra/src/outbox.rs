@@ -212,6 +212,15 @@ impl fmt::Display for Outbox {
             if let Some(p) = &email.list_unsubscribe_post {
                 writeln!(f, "      List-Unsubscribe-Post: {p}")?;
             }
+            // The links of the text (a sign-in link, say), but the unsubscribe one shown above.
+            for link in
+                email.text.iter().flat_map(|text| text.split_whitespace()).filter(|w| w.contains("://"))
+            {
+                let link = link.trim_matches(|c: char| matches!(c, '<' | '>' | '(' | ')' | '.' | ','));
+                if !email.list_unsubscribe.as_deref().is_some_and(|u| u.contains(link)) {
+                    writeln!(f, "      link: {link}")?;
+                }
+            }
         }
         Ok(())
     }
