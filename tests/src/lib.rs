@@ -26,6 +26,24 @@ pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
 /// The demo data the tests use: the same file `make run` loads.
 pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
 
+/// An import file for community `la-gare` (town Bellerive) of `n` residents `Voisin<i>`, each
+/// with a number (`+33639980000 + first_number + i`) and an address (`voisin<i>@example.org`),
+/// both channels on.
+pub fn community_of(n: usize, first_number: usize) -> String {
+    let members: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","email":"voisin{i}@example.org","role":"resident"}}"#,
+                first_number + i
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"communities":[{{"id":"la-gare","name":"La Gare","town":"Bellerive"}}],"members":[{}]}}"#,
+        members.join(",")
+    )
+}
+
 /// A private emulator with vigie's tables, and the functions' dependencies built on it.
 pub struct Stack {
     pub moto: Moto,

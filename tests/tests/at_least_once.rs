@@ -76,25 +76,10 @@ async fn every_event_and_batch_delivered_three_times_sends_everything_once() {
     assert_eq!(emails.get(stack.email("Paul").as_str()), Some(&1), "Sophie's alert; his own count is by SMS");
 }
 
-fn community(n: usize) -> String {
-    let members: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","email":"voisin{i}@example.org","role":"resident"}}"#,
-                4000 + i
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"communities":[{{"id":"la-gare","name":"La Gare","town":"Bellerive"}}],"members":[{}]}}"#,
-        members.join(",")
-    )
-}
-
 #[tokio::test]
 async fn a_record_that_never_succeeds_goes_to_the_failure_destination_and_the_next_ones_go_out() {
     let mut stack = Stack::start().await;
-    stack.seed_bulk(&community(6)).await;
+    stack.seed_bulk(&vigie_tests::community_of(6, 4000)).await;
     // Every SMS of the first alert fails for now, however often it is tried.
     let proxy = FaultProxy::start_poisoned(&stack.moto.endpoint, 0.0, 1, &["POISON42"]).await.unwrap();
     stack.route_functions_through(&proxy.endpoint).await;

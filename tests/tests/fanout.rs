@@ -7,22 +7,6 @@ use std::time::{Duration, Instant};
 use vigie::ports::Ledger;
 use vigie_tests::{Handled, Stack};
 
-/// A community of `n` members with a number and both channels on (numbers +336399820xx).
-fn big_community(n: usize) -> String {
-    let members: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","email":"voisin{i}@example.org","role":"resident"}}"#,
-                2000 + i
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"communities":[{{"id":"la-gare","name":"La Gare","town":"Bellerive"}}],"members":[{}]}}"#,
-        members.join(",")
-    )
-}
-
 #[tokio::test]
 async fn a_large_community_is_reached_in_chunks_once_each() {
     // Two members per invocation, one per page: 12 members take 6 invocations.
@@ -31,7 +15,7 @@ async fn a_large_community_is_reached_in_chunks_once_each() {
         c.fanout_page_size = 1;
     })
     .await;
-    stack.seed(&big_community(12)).await;
+    stack.seed(&vigie_tests::community_of(12, 2000)).await;
     let mut relay = stack.relay().await;
     let Handled::Alerted(alerts) = stack.text("+33639982000", "Coupure de courant rue de la Gare").await
     else {
@@ -65,7 +49,7 @@ async fn a_large_community_is_reached_in_chunks_once_each() {
 #[tokio::test]
 async fn sms_are_paced_to_the_configured_rate() {
     let mut stack = Stack::start_with(|c| c.sms_parts_per_second = 5).await;
-    stack.seed(&big_community(9)).await;
+    stack.seed(&vigie_tests::community_of(9, 2000)).await;
     let Handled::Alerted(alerts) = stack.text("+33639982000", "Chien perdu, berger allemand").await else {
         panic!()
     };

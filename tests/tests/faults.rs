@@ -8,21 +8,6 @@ use std::sync::atomic::Ordering;
 use infra::faults::FaultProxy;
 use vigie_tests::{Handled, Stack};
 
-fn community(n: usize) -> String {
-    let members: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","email":"voisin{i}@example.org","role":"resident"}}"#,
-                3000 + i
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"communities":[{{"id":"la-gare","name":"La Gare","town":"Bellerive"}}],"members":[{}]}}"#,
-        members.join(",")
-    )
-}
-
 #[tokio::test]
 async fn with_a_fifth_of_calls_failing_an_alert_reaches_200_members_exactly_once() {
     let mut stack = Stack::start_with(|c| {
@@ -30,7 +15,7 @@ async fn with_a_fifth_of_calls_failing_an_alert_reaches_200_members_exactly_once
         c.fanout_chunk_members = 100;
     })
     .await;
-    stack.seed_bulk(&community(201)).await;
+    stack.seed_bulk(&vigie_tests::community_of(201, 3000)).await;
     let proxy = FaultProxy::start(&stack.moto.endpoint, 0.2, 20261126).await.unwrap();
     stack.route_functions_through(&proxy.endpoint).await;
     let mut relay = stack.relay().await;
