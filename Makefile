@@ -67,6 +67,21 @@ clean:
 	rm -rf $(VENV) $(RUN_VENV) .local
 	cargo clean
 
+# make bench: cold start, fan-out throughput, memory, SMS cost and size of the functions (issue 4).
+# Builds the release binaries for this host, checks the emulator patch (bench/moto), then runs
+# vigie-bench: it measures, runs `cargo lambda build --release --arm64` in the background of the
+# memory part (for the size part), prints the table and writes docs/benchmarks.md.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--sms-price 0.08 --runs 50".
+BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
+.PHONY: bench
+bench: run-tools
+	@set -e; start=$$(date +%s); \
+	cargo build --release -p web -p inbound-sms -p fan-out -p vigie-bench; \
+	built=$$(date +%s); \
+	$(VENV)/bin/python -m unittest discover -s bench/moto -p 'test_*.py'; \
+	$(BENCH_TARGET)/release/vigie-bench --host-build-secs $$((built - start)) --build-arm64 $(BENCH_ARGS); \
+	echo "make bench: $$(( $$(date +%s) - start )) s (builds included, tool installs not)"
+
 # make fuzz: each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60); not part of make test.
 fuzz:
 	@infra/fuzz.sh

@@ -1,0 +1,269 @@
+//! A minimal Lambda Runtime API on 127.0.0.1, played by the benchmark: enough for a
+//! `lambda_runtime` binary to start, ask for work, run invocations and answer them.
+//!
+//! - `GET /2018-06-01/runtime/invocation/next`: the time of the first one is recorded (the end
+//!   of the function's init); the request is then held until an event is queued with
+//!   [`RuntimeApi::invoke`].
+//! - `POST /2018-06-01/runtime/invocation/<id>/response` and `.../error`: the invocation's answer.
+//! - `POST /2018-06-01/runtime/init/error`: the function could not start.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use infra::relay::InvokeError;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
+const INIT_ERROR: &str = "/2018-06-01/runtime/init/error";
+
+type Reply = oneshot::Sender<Result<Value, InvokeError>>;
+
+struct Job {
+    event: Value,
+    reply: Reply,
+}
+
+#[derive(Default)]
+struct State {
+    first_next: Mutex<Option<Instant>>,
+    init_error: Mutex<Option<String>>,
+    changed: Notify,
+    pending: Mutex<HashMap<String, Reply>>,
+}
+
+/// A Runtime API for one function process.
+pub struct RuntimeApi {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    jobs: mpsc::UnboundedSender<Job>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    /// Listens on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::default());
+        let (jobs, queue) = mpsc::unbounded_channel::<Job>();
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let server = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve(stream, Arc::clone(&state), Arc::clone(&queue)));
+                }
+            }
+        });
+        Ok(Self { addr, state, jobs, server })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn host_port(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// When the first `GET .../invocation/next` arrived, if it did.
+    pub fn first_next(&self) -> Option<Instant> {
+        *lock(&self.state.first_next)
+    }
+
+    /// What the function reported on `/runtime/init/error`, if it did.
+    pub fn init_error(&self) -> Option<String> {
+        lock(&self.state.init_error).clone()
+    }
+
+    /// Waits (at most `timeout`) for the first `/next` or an init error; `None` on timeout.
+    pub async fn wait_ready(&self, timeout: Duration) -> Option<Result<Instant, String>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.state.changed.notified();
+            if let Some(at) = self.first_next() {
+                return Some(Ok(at));
+            }
+            if let Some(err) = self.init_error() {
+                return Some(Err(err));
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Hands `event` to the function at its next `/next` and waits for its answer.
+    pub async fn invoke(&self, event: Value) -> Result<Value, InvokeError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { event, reply })
+            .map_err(|_| InvokeError::Transport("the runtime API is stopped".into()))?;
+        answer.await.map_err(|_| InvokeError::Transport("the function went away mid-invocation".into()))?
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request (Content-Length or chunked body); `None` at end of stream.
+async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).await.ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().ok()?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
+            {
+                chunked = true;
+            }
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).await.ok()?;
+            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                loop {
+                    let mut trailer = String::new();
+                    if reader.read_line(&mut trailer).await.ok()? == 0 || trailer.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..]).await.ok()?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf).await.ok()?;
+        }
+    } else if length > 0 {
+        body.resize(length, 0);
+        reader.read_exact(&mut body).await.ok()?;
+    }
+    Some(Request { method, path, body })
+}
+
+async fn respond(
+    writer: &mut tokio::net::tcp::OwnedWriteHalf,
+    status: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    writer.write_all(head.as_bytes()).await?;
+    writer.write_all(body).await?;
+    writer.flush().await
+}
+
+async fn serve(
+    stream: TcpStream,
+    state: Arc<State>,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
+) {
+    let (read, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    while let Some(request) = read_request(&mut reader).await {
+        let accepted = br#"{"status":"OK"}"#;
+        if request.method == "GET" && request.path == NEXT {
+            {
+                let mut first = lock(&state.first_next);
+                if first.is_none() {
+                    *first = Some(Instant::now());
+                }
+            }
+            state.changed.notify_waiters();
+            // Held until there is work.
+            let Some(job) = queue.lock().await.recv().await else { return };
+            let id = ulid::Ulid::new().to_string();
+            let deadline =
+                SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(900);
+            let body = serde_json::to_vec(&job.event).unwrap_or_default();
+            lock(&state.pending).insert(id.clone(), job.reply);
+            let headers = [
+                ("Lambda-Runtime-Aws-Request-Id", id.clone()),
+                ("Lambda-Runtime-Deadline-Ms", deadline.as_millis().to_string()),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:eu-west-3:123456789012:function:bench".to_owned(),
+                ),
+                ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{id}")),
+            ];
+            if respond(&mut writer, "200 OK", &headers, &body).await.is_err() {
+                lock(&state.pending).remove(&id);
+                return;
+            }
+        } else if request.method == "POST" && request.path == INIT_ERROR {
+            *lock(&state.init_error) = Some(String::from_utf8_lossy(&request.body).into_owned());
+            state.changed.notify_waiters();
+            let _ = respond(&mut writer, "202 Accepted", &[], accepted).await;
+        } else if let Some(rest) = request.path.strip_prefix(INVOCATION).filter(|_| request.method == "POST")
+        {
+            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+            let reply = lock(&state.pending).remove(id);
+            let parsed: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else {
+                serde_json::from_slice(&request.body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&request.body).into_owned()))
+            };
+            let answer = match kind {
+                "response" => Ok(parsed),
+                _ => Err(InvokeError::function(
+                    parsed.get("errorType").and_then(Value::as_str).unwrap_or("Unhandled"),
+                    parsed.get("errorMessage").and_then(Value::as_str).unwrap_or_default(),
+                )),
+            };
+            if let Some(reply) = reply {
+                let _ = reply.send(answer);
+            }
+            if respond(&mut writer, "202 Accepted", &[], accepted).await.is_err() {
+                return;
+            }
+        } else if respond(&mut writer, "404 Not Found", &[], b"{}").await.is_err() {
+            return;
+        }
+    }
+}
