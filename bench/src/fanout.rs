@@ -66,6 +66,7 @@ async fn delivered(emulator: &Emulator, alert: &Alert) -> Result<DeliveryCounts,
 #[derive(Clone, Debug)]
 pub struct Throughput {
     pub members: usize,
+    pub mix: crate::community::Mix,
     pub sms: usize,
     pub emails: usize,
     pub counts: DeliveryCounts,
@@ -116,6 +117,7 @@ pub async fn throughput(
     let counts = delivered(emulator, &alert).await?;
     Ok(Throughput {
         members: community.members,
+        mix: community.mix,
         sms: community.sms_deliveries,
         emails: community.email_deliveries,
         counts,

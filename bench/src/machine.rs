@@ -7,6 +7,8 @@ use std::process::Command;
 pub struct Machine {
     pub cpu: String,
     pub nproc: String,
+    /// `/proc/loadavg` when the benchmark started: other work on the machine skews timings.
+    pub load: String,
     pub memory: String,
     pub kernel: String,
     pub rustc: String,
@@ -43,9 +45,13 @@ pub fn describe(root: &Path) -> Machine {
         }
         None => "unknown (not a git checkout)".to_owned(),
     };
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "unknown".to_owned());
     Machine {
         cpu,
         nproc,
+        load,
         memory,
         kernel: run("uname", &["-srm"], root).unwrap_or_else(|| "unknown".to_owned()),
         rustc: run("rustc", &["-V"], root).unwrap_or_else(|| "unknown".to_owned()),

@@ -246,14 +246,15 @@ impl Report {
             let rate = t.sends as f64 / t.to_last_send.as_secs_f64().max(1e-9);
             let _ = writeln!(
                 out,
-                "\n## 2. Fan-out throughput\n\n{} members in one community (all with an email address, {} with SMS \
-                 alerts on), registered through `Registry::register`; one alert recorded with \
+                "\n## 2. Fan-out throughput\n\n{} members in one community (all with an email address; email alerts on \
+                 for {} % of them, a number and SMS alerts on for {} %), registered through `Registry::register`; one alert recorded with \
                  `AlertLog::record_inbound_alerts`; the fan-out handler run in-process by the stream relay with \
                  the event source mapping of `template.yaml` (page {}, concurrency {}, chunks of {} members, no \
                  send-rate limit: the emulator is slower than any quota). Every call of the function's SDK \
                  clients counted by an interceptor. Emulator: {}.\n",
                 thousands(t.members),
-                thousands(t.sms),
+                t.mix.email_percent,
+                t.mix.sms_percent,
                 t.page_size,
                 t.concurrency,
                 thousands(t.chunk_members),
@@ -440,7 +441,8 @@ impl Report {
         }
         if let Some(artifacts) = &self.size {
             out.push_str(
-                "\n## 5. Size\n\n`cargo lambda build --release --arm64` (run by `make bench` just before), \
+                "\n## 5. Size\n\n`cargo lambda build --release --arm64 --bin web --bin inbound-sms --bin fan-out` \
+                 (with `--build-arm64`, as `make bench` does: run by vigie-bench in the background of part 3), \
                  `target/lambda/<function>/bootstrap`; 1 MB = 10^6 bytes.\n\n| function | bytes | size | machine | goal |\n|---|---|---|---|---|\n",
             );
             for a in artifacts {
@@ -467,15 +469,19 @@ impl Report {
             out.push_str("| machine | |\n|---|---|\n");
             let _ = writeln!(out, "| CPU | {} |", m.cpu);
             let _ = writeln!(out, "| cores (`nproc`) | {} |", m.nproc);
+            let _ = writeln!(out, "| load average at the start (1, 5, 15 min) | {} |", m.load);
             let _ = writeln!(out, "| memory | {} |", m.memory);
             let _ = writeln!(out, "| kernel | {} |", m.kernel);
             let _ = writeln!(out, "| Rust | {} |", m.rustc);
             let _ = writeln!(out, "| date | {} |", m.date);
             let _ = writeln!(out, "| commit | {} |", m.commit);
-            if let (Some(host), Some(arm)) = self.builds {
+            if self.builds != (None, None) {
+                let (host, arm) = self.builds;
+                let host = host.map_or("–".to_owned(), |s| format!("{s} s"));
+                let arm = arm.map_or("–".to_owned(), |s| format!("{s} s, in the background of part 3"));
                 let _ = writeln!(
                     out,
-                    "| builds | release for this host {host} s, `cargo lambda build --release --arm64` {arm} s |"
+                    "| builds | release for this host: {host}; `cargo lambda build --release --arm64`: {arm} |"
                 );
             }
             let _ = writeln!(out, "| measuring | {} (after the host build) |\n", secs(self.total));
