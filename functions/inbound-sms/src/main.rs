@@ -2,7 +2,7 @@
 
 use inbound_sms::handler::{Inbound, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use vigie::adapters::Adapters;
+use vigie::adapters::{DynamoStore, SnsTexter};
 use vigie::config::Config;
 
 #[tokio::main]
@@ -10,7 +10,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let adapters = Adapters::new(&sdk, &config);
-    let deps = Inbound { store: adapters.store, texter: adapters.texter, config };
+    // Only the clients this function uses: no SES client at cold start.
+    let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
+    let texter = SnsTexter::from_sdk(&sdk, config.sms_number.clone());
+    let deps = Inbound { store, texter, config };
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }

@@ -22,9 +22,9 @@ pub struct Adapters {
 impl Adapters {
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
         Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.tables.clone()),
-            texter: SnsTexter::new(aws_sdk_sns::Client::new(sdk), config.sms_number.clone()),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(sdk), config.sender_email.clone()),
+            store: DynamoStore::from_sdk(sdk, config.tables.clone()),
+            texter: SnsTexter::from_sdk(sdk, config.sms_number.clone()),
+            mailer: SesMailer::from_sdk(sdk, config.sender_email.clone()),
         }
     }
 }

@@ -21,6 +21,11 @@ impl SesMailer {
     pub fn new(client: Client, from: Email) -> Self {
         Self { client, from }
     }
+
+    /// A mailer with its own client from the SDK configuration (no network call).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, from: Email) -> Self {
+        Self::new(Client::new(sdk), from)
+    }
 }
 
 /// Whether a SendEmail failure can ever succeed on a retry.

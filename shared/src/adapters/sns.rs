@@ -20,6 +20,11 @@ impl SnsTexter {
     pub fn new(client: Client, origination: PhoneNumber) -> Self {
         Self { client, origination }
     }
+
+    /// A texter with its own client from the SDK configuration (no network call).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, origination: PhoneNumber) -> Self {
+        Self::new(Client::new(sdk), origination)
+    }
 }
 
 fn attribute(value: &str) -> Result<MessageAttributeValue, SendError> {

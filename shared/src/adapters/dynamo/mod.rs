@@ -50,6 +50,11 @@ impl DynamoStore {
         Self { client, tables }
     }
 
+    /// A store with its own client from the SDK configuration (no network call).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, tables: Tables) -> Self {
+        Self::new(Client::new(sdk), tables)
+    }
+
     pub fn tables(&self) -> &Tables {
         &self.tables
     }
@@ -873,7 +878,9 @@ impl Ledger for DynamoStore {
     #[instrument(skip(self), fields(alert = %alert))]
     async fn tally(&self, alert: AlertId) -> Result<DeliveryCounts, StoreError> {
         let mut counts = DeliveryCounts::default();
-        let mut reached = std::collections::HashSet::new();
+        // Deliveries come sorted by `D#<member>#<channel>`: a member's are together, so the last
+        // member counted is all it takes to count each reached member once, in constant memory.
+        let mut last_reached: Option<String> = None;
         let mut start = None;
         loop {
             let out = self
@@ -899,8 +906,11 @@ impl Ledger for DynamoStore {
                         } else {
                             counts.email_sent += 1
                         }
-                        if let Some(member) = get_s(&item, "member_id") {
-                            reached.insert(member.to_owned());
+                        if let Some(member) = get_s(&item, "member_id")
+                            && last_reached.as_deref() != Some(member)
+                        {
+                            counts.recipients += 1;
+                            last_reached = Some(member.to_owned());
                         }
                     }
                     Some("failed") => {
@@ -918,7 +928,6 @@ impl Ledger for DynamoStore {
                 break;
             }
         }
-        counts.recipients = reached.len() as u32;
         Ok(counts)
     }
 
