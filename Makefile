@@ -5,18 +5,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 RUN_VENV := .venv-run
+API_VENV := .venv-api
 export CARGO_TERM_COLOR ?= never
 export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean fuzz
+.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean fuzz soak
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
 	@echo "make test    run every test (format, lint, unit, integration, template checks)"
 	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
+	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"
 
 $(VENV)/.installed: infra/requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,12 @@ $(RUN_VENV)/.installed: infra/requirements-run.txt
 	touch $@
 
 run-tools: venv $(RUN_VENV)/.installed
+
+# schemathesis for tests/tests/web_schemathesis.rs, apart: its pins must not move moto's.
+$(API_VENV)/.installed: infra/requirements-api.txt
+	$(PYTHON) -m venv $(API_VENV)
+	$(API_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-api.txt
+	touch $@
 
 build:
 	cargo build --workspace --bins
@@ -48,7 +56,7 @@ check-template: venv
 browser:
 	@infra/install-chromium.sh
 
-test-rust: venv browser
+test-rust: venv $(API_VENV)/.installed browser
 	cargo test --workspace
 
 test: lint check-template test-rust
@@ -64,7 +72,7 @@ outbox:
 	@. infra/local-env.sh && $(LOCAL) outbox
 
 clean:
-	rm -rf $(VENV) $(RUN_VENV) .local
+	rm -rf $(VENV) $(RUN_VENV) $(API_VENV) .local
 	cargo clean
 
 # make bench: cold start, fan-out throughput, memory, SMS cost and size of the functions (issue 4).
@@ -85,3 +93,16 @@ bench: run-tools
 # make fuzz: each cargo-fuzz target of fuzz/ for FUZZ_SECONDS (default 60); not part of make test.
 fuzz:
 	@infra/fuzz.sh
+
+# make soak: the fault, duplicate and crash scenarios of the tests, longer (tests/tests/soak.rs,
+# ignored by make test): VIGIE_SOAK_ROUNDS rounds (3) of a community of VIGIE_SOAK_MEMBERS
+# (2,000), VIGIE_SOAK_FAULT_RATE of the AWS calls failed (0.2), each SNS event and stream batch
+# delivered VIGIE_SOAK_DELIVERIES times (3); prints the totals. On bench/moto/moto_server, moto
+# without the costs that grow with a table's size (plain moto copies the whole table for each
+# item of a transaction), checked against plain moto first. Not part of make test.
+soak: venv
+	@set -e; start=$$(date +%s); \
+	$(VENV)/bin/python -m unittest discover -s bench/moto -p 'test_*.py'; \
+	VIGIE_MOTO_SERVER=$(CURDIR)/bench/moto/moto_server \
+		cargo test -p vigie-tests --test soak -- --ignored --nocapture --test-threads=1; \
+	echo "make soak: $$(( $$(date +%s) - start )) s (build included)"

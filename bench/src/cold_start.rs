@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use infra::runtime_api::RuntimeApi;
+
 use crate::process::{self, Trap};
-use crate::runtime_api::RuntimeApi;
 use crate::stats::Summary;
 
 /// One binary to measure.

@@ -10,6 +10,7 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use fan_out::handler::FanOut;
 use futures::StreamExt;
 use infra::relay::{InvokeError, Invoker, Relay, RelayConfig, StartingPosition};
+use infra::runtime_api::RuntimeApi;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
@@ -21,7 +22,6 @@ use vigie::ports::{Ledger, Mailer, Texter};
 use crate::community::{BoxError, Emulator, Generated, email_of, phone_of};
 use crate::counting::{CallCounter, Tally};
 use crate::process;
-use crate::runtime_api::RuntimeApi;
 
 /// The text of the benchmark's alert (one SMS segment once normalised).
 pub const ALERT_TEXT: &str = "Deux hommes en scooter noir regardent dans les boîtes aux lettres, rue des Lilas, vers le n°12. Soyez vigilants.";

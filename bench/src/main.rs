@@ -14,7 +14,6 @@ mod fanout;
 mod machine;
 mod process;
 mod report;
-mod runtime_api;
 mod size;
 mod sms_cost;
 mod stats;

@@ -2,6 +2,10 @@
 //! share of DynamoDB, SNS and SES calls fail the way AWS does (HTTP 500, 503, throttling, a
 //! dropped connection), before they reach the emulator — so a failed call has done nothing, as
 //! when AWS refuses it. Everything else (DynamoDB Streams, the emulator's own API) goes through.
+//!
+//! It can also hold the sends ([`FaultProxy::limit_sends`]): past a number of SNS and SES calls,
+//! the next ones wait, unanswered and not forwarded, so a test knows exactly which messages left
+//! when it kills the function that sends them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 /// The AWS services a request is for, as the proxy tells them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub struct FaultStats {
     pub dynamodb_faults: AtomicU64,
     pub sns_faults: AtomicU64,
     pub ses_faults: AtomicU64,
+    /// SNS and SES calls forwarded and answered by the emulator: messages that left.
+    pub sends_forwarded: AtomicU64,
 }
 
 impl FaultStats {
@@ -48,6 +54,7 @@ pub struct FaultProxy {
     /// `http://127.0.0.1:<port>`: point the SDK here instead of at the emulator.
     pub endpoint: String,
     pub stats: Arc<FaultStats>,
+    shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -69,14 +76,47 @@ impl Dice {
     }
 }
 
+/// How many sends may go through ([`FaultProxy::limit_sends`]); the others wait for more.
+struct SendGate {
+    limit: AtomicU64,
+    admitted: AtomicU64,
+    raised: Notify,
+}
+
+impl SendGate {
+    /// Waits until this send may go through, and counts it.
+    async fn admit(&self) {
+        loop {
+            let raised = self.raised.notified();
+            let admitted = self.admitted.load(Ordering::SeqCst);
+            if admitted < self.limit.load(Ordering::SeqCst) {
+                if self
+                    .admitted
+                    .compare_exchange(admitted, admitted + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
+            }
+            raised.await;
+        }
+    }
+}
+
 struct Shared {
     upstream: String,
-    rate: f64,
+    /// The share of calls failed, an `f64` as bits: [`FaultProxy::set_rate`] changes it.
+    rate: AtomicU64,
     /// Sends (SNS, SES) whose body holds one of these always fail: a poison no retry cures.
     poison: Vec<Vec<u8>>,
+    /// Any call (DynamoDB, SNS, SES) whose body holds this fails, for as long as it is set
+    /// ([`FaultProxy::refuse_calls_with`]).
+    refused: std::sync::Mutex<Option<Vec<u8>>>,
     dice: Mutex<Dice>,
     client: reqwest::Client,
     stats: Arc<FaultStats>,
+    gate: SendGate,
 }
 
 impl FaultProxy {
@@ -98,15 +138,22 @@ impl FaultProxy {
         let stats = Arc::new(FaultStats::default());
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            rate,
+            rate: AtomicU64::new(rate.to_bits()),
             poison: poison.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            refused: std::sync::Mutex::new(None),
             dice: Mutex::new(Dice(seed.max(1))),
             client: reqwest::Client::new(),
             stats: Arc::clone(&stats),
+            gate: SendGate {
+                limit: AtomicU64::new(u64::MAX),
+                admitted: AtomicU64::new(0),
+                raised: Notify::new(),
+            },
         });
+        let serving = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let shared = Arc::clone(&shared);
+                let shared = Arc::clone(&serving);
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
                         let shared = Arc::clone(&shared);
@@ -117,7 +164,28 @@ impl FaultProxy {
                 });
             }
         });
-        Ok(FaultProxy { endpoint, stats, task })
+        Ok(FaultProxy { endpoint, stats, shared, task })
+    }
+
+    /// Lets `n` sends (SNS and SES calls that are not failed) through in all, counting those
+    /// already through: the next ones wait, unanswered and not forwarded, until the limit is
+    /// raised (`u64::MAX`: no limit, the default). A send held when its caller goes away never
+    /// reaches the emulator.
+    pub fn limit_sends(&self, n: u64) {
+        self.shared.gate.limit.store(n, Ordering::SeqCst);
+        self.shared.gate.raised.notify_waiters();
+    }
+
+    /// From now on, every DynamoDB, SNS and SES call whose body contains `marker` (a word of an
+    /// alert, say) fails with a 503, however often it is tried; `None` lifts it.
+    pub fn refuse_calls_with(&self, marker: Option<&str>) {
+        *self.shared.refused.lock().unwrap_or_else(|p| p.into_inner()) =
+            marker.map(|m| m.as_bytes().to_vec());
+    }
+
+    /// Fails each DynamoDB, SNS and SES call with probability `rate` from now on.
+    pub fn set_rate(&self, rate: f64) {
+        self.shared.rate.store(rate.to_bits(), Ordering::SeqCst);
     }
 }
 
@@ -181,9 +249,11 @@ async fn handle(
             let mut dice = shared.dice.lock().await;
             (dice.roll(), dice.roll())
         };
-        let poisoned = matches!(service, Service::Sns | Service::Ses)
-            && shared.poison.iter().any(|p| body.windows(p.len()).any(|w| w == p.as_slice()));
-        if poisoned || roll < shared.rate {
+        let holds = |p: &[u8]| !p.is_empty() && body.windows(p.len()).any(|w| w == p);
+        let refused = shared.refused.lock().unwrap_or_else(|p| p.into_inner()).as_deref().is_some_and(holds);
+        let poisoned = refused
+            || (matches!(service, Service::Sns | Service::Ses) && shared.poison.iter().any(|p| holds(p)));
+        if poisoned || roll < f64::from_bits(shared.rate.load(Ordering::SeqCst)) {
             let pick = if poisoned { 0.3 } else { pick };
             let counter = match service {
                 Service::DynamoDb => &shared.stats.dynamodb_faults,
@@ -193,6 +263,10 @@ async fn handle(
             counter.fetch_add(1, Ordering::Relaxed);
             return fault(service, pick).ok_or_else(|| std::io::Error::other("injected: connection dropped"));
         }
+    }
+    let send = matches!(service, Service::Sns | Service::Ses);
+    if send {
+        shared.gate.admit().await;
     }
     shared.stats.forwarded.fetch_add(1, Ordering::Relaxed);
     let url = format!("{}{}", shared.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
@@ -210,5 +284,8 @@ async fn handle(
         }
     }
     let bytes = upstream.bytes().await.map_err(std::io::Error::other)?;
+    if send {
+        shared.stats.sends_forwarded.fetch_add(1, Ordering::SeqCst);
+    }
     response.body(Full::new(bytes)).map_err(std::io::Error::other)
 }

@@ -7,7 +7,9 @@
 //!   locally, since moto never invokes a function from a stream);
 //! - [`sms_event`]: the SNS event of an inbound SMS, as Lambda receives it;
 //! - [`outbox`]: the SMS and emails the emulator "sent";
-//! - [`moto`]: a moto server for tests.
+//! - [`moto`]: a moto server for tests;
+//! - [`faults`]: a proxy that fails a share of the AWS calls, for tests;
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
 
@@ -15,6 +17,7 @@ pub mod faults;
 pub mod moto;
 pub mod outbox;
 pub mod relay;
+pub mod runtime_api;
 pub mod sms_event;
 pub mod stack;
 pub mod template;

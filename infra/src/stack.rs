@@ -1,6 +1,6 @@
 //! SDK configuration for the local emulator, and the SES sender identity.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
@@ -14,7 +14,7 @@ pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 /// them every call would first try instance metadata), region `eu-west-3`, every service at
 /// `endpoint`.
 pub async fn aws_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    vigie::adapters::sdk::loader()
         .region(Region::new(LOCAL_REGION))
         .credentials_provider(Credentials::new("test", "test", None, None, "vigie-local"))
         .endpoint_url(endpoint)

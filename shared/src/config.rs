@@ -49,6 +49,8 @@ pub struct Config {
     pub emails_per_second: u32,
     /// Alerts one member may raise per hour, by SMS and on the web together.
     pub alerts_per_hour: u32,
+    /// Join requests the public form takes from one source address per hour.
+    pub join_requests_per_ip_per_hour: u32,
 }
 
 /// A missing or malformed setting.
@@ -109,6 +111,8 @@ impl Config {
             sms_parts_per_second: rate("SMS_PARTS_PER_SECOND", 20)?,
             emails_per_second: rate("EMAILS_PER_SECOND", 14)?,
             alerts_per_hour: number("ALERTS_PER_HOUR", 5)?.min(u32::MAX as usize) as u32,
+            join_requests_per_ip_per_hour: number("JOIN_REQUESTS_PER_IP_PER_HOUR", 10)?.min(u32::MAX as usize)
+                as u32,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! The records that flow between the handlers and the ports: alerts, deliveries, pages.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
@@ -39,10 +41,33 @@ pub struct AlertReport {
     pub fanout_done_at: Option<i64>,
 }
 
-/// The rate-limit key ([`crate::ports::Limits`]) of the alerts a member raises, by SMS and on the
-/// web alike.
-pub fn alert_limit_key(member: MemberId) -> String {
-    format!("alert#{member}")
+/// A fixed-window rate limit: at most `limit` uses of `key` in each `window`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub key: String,
+    pub limit: u32,
+    pub window: Duration,
+}
+
+/// The window of [`Budget::alerts`].
+pub const ALERT_WINDOW: Duration = Duration::from_secs(3600);
+
+impl Budget {
+    /// The alerts a member raises, by SMS and on the web alike: `per_hour` an hour.
+    pub fn alerts(member: MemberId, per_hour: u32) -> Self {
+        Self { key: format!("alert#{member}"), limit: per_hour, window: ALERT_WINDOW }
+    }
+}
+
+/// What recording alerts within a [`Budget`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// Recorded now, and counted once against the budget.
+    Now,
+    /// This message was recorded before: nothing recorded or counted again.
+    AlreadyBefore,
+    /// The budget was spent: nothing recorded or counted.
+    OverBudget,
 }
 
 /// The SHA-256 (hex) of a secret token: sign-in links and sessions are stored only as this.

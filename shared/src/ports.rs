@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
 use crate::model::{
-    Alert, AlertReport, Applied, Claim, Cursor, DeliveryCounts, InboundMessageId, JoinRequest, Outcome, Page,
-    Recipient, Session, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Claim, Cursor, DeliveryCounts, InboundMessageId, JoinRequest,
+    Outcome, Page, Recipient, Recorded, Session, Task, TokenHash,
 };
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -112,6 +112,15 @@ pub trait AlertLog {
         inbound: &InboundMessageId,
         alerts: &[Alert],
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    /// As [`AlertLog::record_inbound_alerts`], and counts them as one use of `budget` in the same
+    /// transaction: when the budget is spent nothing is recorded nor counted, and a message
+    /// recorded before is neither recorded nor counted again.
+    fn record_inbound_alerts_within(
+        &self,
+        inbound: &InboundMessageId,
+        alerts: &[Alert],
+        budget: &Budget,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
     /// Stores the delivery report tallied from the ledger.
     fn record_counts(
@@ -168,6 +177,13 @@ pub trait Sessions {
         member: MemberId,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The member of a sign-in link still usable (neither used nor expired), without using it
+    /// up: a sign-in stores its session first and spends the link last, so a failure in between
+    /// leaves the link usable for a retry.
+    fn signin_link_member(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<MemberId>, StoreError>> + Send;
     /// Uses up a sign-in link: its member the first time, `None` if unknown, used or expired.
     fn take_signin_link(
         &self,

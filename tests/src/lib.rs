@@ -7,7 +7,7 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
 use infra::outbox::Outbox;
-use infra::relay::{InvokeError, Invoker, Relay, RelayConfig};
+use infra::relay::{InvokeError, Invoker, Relay};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
@@ -15,6 +15,9 @@ use vigie::config::Config;
 use vigie::domain::{Import, Member, parse_import};
 
 pub mod browser;
+pub mod crash;
+pub mod lambda;
+pub mod outbound;
 pub mod web_client;
 
 pub use fan_out::handler::FanOut;
@@ -207,24 +210,12 @@ impl Stack {
     /// A relay on the alerts table's stream that invokes the fan-out in-process, with the event
     /// source mapping settings of `template.yaml`.
     pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
-        let yaml = std::fs::read_to_string(infra::template::workspace_template()).expect("template.yaml");
-        let mut cfg =
-            RelayConfig::from_template(&yaml, "FanOutFunction").expect("relay config from template");
-        cfg.retry_backoff = std::time::Duration::from_millis(10);
         let deps = Arc::new(self.fan_out());
         let invoker = move |event: Value| {
             let deps = Arc::clone(&deps);
             async move { invoke_fan_out(&deps, event).await }
         };
-        Relay::new(
-            aws_sdk_dynamodbstreams::Client::new(&self.sdk),
-            &aws_sdk_dynamodb::Client::new(&self.sdk),
-            &self.config.tables.alerts,
-            invoker,
-            cfg,
-        )
-        .await
-        .expect("relay on the alerts stream")
+        self.relay_with(invoker).await
     }
 
     /// Everything the emulator has sent so far.

@@ -332,3 +332,50 @@ async fn alerts_after_a_replayed_message_still_go_out() {
     assert_eq!(texts.len(), 2, "{texts:?}");
     assert!(texts[1].contains("Deuxième"));
 }
+
+#[tokio::test]
+async fn a_replayed_message_costs_nothing_of_the_hourly_budget() {
+    let mut stack = Stack::start_with(|c| c.alerts_per_hour = 2).await;
+    stack.seed(vigie_tests::DEMO_SEED).await;
+    let marie = stack.phone("Marie");
+    let event = stack.sms_event(&marie, "Voiture suspecte rue des Lilas", "budget-replay-1");
+    assert!(matches!(stack.invoke_inbound(event.clone()).await.unwrap()[..], [Handled::Alerted(_)]));
+    // SNS delivers it again, twice (at least once): duplicates, which count for nothing.
+    for _ in 0..2 {
+        assert_eq!(stack.invoke_inbound(event.clone()).await.unwrap(), vec![Handled::Duplicate]);
+    }
+    assert!(matches!(stack.text(&marie, "Elle repart vers la gare").await, Handled::Alerted(_)));
+    assert_eq!(stack.text(&marie, "Et une troisième").await, Handled::RateLimited, "2 an hour");
+}
+
+#[tokio::test]
+async fn a_failed_write_costs_nothing_of_the_hourly_budget() {
+    let mut stack = Stack::start_with(|c| c.alerts_per_hour = 2).await;
+    stack.seed(vigie_tests::DEMO_SEED).await;
+    let marie = stack.phone("Marie");
+    // The function's alert write fails (here: its alerts table is missing), after the sender and
+    // their community were read: the invocation fails, for Lambda to retry.
+    let mut broken = stack.inbound();
+    let mut tables = stack.config.tables.clone();
+    tables.alerts = "vigie-NoSuchTable".into();
+    broken.store = vigie::adapters::DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), tables);
+    let events: Vec<_> = (0..2)
+        .map(|i| {
+            stack.sms_event(&marie, &format!("Cambriolage en cours, maison {i}"), &format!("budget-fail-{i}"))
+        })
+        .collect();
+    for event in &events {
+        let event = serde_json::from_value(event.clone()).unwrap();
+        let failed = inbound_sms::handler::handle(
+            &broken,
+            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+        .await;
+        assert!(failed.is_err(), "the failed write fails the invocation: {failed:?}");
+    }
+    // Lambda's retries now succeed: the failed attempts spent nothing.
+    for event in events {
+        assert!(matches!(stack.invoke_inbound(event).await.unwrap()[..], [Handled::Alerted(_)]));
+    }
+    assert_eq!(stack.text(&marie, "Et une troisième").await, Handled::RateLimited, "2 an hour");
+}

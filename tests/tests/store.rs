@@ -15,12 +15,18 @@ async fn a_signin_link_works_once_and_not_after_it_expires() {
     let link = TokenHash::of("secret-1");
     store.put_signin_link(&link, marie, Duration::from_secs(900)).await.unwrap();
     assert_eq!(store.take_signin_link(&TokenHash::of("secret-2")).await.unwrap(), None, "unknown");
+    assert_eq!(store.signin_link_member(&TokenHash::of("secret-2")).await.unwrap(), None, "unknown");
+    // Looking at a link does not use it up.
+    assert_eq!(store.signin_link_member(&link).await.unwrap(), Some(marie));
+    assert_eq!(store.signin_link_member(&link).await.unwrap(), Some(marie));
     assert_eq!(store.take_signin_link(&link).await.unwrap(), Some(marie));
     assert_eq!(store.take_signin_link(&link).await.unwrap(), None, "single use");
+    assert_eq!(store.signin_link_member(&link).await.unwrap(), None, "used");
 
     let short = TokenHash::of("secret-3");
     store.put_signin_link(&short, marie, Duration::from_millis(200)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.signin_link_member(&short).await.unwrap(), None, "expired");
     assert_eq!(store.take_signin_link(&short).await.unwrap(), None, "expired");
 }
 

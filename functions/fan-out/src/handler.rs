@@ -9,6 +9,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
@@ -19,6 +20,9 @@ use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, St
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
+/// Settlement batches written at the same time. With the queue of outcomes (one batch), this
+/// bounds what a killed process leaves unsettled: the sends in flight and about 4 batches.
+const SETTLERS: usize = 2;
 /// Extra attempts at a settlement, after the SDK's own retries (about 3 s in all).
 const SETTLE_ATTEMPTS: u32 = 5;
 /// How many times deliveries held by an ended invocation are waited for, in one invocation.
@@ -175,6 +179,11 @@ where
 /// Delivers one alert to its community, from `after` on, at most a chunk of members; then either
 /// hands the rest over to the next invocation, or, at the end, tells the sender how many
 /// neighbours were reached.
+///
+/// Three loops run side by side so that the sends never wait for the ledger: one reads the
+/// members page by page and claims their deliveries (a page ahead of the sends), one sends what
+/// was claimed with bounded concurrency, one records the outcomes in batches. Bounded queues
+/// between them keep memory flat and claims at most about two pages ahead of their sending.
 #[instrument(skip_all, fields(alert = %alert.alert_id, community = %alert.community_id))]
 pub async fn fan_out<S, T, M>(
     deps: &FanOut<S, T, M>,
@@ -194,34 +203,26 @@ where
         deps.config.sms_max_segments,
     );
     let sms_parts = domain::count_segments(&sms).segments as u32;
-    let mut after = after;
-    let mut members = 0;
-    let mut unfinished = false;
-    loop {
-        let page = deps.store.members_page(&alert.community_id, after, deps.config.fanout_page_size).await?;
-        members += page.items.len();
-        let mut jobs = Vec::with_capacity(page.items.len() * 2);
-        for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
-            let task =
-                |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
-            if recipient.sms_target().is_some() {
-                jobs.push((task(Channel::Sms), recipient.clone()));
-            }
-            if recipient.email_target().is_some() {
-                jobs.push((task(Channel::Email), recipient));
-            }
+    // A page's deliveries (two channels a member) fit in the queue: the reader claims the next
+    // page while this one is sent.
+    let page_jobs = (deps.config.fanout_page_size.max(1) as usize) * 2;
+    let (jobs_tx, jobs_rx) = mpsc::channel(page_jobs);
+    let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
+    let (walked, released, settled) = tokio::join!(
+        claim_chunk(deps, alert, after, jobs_tx),
+        send_claimed(deps, alert, (&sms, sms_parts), jobs_rx, outcomes_tx),
+        settle_outcomes(deps, outcomes_rx),
+    );
+    settled?;
+    let walked = walked?;
+    let unfinished = released || walked.left_busy;
+    if let Some(next) = walked.next {
+        if unfinished {
+            return Err(FanOutError::Incomplete { pending: 1 });
         }
-        unfinished |= deliver(deps, alert, (&sms, sms_parts), jobs).await?;
-        after = page.next;
-        let Some(next) = &after else { break };
-        if members >= deps.config.fanout_chunk_members {
-            if unfinished {
-                return Err(FanOutError::Incomplete { pending: 1 });
-            }
-            // The rest goes to a fresh invocation: no invocation runs long, whatever the community.
-            deps.store.hand_over(alert.alert_id, next).await?;
-            return Ok(Progress::HandedOver);
-        }
+        // The rest goes to a fresh invocation: no invocation runs long, whatever the community.
+        deps.store.hand_over(alert.alert_id, &next).await?;
+        return Ok(Progress::HandedOver);
     }
     let counts = deps.store.tally(alert.alert_id).await?;
     if unfinished || counts.pending > 0 {
@@ -233,78 +234,149 @@ where
     Ok(Progress::Done(counts))
 }
 
-/// Claims, sends and settles one page of deliveries. True when some are left for a retry.
-async fn deliver<S, T, M>(
-    deps: &FanOut<S, T, M>,
-    alert: &Alert,
-    sms: (&str, u32),
-    jobs: Vec<(Task, Recipient)>,
-) -> Result<bool, FanOutError>
-where
-    S: Store,
-    T: Texter + Sync,
-    M: Mailer + Sync,
-{
-    let mut pending = jobs;
-    let mut unfinished = false;
-    for round in 0..=BUSY_ROUNDS {
-        if pending.is_empty() {
-            break;
-        }
-        if round > 0 {
-            // Held by an invocation that has ended (a shard's records are handled one at a time,
-            // so the holder is a crashed or timed-out one): once its lease runs out, they're ours.
-            tokio::time::sleep(deps.config.claim_lease + Duration::from_millis(100)).await;
-        }
-        let tasks: Vec<Task> = pending.iter().map(|(task, _)| task.clone()).collect();
-        let claims = deps.store.claim(&tasks, deps.config.claim_lease).await?;
-        let mut acquired = Vec::with_capacity(pending.len());
-        let mut busy = Vec::new();
-        for (job, claim) in pending.into_iter().zip(claims) {
-            match claim {
-                Claim::Acquired => acquired.push(job),
-                Claim::Busy => busy.push(job),
-                Claim::Done => {}
-            }
-        }
-        unfinished |= send_all(deps, alert, sms, acquired).await?;
-        pending = busy;
-    }
-    Ok(unfinished || !pending.is_empty())
+/// A delivery to make, and to whom.
+type Job = (Task, Recipient);
+
+/// How far the reader got in a chunk.
+struct Walked {
+    /// Where the next chunk starts, if members remain after this one.
+    next: Option<Cursor>,
+    /// Some deliveries were still held by an ended invocation after waiting out its lease.
+    left_busy: bool,
 }
 
-/// Sends claimed deliveries with bounded concurrency and settles them as they end. True when
-/// some failed for now (released for a retry).
-async fn send_all<S, T, M>(
+/// Reads a chunk of members page by page from `after`, claims their deliveries and queues the
+/// acquired ones for sending. Deliveries held by another invocation are claimed again at the
+/// end, once its lease has run out.
+async fn claim_chunk<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    after: Option<Cursor>,
+    jobs: mpsc::Sender<Job>,
+) -> Result<Walked, FanOutError>
+where
+    S: Store,
+{
+    let mut after = after;
+    let mut members = 0;
+    let mut busy = Vec::new();
+    let next = loop {
+        let page = deps.store.members_page(&alert.community_id, after, deps.config.fanout_page_size).await?;
+        members += page.items.len();
+        let mut page_jobs = Vec::with_capacity(page.items.len() * 2);
+        for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
+            let task =
+                |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
+            if recipient.sms_target().is_some() {
+                page_jobs.push((task(Channel::Sms), recipient.clone()));
+            }
+            if recipient.email_target().is_some() {
+                page_jobs.push((task(Channel::Email), recipient));
+            }
+        }
+        busy.extend(claim_and_queue(deps, page_jobs, &jobs).await?);
+        after = page.next;
+        match &after {
+            None => break None,
+            Some(next) if members >= deps.config.fanout_chunk_members => break Some(next.clone()),
+            Some(_) => {}
+        }
+    };
+    for _ in 0..BUSY_ROUNDS {
+        if busy.is_empty() {
+            break;
+        }
+        // Held by an invocation that has ended (a shard's records are handled one at a time, so
+        // the holder is a crashed or timed-out one): once its lease runs out, they're ours.
+        tokio::time::sleep(deps.config.claim_lease + Duration::from_millis(100)).await;
+        busy = claim_and_queue(deps, busy, &jobs).await?;
+    }
+    Ok(Walked { next, left_busy: !busy.is_empty() })
+}
+
+/// Claims `pending` and queues the acquired ones; returns those held by another invocation.
+async fn claim_and_queue<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    pending: Vec<Job>,
+    jobs: &mpsc::Sender<Job>,
+) -> Result<Vec<Job>, FanOutError>
+where
+    S: Store,
+{
+    if pending.is_empty() {
+        return Ok(pending);
+    }
+    let tasks: Vec<Task> = pending.iter().map(|(task, _)| task.clone()).collect();
+    let claims = deps.store.claim(&tasks, deps.config.claim_lease).await?;
+    let mut busy = Vec::new();
+    for (job, claim) in pending.into_iter().zip(claims) {
+        match claim {
+            Claim::Acquired => {
+                if jobs.send(job).await.is_err() {
+                    // The senders stopped (their outcomes can no longer be recorded): what is
+                    // claimed and not sent goes back to the next attempt when the lease ends.
+                    return Err(FanOutError::Incomplete { pending: 1 });
+                }
+            }
+            Claim::Busy => busy.push(job),
+            Claim::Done => {}
+        }
+    }
+    Ok(busy)
+}
+
+/// Sends what was claimed, with bounded concurrency, and passes each outcome on to be recorded.
+/// True when some failed for now (released for a retry).
+async fn send_claimed<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     sms: (&str, u32),
-    acquired: Vec<(Task, Recipient)>,
-) -> Result<bool, FanOutError>
+    jobs: mpsc::Receiver<Job>,
+    outcomes: mpsc::Sender<(Task, Outcome)>,
+) -> bool
 where
-    S: Store,
     T: Texter + Sync,
     M: Mailer + Sync,
 {
-    let mut unfinished = false;
-    let mut sends = futures::stream::iter(acquired.into_iter().map(|(task, recipient)| async move {
-        let outcome = send(deps, alert, sms, &task, &recipient).await;
-        (task, outcome)
-    }))
-    .buffer_unordered(deps.config.fanout_concurrency);
-    let mut settled = Vec::with_capacity(SETTLE_BATCH);
+    let mut released = false;
+    let mut sends = receive(jobs)
+        .map(|(task, recipient)| async move {
+            let outcome = send(deps, alert, sms, &task, &recipient).await;
+            (task, outcome)
+        })
+        .buffer_unordered(deps.config.fanout_concurrency.max(1));
     while let Some((task, outcome)) = sends.next().await {
-        unfinished |= matches!(outcome, Outcome::Released { .. });
-        settled.push((task, outcome));
-        if settled.len() >= SETTLE_BATCH {
-            settle(deps, &settled).await?;
-            settled.clear();
+        released |= matches!(outcome, Outcome::Released { .. });
+        if outcomes.send((task, outcome)).await.is_err() {
+            // Outcomes can no longer be recorded: stop sending (the record is retried).
+            error!("settlements stopped: no more sends in this invocation");
+            return true;
         }
     }
-    if !settled.is_empty() {
-        settle(deps, &settled).await?;
+    released
+}
+
+/// Records outcomes in batches as they come, several batches at a time.
+async fn settle_outcomes<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    outcomes: mpsc::Receiver<(Task, Outcome)>,
+) -> Result<(), StoreError>
+where
+    S: Store,
+{
+    let mut batches = receive(outcomes)
+        .chunks(SETTLE_BATCH)
+        .map(|batch| async move { settle(deps, &batch).await })
+        .buffer_unordered(SETTLERS);
+    while let Some(settled) = batches.next().await {
+        settled?;
     }
-    Ok(unfinished)
+    Ok(())
+}
+
+/// A queue's receiving end as a stream.
+fn receive<T>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> + Unpin {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// Records outcomes, trying harder than for any other write: the messages have left, and a lost

@@ -9,7 +9,7 @@ use vigie::config::Config;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = vigie::adapters::sdk::load().await;
     let adapters = Adapters::new(&sdk, &config);
     let deps = FanOut::new(adapters.store, adapters.texter, adapters.mailer, config);
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await

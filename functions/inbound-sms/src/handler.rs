@@ -12,15 +12,13 @@ use vigie::config::Config;
 use vigie::domain::{
     self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Member, PhoneNumber, Role,
 };
-use vigie::model::{Alert, Applied, Claim, InboundMessageId, Outcome, Task, alert_limit_key};
-use vigie::ports::{AlertLog, Ledger, Limits, MemberLookup, SendError, Settings, StoreError, Texter};
+use vigie::model::{Alert, Budget, Claim, InboundMessageId, Outcome, Recorded, Task};
+use vigie::ports::{AlertLog, Ledger, MemberLookup, SendError, Settings, StoreError, Texter};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// An unknown number gets at most one answer in this window.
 pub const UNKNOWN_REPLY_WINDOW: Duration = Duration::from_secs(24 * 3600);
-/// A member may raise `ALERTS_PER_HOUR` alerts per this window (by SMS and on the page together).
-pub const ALERT_LIMIT_WINDOW: Duration = Duration::from_secs(3600);
 
 /// What the handler needs.
 pub struct Inbound<S, T> {
@@ -40,13 +38,13 @@ pub enum InboundError {
     ReplyBusy,
 }
 
-/// The JSON that AWS End User Messaging SMS publishes to SNS for a two-way inbound message.
+/// The JSON that AWS End User Messaging SMS publishes to SNS for a two-way inbound message: only
+/// the fields read here must be right. The others (`destinationNumber`, the shared number;
+/// `messageKeyword`...) route nothing, so their type or absence never drops an SMS.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InboundSms {
     origination_number: String,
-    #[allow(dead_code)]
-    destination_number: Option<String>,
     #[serde(default)]
     message_body: String,
     inbound_message_id: String,
@@ -97,7 +95,7 @@ pub async fn handle<S, T>(
     event: LambdaEvent<SnsEvent>,
 ) -> Result<Vec<Handled>, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
     T: Texter + Sync,
 {
     let mut handled = Vec::with_capacity(event.payload.records.len());
@@ -120,7 +118,7 @@ pub struct ParsedInbound {
 /// and dropped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DropReason {
-    /// Not JSON, or not the two-way SMS payload (a field missing or of the wrong type).
+    /// Not JSON, or not the two-way SMS payload (a field read here missing or of the wrong type).
     Malformed { category: serde_json::error::Category, line: usize, bytes: usize },
     /// `inboundMessageId` empty, too long, or not printable ASCII.
     InvalidInboundId,
@@ -159,7 +157,7 @@ pub fn parse_inbound(message: &str) -> Result<ParsedInbound, DropReason> {
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
     T: Texter + Sync,
 {
     let ParsedInbound { inbound, from, body } = match parse_inbound(message) {
@@ -191,7 +189,7 @@ async fn handle_sms<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
     T: Texter + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
@@ -243,7 +241,7 @@ async fn raise_alerts<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
     T: Texter + Sync,
 {
     let text = match AlertText::parse(body) {
@@ -276,15 +274,20 @@ where
     if alerts.is_empty() {
         return reply_with(deps, inbound, from, domain::no_community_reply(), Handled::NoCommunity).await;
     }
-    // The same limit as alerts raised on the page: one budget per member, whatever the channel.
+    // The same limit as alerts raised on the page: one budget per member, whatever the channel,
+    // counted in the transaction that records the alerts, so only a recorded alert counts.
     let per_hour = deps.config.alerts_per_hour;
-    if !deps.store.within_limit(&alert_limit_key(member.id), per_hour, ALERT_LIMIT_WINDOW).await? {
-        warn!(member = %member.id, per_hour, "alert refused: rate limit");
-        return reply_with(deps, inbound, from, domain::rate_limited_reply(), Handled::RateLimited).await;
-    }
-    match deps.store.record_inbound_alerts(inbound, &alerts).await? {
-        Applied::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),
-        Applied::AlreadyBefore => Ok(Handled::Duplicate),
+    match deps
+        .store
+        .record_inbound_alerts_within(inbound, &alerts, &Budget::alerts(member.id, per_hour))
+        .await?
+    {
+        Recorded::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),
+        Recorded::AlreadyBefore => Ok(Handled::Duplicate),
+        Recorded::OverBudget => {
+            warn!(member = %member.id, per_hour, "alert refused: rate limit");
+            reply_with(deps, inbound, from, domain::rate_limited_reply(), Handled::RateLimited).await
+        }
     }
 }
 
@@ -351,6 +354,15 @@ mod tests {
         // No body at all is an empty message, not a malformed one.
         let parsed = parse_inbound(r#"{"originationNumber":"0639980001","inboundMessageId":"x"}"#).unwrap();
         assert_eq!(parsed.body, "");
+        // The fields that route nothing may be of any type.
+        for destination in ["33639980000", "null", r#"{"n":1}"#, "[]", "true"] {
+            let message = format!(
+                r#"{{"originationNumber":"+33639980001","destinationNumber":{destination},
+                "messageKeyword":7,"messageBody":"Rôdeur","inboundMessageId":"in-2"}}"#
+            );
+            let parsed = parse_inbound(&message).unwrap();
+            assert_eq!((parsed.inbound.as_str(), parsed.body.as_str()), ("in-2", "Rôdeur"), "{message}");
+        }
     }
 
     #[test]

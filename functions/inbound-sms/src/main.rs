@@ -9,7 +9,7 @@ use vigie::config::Config;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = vigie::adapters::sdk::load().await;
     // Only the clients this function uses: no SES client at cold start.
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
     let texter = SnsTexter::from_sdk(&sdk, config.sms_number.clone());

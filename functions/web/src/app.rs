@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer};
 use vigie::config::Config;
 use vigie::ports::{AlertLog, Feed, Limits, Mailer, MemberLookup, Membership, Registry, Roster, Sessions};
 
-use crate::{api, frame, pages};
+use crate::{api, forms, frame, pages};
 
 /// Every store capability the web pages use.
 pub trait Store:
@@ -45,7 +46,7 @@ impl<T> Store for T where
 }
 
 /// What the web function talks to: the store and the mailer (it sends no SMS itself: the
-/// fan-out does). [`Adapters`] in production and in the tests.
+/// fan-out does). [`Web`] in production, [`Adapters`] in the tests.
 pub trait Backend: Clone + Send + Sync + 'static {
     type Store: Store;
     type Mailer: Mailer + Clone + Send + Sync + 'static;
@@ -63,6 +64,23 @@ impl Backend for Adapters {
 
     fn mailer(&self) -> &SesMailer {
         &self.mailer
+    }
+}
+
+/// The web function's clients in production: the store and the mailer only, so that its cold
+/// start builds no SNS client it would never use.
+pub type Web = (DynamoStore, SesMailer);
+
+impl Backend for Web {
+    type Store = DynamoStore;
+    type Mailer = SesMailer;
+
+    fn store(&self) -> &DynamoStore {
+        &self.0
+    }
+
+    fn mailer(&self) -> &SesMailer {
+        &self.1
     }
 }
 
@@ -182,6 +200,8 @@ pub fn router<B: Backend>(state: AppState<B>) -> Router {
         .merge(pages::lang::routes())
         .merge(api::routes())
         .fallback(frame::not_found)
+        // No body is read past this (the forms' and the API's extractors answer 413).
+        .layer(DefaultBodyLimit::max(forms::MAX_BODY_BYTES))
         .with_state(state.clone());
     // The frame runs before routing: it may strip the base path off the request's path.
     Router::new().fallback_service(routes).layer(from_fn_with_state(state, frame::frame::<B>))

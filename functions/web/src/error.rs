@@ -26,6 +26,15 @@ pub enum WebError {
     /// A request the pages never send (a malformed form or query).
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A body of a type the route does not read (JSON to a form, a form to the API...).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// A body over the limit.
+    #[error("body too large")]
+    TooLarge,
+    /// A query string over the limit.
+    #[error("query string too long")]
+    UriTooLong,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("registering failed: {0}")]
@@ -57,6 +66,9 @@ impl WebError {
             WebError::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::Denied),
             WebError::Csrf => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
             WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorPage::BadRequest),
+            WebError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorPage::BadRequest),
+            WebError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorPage::BadRequest),
+            WebError::UriTooLong => (StatusCode::URI_TOO_LONG, ErrorPage::BadRequest),
             WebError::Store(e) if e.is_retryable() => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorPage::Unavailable)
             }
@@ -76,7 +88,7 @@ impl IntoResponse for WebError {
         // The client learns the status only; the details go to the logs, masked.
         if status.is_server_error() {
             error!(error = %redact(&self.to_string()), status = status.as_u16(), "request failed");
-        } else if matches!(self, WebError::Csrf | WebError::Forbidden | WebError::BadRequest(_)) {
+        } else if status.is_client_error() && !matches!(self, WebError::NotFound | WebError::SignedOut) {
             warn!(error = %self, status = status.as_u16(), "request refused");
         }
         error_marker(status, page)

@@ -436,6 +436,8 @@ pub struct Texts {
     pub join_no_towns: &'static str,
     pub join_limited_title: &'static str,
     pub join_limited_body: &'static str,
+    /// One address sent the most join requests allowed in an hour.
+    pub join_limited_ip_body: &'static str,
 }
 
 pub static FR: Texts = Texts {
@@ -604,6 +606,7 @@ pub static FR: Texts = Texts {
     join_no_towns: "Aucune commune n'est encore inscrite.",
     join_limited_title: "Trop de demandes",
     join_limited_body: "Trop de demandes ont été envoyées pour ces coordonnées ou cette communauté aujourd'hui. Réessayez demain.",
+    join_limited_ip_body: "Trop de demandes ont été envoyées depuis votre connexion au cours de la dernière heure. Réessayez dans une heure.",
 };
 
 pub static EN: Texts = Texts {
@@ -772,6 +775,7 @@ pub static EN: Texts = Texts {
     join_no_towns: "No town is registered yet.",
     join_limited_title: "Too many requests",
     join_limited_body: "Too many requests were sent for these details or this community today. Try again tomorrow.",
+    join_limited_ip_body: "Too many requests were sent from your connection in the last hour. Try again in an hour.",
 };
 
 #[cfg(test)]

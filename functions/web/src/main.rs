@@ -1,7 +1,7 @@
 //! The web function on Lambda, behind the HTTP API (and `cargo lambda watch` locally).
 
 use lambda_http::{Error, run};
-use vigie::adapters::Adapters;
+use vigie::adapters::{DynamoStore, SesMailer};
 use vigie::config::Config;
 use web::{AppState, router};
 
@@ -9,7 +9,9 @@ use web::{AppState, router};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let adapters = Adapters::new(&sdk, &config);
-    run(router(AppState::new(adapters, config))).await
+    let sdk = vigie::adapters::sdk::load().await;
+    // Only the clients the web function uses (no SNS client at cold start).
+    let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
+    let mailer = SesMailer::from_sdk(&sdk, config.sender_email.clone());
+    run(router(AppState::new((store, mailer), config))).await
 }

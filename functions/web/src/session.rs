@@ -106,15 +106,20 @@ pub async fn signed_in<B: Backend>(
 }
 
 /// Starts a session for `member`: stored as the hash of a fresh secret, which goes in the cookie.
-pub async fn start<B: Backend>(state: &AppState<B>, member: &Member) -> Result<SetCookie, WebError> {
+/// Returns the cookie and the stored hash.
+pub async fn start<B: Backend>(
+    state: &AppState<B>,
+    member: &Member,
+) -> Result<(SetCookie, TokenHash), WebError> {
     let token = random_token();
     let session = Session {
         member_id: member.id,
         csrf: random_token(),
         expires_at_ms: now_ms() + SESSION_TTL.as_millis() as i64,
     };
-    state.store().put_session(&TokenHash::of(&token), &session).await?;
-    Ok(SetCookie::new(SESSION_COOKIE, token, Some(SESSION_TTL.as_secs())))
+    let hash = TokenHash::of(&token);
+    state.store().put_session(&hash, &session).await?;
+    Ok((SetCookie::new(SESSION_COOKIE, token, Some(SESSION_TTL.as_secs())), hash))
 }
 
 /// The double-submit token of an anonymous form: the browser's `vigie_csrf` cookie, or a new

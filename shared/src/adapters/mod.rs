@@ -1,6 +1,7 @@
 //! The AWS side of the ports: DynamoDB, SNS, SES v2.
 
 pub mod dynamo;
+pub mod sdk;
 pub mod ses;
 pub mod sns;
 

@@ -46,4 +46,7 @@ pub enum DomainError {
     /// An unknown alert source name.
     #[error("invalid alert source: expected sms, web or police")]
     InvalidSource,
+    /// Not an IPv4 or IPv6 address.
+    #[error("invalid IP address")]
+    InvalidIp,
 }

@@ -63,12 +63,38 @@ fn is_skin_tone(c: char) -> bool {
     ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
 }
 
-/// Folded form used for comparisons: no accents, lowercase, single spaces,
-/// no surrounding punctuation, no emoji variation selectors, `’` → `'`.
+/// Characters that show nothing (Unicode's `Default_Ignorable_Code_Point`): zero-width space
+/// and joiners, word joiner, BOM, soft hyphen, bidi marks and controls, variation selectors...
+/// A phone keyboard, a copy-paste or a malicious sender may put them inside a keyword.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// Folded form used for comparisons: no accents, lowercase, single spaces (a non-breaking
+/// space is a space), no surrounding punctuation, nothing invisible, `’` → `'`.
 fn fold(body: &str) -> String {
     let lowered: String = body
         .nfd()
-        .filter(|&c| !is_combining_mark(c) && !matches!(c, '\u{FE0E}' | '\u{FE0F}'))
+        .filter(|&c| !is_combining_mark(c) && !is_invisible(c))
         .flat_map(char::to_lowercase)
         .map(|c| if c == '’' { '\'' } else { c })
         .collect();
@@ -125,6 +151,18 @@ mod tests {
             ("stop stop", Inbound::Message),
             ("arrêt de bus vandalisé", Inbound::Message),
             ("Cambriolage au 12 rue des Lilas", Inbound::Message),
+            // Invisible characters inside or around a keyword hide nothing.
+            ("S\u{200B}TOP", Inbound::Stop),
+            ("\u{200B}ARRET", Inbound::Stop),
+            ("ST\u{200C}O\u{200D}P", Inbound::Stop),
+            ("\u{FEFF}START\u{2060}", Inbound::Start),
+            ("AI\u{AD}DE", Inbound::Help),
+            ("\u{A0}\u{200E}stop\u{A0}sms\u{200F}\u{A0}", Inbound::Stop),
+            ("\u{2066}unstop\u{2069}", Inbound::Start),
+            ("Arr\u{200B}\u{EA}t", Inbound::Stop),
+            ("o\u{200B}k", Inbound::Ack),
+            ("\u{200B}\u{FEFF}\u{2060}", Inbound::Empty),
+            ("S\u{200B}TOP la voiture", Inbound::Message),
         ] {
             assert_eq!(classify(body), expected, "{body:?}");
         }
@@ -164,6 +202,17 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,200}") {
             let _ = classify(&s);
+        }
+
+        #[test]
+        fn invisible_characters_do_not_matter(
+            k in "(stop|arret|stop sms|start|unstop|aide|help)",
+            invisible in "[\u{200B}-\u{200F}\u{2060}\u{FEFF}\u{AD}\u{2066}-\u{2069}]{1,3}",
+            at in 0usize..9,
+        ) {
+            let at = k.char_indices().nth(at).map_or(k.len(), |(i, _)| i);
+            let body = format!("{}{invisible}{}", &k[..at], &k[at..]);
+            prop_assert_eq!(classify(&body), classify(&k));
         }
 
         #[test]

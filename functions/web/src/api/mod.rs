@@ -9,7 +9,6 @@
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +21,7 @@ use vigie::ports::Feed;
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
-use crate::forms::{Query, Segments};
+use crate::forms::{BodyRefused, Query, Segments, read_body};
 use crate::i18n::Lang;
 use crate::pages::admin::{AddError, NewMember, add_member, remove_member};
 use crate::pages::alerts::{Draft, RaiseError, Raised, parse_submission, preview, raise_alerts, source_of};
@@ -103,23 +102,39 @@ pub struct ErrorJson {
     pub error: &'static str,
 }
 
-/// A JSON body: a malformed one (or unknown fields) is a bad request, answered in JSON.
+/// A JSON body (`Content-Type: application/json`, UTF-8, at most
+/// [`crate::forms::MAX_BODY_BYTES`]) of exactly the type's fields: another media type is 415
+/// `unsupported_media_type`, a larger body 413 `body_too_large`, malformed JSON or the wrong
+/// fields (unknown, repeated, missing, of another type) 400 `bad_request`.
 pub struct JsonBody<T>(pub T);
 
-/// The largest body the API reads.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The media type of the API's bodies.
+const JSON_TYPE: &str = "application/json";
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = WebError;
+    type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            Bytes::from_request(request, state).await.map_err(|_| WebError::BadRequest("unreadable body"))?;
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(WebError::BadRequest("body too large"));
-        }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|_| WebError::BadRequest("malformed JSON"))
+        let bytes = read_body(request, state, JSON_TYPE).await.map_err(|refused| match refused {
+            BodyRefused::UnsupportedType => {
+                ApiError::Problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            BodyRefused::TooLarge => ApiError::Problem(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            BodyRefused::Unreadable => ApiError::Web(refused.into()),
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|_| ApiError::Web(WebError::BadRequest("malformed JSON")))
     }
+}
+
+/// An optional field that may be absent but not `null` (the document says which may be).
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// What `GET /api/sms-preview?text=…&category=…` answers.
@@ -148,7 +163,11 @@ async fn sms_preview<B: Backend>(
     signed: Signed,
     Query(query): Query,
 ) -> Result<Json<SmsPreviewJson>, WebError> {
-    let category = query.get("category").and_then(|c| c.parse().ok());
+    // The page sends `category=` before one is chosen; anything else must be one.
+    let category = match query.get("category").filter(|c| !c.is_empty()) {
+        Some(c) => Some(c.parse::<Category>().map_err(|_| WebError::BadRequest("unknown category"))?),
+        None => None,
+    };
     let source = source_of(&signed);
     let max_segments = state.config().sms_max_segments;
     let text: String = query.text("text").chars().take(AlertText::MAX_CHARS * 2).collect();
@@ -269,7 +288,7 @@ pub struct NewAlertJson {
     pub category: String,
     pub text: String,
     /// Police only: the ids of the communities to alert (all of theirs when absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub communities: Option<Vec<String>>,
     /// A ULID the client makes once per alert: sending it again records nothing new.
     pub submission_id: String,
@@ -373,11 +392,15 @@ async fn get_me<B: Backend>(State(_): State<AppState<B>>, signed: Signed) -> Jso
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MePatchJson {
+    #[serde(default, deserialize_with = "not_null")]
     pub first_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub hide_phone: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     pub sms_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     pub email_alerts: Option<bool>,
 }
 
@@ -434,7 +457,9 @@ async fn list_members<B: Backend>(
     signed: Signed,
     Query(query): Query,
 ) -> Result<Json<MembersJson>, WebError> {
-    let found = neighbours(&state, &signed, lang, query.get("community"), query.get("after")).await?;
+    // A cursor that is not a member's row starts from the first page (the store checks it).
+    let after = query.get("after");
+    let found = neighbours(&state, &signed, lang, query.get("community"), after).await?;
     Ok(Json(MembersJson {
         community: CommunityJson {
             id: found.community.id.to_string(),
@@ -453,8 +478,11 @@ pub struct NewMemberJson {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     pub sms_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     pub email_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
     pub hide_phone: Option<bool>,
 }
 

@@ -2,8 +2,6 @@
 //! report. An alert from the page is recorded exactly as a texted one: the fan-out takes it
 //! from the alerts table's stream.
 
-use std::time::Duration;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -17,8 +15,8 @@ use vigie::domain::{
     AlertId, AlertSource, AlertText, Category, Community, DomainError, Encoding, FirstName, MemberId, Role,
     count_segments,
 };
-use vigie::model::{Alert, AlertReport, Applied, InboundMessageId, alert_limit_key};
-use vigie::ports::{AlertLog, Feed, Limits, Roster, StoreError};
+use vigie::model::{Alert, AlertReport, Budget, InboundMessageId, Recorded};
+use vigie::ports::{AlertLog, Feed, Roster, StoreError};
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
@@ -28,7 +26,6 @@ use crate::paris;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::Signed;
 
-const HOUR: Duration = Duration::from_secs(3600);
 /// Members read per page when counting who an alert will reach.
 const ROSTER_PAGE: i32 = 100;
 /// Stop counting after this many pages (100,000 members): the count is only informative.
@@ -454,11 +451,6 @@ pub async fn raise_alerts<B: Backend>(
     lang: Lang,
 ) -> Result<Raised, RaiseError> {
     let checked = check(draft, signed, lang).map_err(RaiseError::Invalid)?;
-    let per_hour = state.config().alerts_per_hour;
-    if !state.store().within_limit(&alert_limit_key(signed.member.id), per_hour, HOUR).await? {
-        warn!(per_hour, "alert refused: rate limit");
-        return Err(RaiseError::RateLimited(per_hour));
-    }
     let source = source_of(signed);
     let created_at = now_ms();
     let alerts: Vec<Alert> = checked
@@ -477,13 +469,21 @@ pub async fn raise_alerts<B: Backend>(
             category: Some(checked.category),
         })
         .collect();
-    match state.store().record_inbound_alerts(submission, &alerts).await? {
-        Applied::Now => {
+    // Counted in the transaction that records the alerts: a submission sent again, or one that
+    // failed, costs nothing.
+    let per_hour = state.config().alerts_per_hour;
+    let budget = Budget::alerts(signed.member.id, per_hour);
+    match state.store().record_inbound_alerts_within(submission, &alerts, &budget).await? {
+        Recorded::OverBudget => {
+            warn!(per_hour, "alert refused: rate limit");
+            Err(RaiseError::RateLimited(per_hour))
+        }
+        Recorded::Now => {
             let ids: Vec<AlertId> = alerts.iter().map(|a| a.alert_id).collect();
             info!(%submission, alerts = ?ids, "alert raised from the web");
             Ok(Raised::Now(ids))
         }
-        Applied::AlreadyBefore => {
+        Recorded::AlreadyBefore => {
             info!(%submission, "alert submitted again: already recorded");
             let mut ids = Vec::new();
             for community in &checked.communities {

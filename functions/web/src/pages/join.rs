@@ -5,14 +5,15 @@
 use std::time::Duration;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
+use lambda_http::request::RequestContext;
 use tracing::{info, warn};
 use vigie::adapters::now_ms;
-use vigie::domain::{Community, MemberId};
+use vigie::domain::{Community, MemberId, SourceIp};
 use vigie::model::{JoinRequest, TokenHash};
 use vigie::ports::{Limits, Membership};
 
@@ -29,6 +30,7 @@ pub const REQUESTS_PER_CONTACT: u32 = 3;
 /// Requests one community may receive a day.
 pub const REQUESTS_PER_COMMUNITY: u32 = 50;
 const DAY: Duration = Duration::from_secs(24 * 3600);
+const HOUR: Duration = Duration::from_secs(3600);
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
     Router::new().route("/join", get(form::<B>).post(send::<B>))
@@ -125,6 +127,25 @@ async fn form<B: Backend>(
     Ok((Cookies::new(state.site(), cookie.as_slice()), render::ok(&page)?).into_response())
 }
 
+/// The address a request came from: `requestContext.http.sourceIp`, which API Gateway takes
+/// from the connection itself. Never a header such as `X-Forwarded-For`, which the client
+/// writes (API Gateway only appends to it). `None` off API Gateway (a local `axum::serve`).
+fn source_ip(context: Option<&RequestContext>) -> Option<SourceIp> {
+    match context? {
+        RequestContext::ApiGatewayV2(context) => SourceIp::parse(context.http.source_ip.as_deref()?).ok(),
+        _ => None,
+    }
+}
+
+/// The rate-limit key of the join requests from `ip` (hashed: the limits never hold an
+/// address). Requests whose address is unknown share one budget.
+fn ip_limit_key(ip: Option<&SourceIp>) -> String {
+    match ip {
+        Some(ip) => format!("join-ip#{}", TokenHash::of(&ip.network()).as_str()),
+        None => "join-ip#unknown".to_owned(),
+    }
+}
+
 fn values_of(form: &FormData) -> NewMember {
     NewMember {
         first_name: form.text("first_name").chars().take(200).collect(),
@@ -142,6 +163,7 @@ async fn send<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     headers: HeaderMap,
+    context: Option<Extension<RequestContext>>,
     Form(form): Form,
 ) -> Result<Response, WebError> {
     check_anonymous_csrf(&headers, form.csrf())?;
@@ -172,24 +194,25 @@ async fn send<B: Backend>(
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    // Limited per contact (hashed: the limits never hold an address) and per community.
+    // Limited per source address first, so that one address cannot spend the budgets of
+    // others; then per contact (hashed: the limits never hold an address) and per community.
+    let limits = state.store();
+    let ip = source_ip(context.as_ref().map(|Extension(context)| context));
+    let per_hour = state.config().join_requests_per_ip_per_hour;
+    if !limits.within_limit(&ip_limit_key(ip.as_ref()), per_hour, HOUR).await? {
+        let from = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.masked());
+        warn!(community = %community.id, %from, per_hour, "join request refused: too many from this address");
+        return limited(&state, &ctx, t.join_limited_ip_body);
+    }
     let contact =
         member.email.as_ref().map(ToString::to_string).or(member.phone.as_ref().map(ToString::to_string));
     let contact_key = format!("join#{}", TokenHash::of(&contact.unwrap_or_default()).as_str());
     let community_key = format!("join-community#{}", community.id);
-    let limits = state.store();
     if !limits.within_limit(&contact_key, REQUESTS_PER_CONTACT, DAY).await?
         || !limits.within_limit(&community_key, REQUESTS_PER_COMMUNITY, DAY).await?
     {
         warn!(community = %community.id, "join request refused: rate limit");
-        let page = MessagePage {
-            chrome: Chrome::new(&state, &ctx, t.join_limited_title, Section::Other, None),
-            heading: t.join_limited_title.to_owned(),
-            body: t.join_limited_body.to_owned(),
-            link_href: state.site().href("/signin"),
-            link_label: t.back_home,
-        };
-        return render::page(StatusCode::TOO_MANY_REQUESTS, &page);
+        return limited(&state, &ctx, t.join_limited_body);
     }
     let request = JoinRequest {
         request_id: MemberId::new(),
@@ -210,4 +233,17 @@ async fn send<B: Backend>(
         link_label: t.back_home,
     };
     render::ok(&page)
+}
+
+/// The answer to a refused request: `body` says why.
+fn limited<B: Backend>(state: &AppState<B>, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
+    let t = ctx.lang.t();
+    let page = MessagePage {
+        chrome: Chrome::new(state, ctx, t.join_limited_title, Section::Other, None),
+        heading: t.join_limited_title.to_owned(),
+        body: body.to_owned(),
+        link_href: state.site().href("/signin"),
+        link_label: t.back_home,
+    };
+    render::page(StatusCode::TOO_MANY_REQUESTS, &page)
 }

@@ -183,7 +183,8 @@ async fn use_link<B: Backend>(
     if !is_token(&token) {
         return invalid_link(&state, &ctx, StatusCode::NOT_FOUND);
     }
-    let Some(member_id) = state.store().take_signin_link(&TokenHash::of(&token)).await? else {
+    let link = TokenHash::of(&token);
+    let Some(member_id) = state.store().signin_link_member(&link).await? else {
         info!("sign-in link unknown, used or expired");
         return invalid_link(&state, &ctx, StatusCode::GONE);
     };
@@ -194,7 +195,14 @@ async fn use_link<B: Backend>(
     if let Some(previous) = cookies::get(&headers, SESSION_COOKIE).filter(|t| is_token(t)) {
         state.store().end_session(&TokenHash::of(previous)).await?;
     }
-    let cookie = session::start(&state, &member).await?;
+    // The session is stored before the link is spent: if anything fails in between, the same
+    // link still works when tried again. A link used twice at the same moment opens one session.
+    let (cookie, session) = session::start(&state, &member).await?;
+    if state.store().take_signin_link(&link).await?.is_none() {
+        state.store().end_session(&session).await?;
+        info!("sign-in link used meanwhile");
+        return invalid_link(&state, &ctx, StatusCode::GONE);
+    }
     info!(member = %member.id, "signed in");
     Ok((Cookies::new(state.site(), &[cookie]), render::see_other(&state, "/")).into_response())
 }

@@ -21,7 +21,8 @@ use tracing::instrument;
 use crate::config::Tables;
 use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber, redact};
 use crate::model::{
-    Alert, Applied, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Recipient, Task,
+    Alert, Applied, Budget, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page,
+    Recipient, Recorded, Task,
 };
 use crate::ports::{AlertLog, Ledger, MemberLookup, RegisterError, Registry, Roster, Settings, StoreError};
 
@@ -111,6 +112,12 @@ fn get_n(item: &Item, name: &str) -> Option<i64> {
 
 fn member_pk(id: MemberId) -> String {
     format!("MEMBER#{id}")
+}
+
+/// Whether `cursor` is the key of a member's row under a community (`MEMBER#<id>`), the only
+/// start key DynamoDB accepts for a roster query (it refuses one outside the query, or over 1 kB).
+fn is_roster_cursor(cursor: &str) -> bool {
+    cursor.strip_prefix("MEMBER#").is_some_and(|id| id.parse::<MemberId>().is_ok())
 }
 
 fn community_pk(id: &CommunityId) -> String {
@@ -359,6 +366,16 @@ impl Roster for DynamoStore {
         limit: i32,
     ) -> Result<Page<Recipient>, StoreError> {
         let pk = community_pk(community);
+        // Only the key of a member's row is a start key DynamoDB accepts for this query: any other
+        // cursor (one forged in a page's link, say) starts from the first page rather than
+        // failing the request.
+        let after = after.filter(|c| {
+            let valid = is_roster_cursor(&c.0);
+            if !valid {
+                tracing::warn!(%community, "not a roster cursor: first page instead");
+            }
+            valid
+        });
         let out = self
             .client
             .query()
@@ -657,6 +674,18 @@ fn alert_item(alert: &Alert) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+impl DynamoStore {
+    /// The puts of new alert items, as transaction actions.
+    fn alert_puts(&self, alerts: &[Alert]) -> Result<Vec<TransactWriteItem>, StoreError> {
+        alerts
+            .iter()
+            .map(|alert| {
+                put_action(&self.tables.alerts, alert_item(alert)?, Some("attribute_not_exists(pk)"))
+            })
+            .collect()
+    }
+}
+
 impl AlertLog for DynamoStore {
     #[instrument(skip(self, alerts), fields(inbound = %inbound, alerts = alerts.len()))]
     async fn record_inbound_alerts(
@@ -665,16 +694,32 @@ impl AlertLog for DynamoStore {
         alerts: &[Alert],
     ) -> Result<Applied, StoreError> {
         let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, "alert")?];
-        for alert in alerts {
-            actions.push(put_action(
-                &self.tables.alerts,
-                alert_item(alert)?,
-                Some("attribute_not_exists(pk)"),
-            )?);
-        }
+        actions.extend(self.alert_puts(alerts)?);
         match self.transact("TransactWriteItems alerts", actions).await? {
             Transaction::Committed => Ok(Applied::Now),
             Transaction::ConditionFailed(_) => Ok(Applied::AlreadyBefore),
+        }
+    }
+
+    #[instrument(skip(self, alerts, budget), fields(inbound = %inbound, alerts = alerts.len()))]
+    async fn record_inbound_alerts_within(
+        &self,
+        inbound: &InboundMessageId,
+        alerts: &[Alert],
+        budget: &Budget,
+    ) -> Result<Recorded, StoreError> {
+        // The marker first and the budget second: the cancellation reasons say which failed.
+        let mut actions = vec![
+            inbound_marker(&self.tables.ledger, inbound, "alert")?,
+            sessions::limit_action(&self.tables.ledger, budget)?,
+        ];
+        actions.extend(self.alert_puts(alerts)?);
+        match self.transact("TransactWriteItems alerts", actions).await? {
+            Transaction::Committed => Ok(Recorded::Now),
+            Transaction::ConditionFailed(failed) if failed.contains(&1) && !failed.contains(&0) => {
+                Ok(Recorded::OverBudget)
+            }
+            Transaction::ConditionFailed(_) => Ok(Recorded::AlreadyBefore),
         }
     }
 
@@ -978,6 +1023,22 @@ impl Ledger for DynamoStore {
                 Ok(false)
             }
             Err(err) => Err(unavailable("PutItem throttle")(err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_member_row_key_is_a_roster_cursor() {
+        let id = MemberId::new();
+        assert!(is_roster_cursor(&format!("MEMBER#{id}")));
+        for forged in
+            ["", "MEMBER#", "MEMBER#x", &format!("ALERT#{id}"), &format!("MEMBER#{id}#x"), &"A".repeat(2000)]
+        {
+            assert!(!is_roster_cursor(forged), "{forged}");
         }
     }
 }

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use tracing::instrument;
 
-use super::{DynamoStore, Item, expires_at, get_s, key, n, now_ms, s, unavailable};
+use super::{DynamoStore, Item, built, expires_at, get_s, key, n, now_ms, s, unavailable};
 use crate::domain::MemberId;
-use crate::model::{Session, TokenHash};
+use crate::model::{Budget, Session, TokenHash};
 use crate::ports::{Limits, Sessions, StoreError};
 
 /// Sessions outlive their expiry in the table only until DynamoDB's TTL sweeps them.
@@ -45,6 +45,16 @@ impl Sessions for DynamoStore {
             .await
             .map_err(unavailable("PutItem sign-in link"))?;
         Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn signin_link_member(&self, hash: &TokenHash) -> Result<Option<MemberId>, StoreError> {
+        let Some(item) = self.get(&self.tables.ledger, link_key(hash), "GetItem sign-in link").await? else {
+            return Ok(None);
+        };
+        let unused = item.get("used").and_then(|v| v.as_bool().ok()) == Some(&false);
+        let valid = super::get_n(&item, "until").is_some_and(|until| until > now_ms());
+        Ok((unused && valid).then(|| get_s(&item, "member_id").and_then(|m| m.parse().ok())).flatten())
     }
 
     #[instrument(skip_all)]
@@ -115,23 +125,47 @@ impl Sessions for DynamoStore {
     }
 }
 
+/// One use of a rate limit: the window's counter, added to unless it reached the limit.
+const LIMIT_UPDATE: &str = "ADD hits :one SET expires_at = :exp";
+const LIMIT_CONDITION: &str = "attribute_not_exists(hits) OR hits < :limit";
+
+/// The key of the counter of `budget`'s current window, and the values of [`LIMIT_UPDATE`].
+fn limit_update(budget: &Budget) -> (Item, Item) {
+    let window_ms = budget.window.as_millis().max(1) as i64;
+    let slot = now_ms() / window_ms;
+    let values = HashMap::from([
+        (":one".to_owned(), n(1)),
+        (":limit".to_owned(), n(budget.limit)),
+        (":exp".to_owned(), n((slot + 1) * window_ms / 1000 + 60)),
+    ]);
+    (key(format!("LIMIT#{}#{slot}", budget.key), "LIMIT"), values)
+}
+
+/// One use of `budget` as a transaction action: its condition fails when the budget is spent.
+pub(super) fn limit_action(table: &str, budget: &Budget) -> Result<TransactWriteItem, StoreError> {
+    let (key, values) = limit_update(budget);
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(LIMIT_UPDATE)
+        .condition_expression(LIMIT_CONDITION)
+        .set_expression_attribute_values(Some(values))
+        .build()
+        .map_err(built("TransactWriteItems"))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 impl Limits for DynamoStore {
     #[instrument(skip_all, fields(limit))]
     async fn within_limit(&self, key_name: &str, limit: u32, window: Duration) -> Result<bool, StoreError> {
-        let window_ms = window.as_millis().max(1) as i64;
-        let slot = now_ms() / window_ms;
-        let values = HashMap::from([
-            (":one".to_owned(), n(1)),
-            (":limit".to_owned(), n(limit)),
-            (":exp".to_owned(), n((slot + 1) * window_ms / 1000 + 60)),
-        ]);
+        let (key, values) = limit_update(&Budget { key: key_name.to_owned(), limit, window });
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.ledger)
-            .set_key(Some(key(format!("LIMIT#{key_name}#{slot}"), "LIMIT")))
-            .update_expression("ADD hits :one SET expires_at = :exp")
-            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .set_key(Some(key))
+            .update_expression(LIMIT_UPDATE)
+            .condition_expression(LIMIT_CONDITION)
             .set_expression_attribute_values(Some(values))
             .send()
             .await;

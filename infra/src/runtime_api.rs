@@ -1,22 +1,29 @@
-//! A minimal Lambda Runtime API on 127.0.0.1, played by the benchmark: enough for a
-//! `lambda_runtime` binary to start, ask for work, run invocations and answer them.
+//! A minimal Lambda Runtime API on 127.0.0.1: enough for a `lambda_runtime` binary to start,
+//! ask for work, run invocations and answer them. The benchmark measures cold starts with it;
+//! the crash tests run the real fan-out binary against it and kill it mid-invocation.
 //!
 //! - `GET /2018-06-01/runtime/invocation/next`: the time of the first one is recorded (the end
 //!   of the function's init); the request is then held until an event is queued with
 //!   [`RuntimeApi::invoke`].
 //! - `POST /2018-06-01/runtime/invocation/<id>/response` and `.../error`: the invocation's answer.
 //! - `POST /2018-06-01/runtime/init/error`: the function could not start.
+//!
+//! [`FunctionProcess`] starts a function binary against it the way Lambda does: a clean
+//! environment with the Runtime API's address and Lambda's own variables.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use infra::relay::InvokeError;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::relay::InvokeError;
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
@@ -110,6 +117,105 @@ impl RuntimeApi {
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// The environment Lambda gives every function: its name and settings, and where its Runtime
+/// API is. [`FunctionProcess::spawn`] sets these first, then the caller's.
+pub fn lambda_env(function: &str, api: &RuntimeApi) -> Vec<(String, String)> {
+    [
+        ("AWS_LAMBDA_RUNTIME_API", api.host_port()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
+        ("AWS_REGION", crate::stack::LOCAL_REGION.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// What makes a function's AWS SDK talk to the emulator (or a proxy) at `endpoint`, as
+/// [`crate::stack::aws_config`] does in-process: dummy credentials, every service at `endpoint`,
+/// no instance metadata, no shared config files.
+pub fn emulator_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/vigie/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/vigie/credentials"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A function binary running as Lambda runs one, against a [`RuntimeApi`]. Killed (SIGKILL)
+/// when dropped.
+#[derive(Debug)]
+pub struct FunctionProcess {
+    child: Child,
+    /// Its output, stdout and stderr.
+    pub log: PathBuf,
+}
+
+impl FunctionProcess {
+    /// Starts `binary` with nothing inherited: [`lambda_env`] for `function` on `api`, then
+    /// `env` (which may override it). Its output goes to `log`.
+    pub fn spawn(
+        binary: &Path,
+        function: &str,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+        log: &Path,
+    ) -> std::io::Result<Self> {
+        let out = std::fs::File::create(log)?;
+        let err = out.try_clone()?;
+        let child = Command::new(binary)
+            .env_clear()
+            .envs(lambda_env(function, api))
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()?;
+        Ok(Self { child, log: log.to_owned() })
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it has ended, and how.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Ends it with SIGKILL, as a crash or Lambda's timeout does: no handler runs, nothing is
+    /// flushed, whatever it was doing stops there. Waits until it is gone.
+    pub fn kill(&mut self) -> std::io::Result<ExitStatus> {
+        if let Some(status) = self.exited() {
+            return Ok(status);
+        }
+        self.child.kill()?;
+        self.child.wait()
+    }
+
+    /// The last `lines` non-empty lines of its output, on one line (for error messages).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        all[all.len().saturating_sub(lines)..].join(" | ")
+    }
+}
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
     }
 }
 
@@ -227,7 +333,7 @@ async fn serve(
                 ("Lambda-Runtime-Deadline-Ms", deadline.as_millis().to_string()),
                 (
                     "Lambda-Runtime-Invoked-Function-Arn",
-                    "arn:aws:lambda:eu-west-3:123456789012:function:bench".to_owned(),
+                    format!("arn:aws:lambda:{}:123456789012:function:local", crate::stack::LOCAL_REGION),
                 ),
                 ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{id}")),
             ];
