@@ -23,8 +23,8 @@ const SETTLE_BATCH: usize = 25;
 /// Settlement batches written at the same time. With the queue of outcomes (one batch), this
 /// bounds what a killed process leaves unsettled: the sends in flight and about 4 batches.
 const SETTLERS: usize = 2;
-/// Extra attempts at a settlement, after the SDK's own retries (about 3 s in all).
-const SETTLE_ATTEMPTS: u32 = 5;
+/// Extra attempts at a store call of the fan-out, after the SDK's own retries (about 3 s in all).
+const STORE_ATTEMPTS: u32 = 5;
 /// How many times deliveries held by an ended invocation are waited for, in one invocation.
 const BUSY_ROUNDS: usize = 1;
 
@@ -43,6 +43,19 @@ impl<S, T, M> FanOut<S, T, M> {
         let sms_pacer = Pacer::new(config.sms_parts_per_second);
         let email_pacer = Pacer::new(config.emails_per_second);
         Self { store, texter, mailer, config, sms_pacer, email_pacer }
+    }
+
+    /// How long a claim is held: `CLAIM_LEASE_SECONDS`, or longer when the send rates are so low
+    /// that the deliveries claimed ahead (about two pages) could not all be sent within it —
+    /// twice the time two full pages take at those rates (`sms_parts` a message).
+    pub fn lease(&self, sms_parts: u32) -> Duration {
+        let per_member = |rate: u32, units: u32| {
+            if rate == 0 { 0.0 } else { f64::from(units) / f64::from(rate) }
+        };
+        let member_seconds = per_member(self.config.sms_parts_per_second, sms_parts.max(1))
+            + per_member(self.config.emails_per_second, 1);
+        let two_pages = 2.0 * f64::from(self.config.fanout_page_size.max(1)) * member_seconds;
+        self.config.claim_lease.max(Duration::from_secs_f64(2.0 * two_pages))
     }
 }
 
@@ -170,7 +183,7 @@ where
     T: Texter + Sync,
     M: Mailer + Sync,
 {
-    let Some(alert) = deps.store.alert(work.alert).await? else {
+    let Some(alert) = persist("alert", || deps.store.alert(work.alert)).await? else {
         return Ok(None);
     };
     fan_out(deps, &alert, work.after.clone()).await.map(Some)
@@ -209,7 +222,7 @@ where
     let (jobs_tx, jobs_rx) = mpsc::channel(page_jobs);
     let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
     let (walked, released, settled) = tokio::join!(
-        claim_chunk(deps, alert, after, jobs_tx),
+        claim_chunk(deps, alert, after, deps.lease(sms_parts), jobs_tx),
         send_claimed(deps, alert, (&sms, sms_parts), jobs_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
     );
@@ -221,10 +234,10 @@ where
             return Err(FanOutError::Incomplete { pending: 1 });
         }
         // The rest goes to a fresh invocation: no invocation runs long, whatever the community.
-        deps.store.hand_over(alert.alert_id, &next).await?;
+        persist("hand-over", || deps.store.hand_over(alert.alert_id, &next)).await?;
         return Ok(Progress::HandedOver);
     }
-    let counts = deps.store.tally(alert.alert_id).await?;
+    let counts = persist("tally", || deps.store.tally(alert.alert_id)).await?;
     if unfinished || counts.pending > 0 {
         deps.store.record_counts(alert.alert_id, &counts, false).await?;
         return Err(FanOutError::Incomplete { pending: counts.pending.max(1) });
@@ -252,6 +265,7 @@ async fn claim_chunk<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     after: Option<Cursor>,
+    lease: Duration,
     jobs: mpsc::Sender<Job>,
 ) -> Result<Walked, FanOutError>
 where
@@ -261,7 +275,10 @@ where
     let mut members = 0;
     let mut busy = Vec::new();
     let next = loop {
-        let page = deps.store.members_page(&alert.community_id, after, deps.config.fanout_page_size).await?;
+        let page = persist("roster page", || {
+            deps.store.members_page(&alert.community_id, after.clone(), deps.config.fanout_page_size)
+        })
+        .await?;
         members += page.items.len();
         let mut page_jobs = Vec::with_capacity(page.items.len() * 2);
         for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
@@ -274,7 +291,7 @@ where
                 page_jobs.push((task(Channel::Email), recipient));
             }
         }
-        busy.extend(claim_and_queue(deps, page_jobs, &jobs).await?);
+        busy.extend(claim_and_queue(deps, page_jobs, lease, &jobs).await?);
         after = page.next;
         match &after {
             None => break None,
@@ -288,8 +305,8 @@ where
         }
         // Held by an invocation that has ended (a shard's records are handled one at a time, so
         // the holder is a crashed or timed-out one): once its lease runs out, they're ours.
-        tokio::time::sleep(deps.config.claim_lease + Duration::from_millis(100)).await;
-        busy = claim_and_queue(deps, busy, &jobs).await?;
+        tokio::time::sleep(lease + Duration::from_millis(100)).await;
+        busy = claim_and_queue(deps, busy, lease, &jobs).await?;
     }
     Ok(Walked { next, left_busy: !busy.is_empty() })
 }
@@ -298,6 +315,7 @@ where
 async fn claim_and_queue<S, T, M>(
     deps: &FanOut<S, T, M>,
     pending: Vec<Job>,
+    lease: Duration,
     jobs: &mpsc::Sender<Job>,
 ) -> Result<Vec<Job>, FanOutError>
 where
@@ -307,7 +325,9 @@ where
         return Ok(pending);
     }
     let tasks: Vec<Task> = pending.iter().map(|(task, _)| task.clone()).collect();
-    let claims = deps.store.claim(&tasks, deps.config.claim_lease).await?;
+    // A claim retried after a lost answer finds its own claims taken: they come back as busy
+    // and are claimed again once the lease runs out, never sent twice.
+    let claims = persist("claim", || deps.store.claim(&tasks, lease)).await?;
     let mut busy = Vec::new();
     for (job, claim) in pending.into_iter().zip(claims) {
         match claim {
@@ -385,12 +405,23 @@ async fn settle<S: Store, T, M>(
     deps: &FanOut<S, T, M>,
     outcomes: &[(Task, Outcome)],
 ) -> Result<(), StoreError> {
+    persist("settlement", || deps.store.settle(outcomes)).await
+}
+
+/// Runs a store call again on a passing failure (throttled, unavailable), a few times beyond the
+/// SDK's own attempts (about 3 s in all): one failed read or claim would otherwise fail the whole
+/// chunk, and every retry of the record walks it again.
+async fn persist<T, F, Fut>(what: &'static str, mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
     let mut attempt = 0;
     loop {
-        match deps.store.settle(outcomes).await {
-            Ok(()) => return Ok(()),
-            Err(err) if err.is_retryable() && attempt < SETTLE_ATTEMPTS => {
-                warn!(error = %err, attempt, "settlement failed, trying again");
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) if err.is_retryable() && attempt < STORE_ATTEMPTS => {
+                warn!(error = %err, attempt, what, "store call failed, trying again");
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
                 attempt += 1;
             }
@@ -528,5 +559,50 @@ where
             deps.mailer.send_raw(email, mime).await
         }
         _ => Err(SendError::Permanent("no way to reach the sender".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fan_out_with(tweak: impl FnOnce(&mut Config)) -> FanOut<(), (), ()> {
+        let mut config = Config::from_lookup(|name| {
+            Some(
+                match name {
+                    "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => "t",
+                    "SMS_ORIGINATION_NUMBER" => "+33639980000",
+                    "SENDER_EMAIL" => "alertes@vigie.example.org",
+                    "PUBLIC_BASE_URL" => "https://vigie.example.org",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        })
+        .expect("configuration");
+        tweak(&mut config);
+        FanOut::new((), (), (), config)
+    }
+
+    #[test]
+    fn the_lease_outlasts_the_sends_claimed_ahead() {
+        // At the default quotas two pages go out well within the configured lease.
+        let default = fan_out_with(|_| {});
+        assert_eq!(default.lease(1), default.config.claim_lease);
+        // A sandbox's 1 email a second: two pages of 100 take 200 s, the lease twice that.
+        let sandbox = fan_out_with(|c| c.emails_per_second = 1);
+        assert!(sandbox.lease(1) >= Duration::from_secs(400), "{:?}", sandbox.lease(1));
+        // Long SMS count each of their parts.
+        let slow_sms = fan_out_with(|c| {
+            c.sms_parts_per_second = 1;
+            c.emails_per_second = 0;
+        });
+        assert!(slow_sms.lease(3) >= 3 * slow_sms.lease(1) - Duration::from_secs(1));
+        // No quota: the configured lease.
+        let unpaced = fan_out_with(|c| {
+            c.sms_parts_per_second = 0;
+            c.emails_per_second = 0;
+        });
+        assert_eq!(unpaced.lease(3), unpaced.config.claim_lease);
     }
 }
