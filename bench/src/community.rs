@@ -200,6 +200,6 @@ pub async fn raise_alert(store: &DynamoStore, community: &Generated, text: &str)
         inbound_message_id: Some(inbound.clone()),
         category: None,
     };
-    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert)).await?;
+    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None).await?;
     Ok(alert)
 }

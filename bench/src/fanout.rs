@@ -6,12 +6,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use fan_out::handler::FanOut;
 use futures::StreamExt;
 use infra::relay::{InvokeError, Invoker, Relay, RelayConfig, StartingPosition};
 use infra::runtime_api::RuntimeApi;
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
 use vigie::compose::{self, AlertEmail};
@@ -104,7 +102,11 @@ pub async fn throughput(
         move |event: Value| {
             let deps = Arc::clone(&deps);
             first.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Instant::now);
-            async move { invoke_in_process(&deps, event).await }
+            async move {
+                fan_out::handler::handle_json(&deps, event)
+                    .await
+                    .map_err(|(kind, why)| InvokeError::function(kind, why))
+            }
         }
     };
     let mut relay = relay_at_end(emulator, invoker).await?;
@@ -131,19 +133,6 @@ pub async fn throughput(
         concurrency: config.fanout_concurrency,
         chunk_members: config.fanout_chunk_members,
     })
-}
-
-/// Invokes the handler with a stream event as JSON and answers as Lambda does.
-async fn invoke_in_process(
-    deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
-    event: Value,
-) -> Result<Value, InvokeError> {
-    let event: StreamEvent = serde_json::from_value(event)
-        .map_err(|e| InvokeError::function("Runtime.UnmarshalError", e.to_string()))?;
-    let response = fan_out::handler::handle(deps, LambdaEvent::new(event, Context::default()))
-        .await
-        .map_err(|e| InvokeError::function("Handler", e.to_string()))?;
-    serde_json::to_value(response).map_err(|e| InvokeError::function("Runtime.MarshalError", e.to_string()))
 }
 
 #[derive(Clone, Debug)]

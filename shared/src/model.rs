@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, MemberId,
+    AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, Member, MemberId,
     PhoneNumber, Role, UnsubscribeToken,
 };
 
@@ -180,6 +180,22 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// The roster row of `member` (the same in each of their communities).
+    pub fn of(member: &Member) -> Self {
+        Self {
+            member_id: member.id,
+            first_name: member.first_name.clone(),
+            last_name: Some(member.last_name.clone()),
+            email: member.email.clone(),
+            phone: member.phone.clone(),
+            hide_phone: member.hide_phone,
+            sms_alerts: member.sms_alerts,
+            email_alerts: member.email_alerts,
+            role: member.role,
+            unsubscribe_token: member.unsubscribe_token.clone(),
+        }
+    }
+
     /// The number to text, if the member gave one and left SMS alerts on.
     pub fn sms_target(&self) -> Option<&PhoneNumber> {
         self.phone.as_ref().filter(|_| self.sms_alerts)

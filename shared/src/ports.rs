@@ -106,20 +106,15 @@ pub trait Settings {
 
 /// The alerts themselves.
 pub trait AlertLog {
-    /// Records the alerts an inbound message raised, all or none, once per message.
+    /// Records the alerts an inbound message raised, all or none, once per message; with a
+    /// `budget`, counts them as one use of it in the same transaction: when the budget is spent
+    /// nothing is recorded nor counted, and a message recorded before is neither recorded nor
+    /// counted again.
     fn record_inbound_alerts(
         &self,
         inbound: &InboundMessageId,
         alerts: &[Alert],
-    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
-    /// As [`AlertLog::record_inbound_alerts`], and counts them as one use of `budget` in the same
-    /// transaction: when the budget is spent nothing is recorded nor counted, and a message
-    /// recorded before is neither recorded nor counted again.
-    fn record_inbound_alerts_within(
-        &self,
-        inbound: &InboundMessageId,
-        alerts: &[Alert],
-        budget: &Budget,
+        budget: Option<&Budget>,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
     /// Stores the delivery report tallied from the ledger.

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
 use infra::outbox::Outbox;
@@ -229,10 +228,5 @@ pub async fn invoke_fan_out(
     deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
     event: Value,
 ) -> Result<Value, InvokeError> {
-    let event: StreamEvent = serde_json::from_value(event)
-        .map_err(|e| InvokeError::function("Runtime.UnmarshalError", e.to_string()))?;
-    let response = fan_out::handler::handle(deps, LambdaEvent::new(event, Context::default()))
-        .await
-        .map_err(|e| InvokeError::function("Handler", e.to_string()))?;
-    serde_json::to_value(response).map_err(|e| InvokeError::function("Runtime.MarshalError", e.to_string()))
+    fan_out::handler::handle_json(deps, event).await.map_err(|(kind, why)| InvokeError::function(kind, why))
 }

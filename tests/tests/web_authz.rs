@@ -911,7 +911,7 @@ async fn record_alert(stack: &Stack, sender: &str, text: &str) -> AlertId {
         inbound_message_id: Some(inbound.clone()),
         category: None,
     };
-    stack.store().record_inbound_alerts(&inbound, std::slice::from_ref(&alert)).await.expect("alert");
+    stack.store().record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None).await.expect("alert");
     alert.alert_id
 }
 

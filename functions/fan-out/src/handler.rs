@@ -143,6 +143,26 @@ where
     Ok(response)
 }
 
+/// Runs [`handle`] on a stream event given as JSON and answers with the JSON Lambda would send
+/// back, as an in-process stand-in for the Lambda runtime (the stream relay of the local stack,
+/// the tests, the benchmark). An error names the runtime's error type and says why.
+pub async fn handle_json<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, (&'static str, String)>
+where
+    S: Store,
+    T: Texter + Sync,
+    M: Mailer + Sync,
+{
+    let event: Event =
+        serde_json::from_value(event).map_err(|e| ("Runtime.UnmarshalError", e.to_string()))?;
+    let response = handle(deps, LambdaEvent::new(event, lambda_runtime::Context::default()))
+        .await
+        .map_err(|e| ("Handler", e.to_string()))?;
+    serde_json::to_value(response).map_err(|e| ("Runtime.MarshalError", e.to_string()))
+}
+
 /// The stream items that start work: a new alert, or a chunk's hand-over.
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

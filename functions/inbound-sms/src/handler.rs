@@ -279,7 +279,7 @@ where
     let per_hour = deps.config.alerts_per_hour;
     match deps
         .store
-        .record_inbound_alerts_within(inbound, &alerts, &Budget::alerts(member.id, per_hour))
+        .record_inbound_alerts(inbound, &alerts, Some(&Budget::alerts(member.id, per_hour)))
         .await?
     {
         Recorded::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),

@@ -507,18 +507,7 @@ async fn create_member<B: Backend>(
     };
     match add_member(&state, &signed, &values, lang).await {
         Ok(member) => {
-            let recipient = vigie::model::Recipient {
-                member_id: member.id,
-                first_name: member.first_name.clone(),
-                last_name: Some(member.last_name.clone()),
-                email: None,
-                phone: member.phone.clone(),
-                hide_phone: member.hide_phone,
-                sms_alerts: member.sms_alerts,
-                email_alerts: member.email_alerts,
-                role: member.role,
-                unsubscribe_token: member.unsubscribe_token.clone(),
-            };
+            let recipient = vigie::model::Recipient { email: None, ..vigie::model::Recipient::of(&member) };
             Ok((StatusCode::CREATED, Json(Neighbour::of(&recipient, &signed, lang))).into_response())
         }
         Err(AddError::Invalid { code, .. }) => Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code)),

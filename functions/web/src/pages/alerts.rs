@@ -473,7 +473,7 @@ pub async fn raise_alerts<B: Backend>(
     // failed, costs nothing.
     let per_hour = state.config().alerts_per_hour;
     let budget = Budget::alerts(signed.member.id, per_hour);
-    match state.store().record_inbound_alerts_within(submission, &alerts, &budget).await? {
+    match state.store().record_inbound_alerts(submission, &alerts, Some(&budget)).await? {
         Recorded::OverBudget => {
             warn!(per_hour, "alert refused: rate limit");
             Err(RaiseError::RateLimited(per_hour))

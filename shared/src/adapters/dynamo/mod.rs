@@ -407,19 +407,7 @@ impl Roster for DynamoStore {
 
 /// The copy of a member kept under each of their communities.
 fn membership_item(member: &Member, community: &CommunityId) -> Result<Item, StoreError> {
-    let recipient = Recipient {
-        member_id: member.id,
-        first_name: member.first_name.clone(),
-        last_name: Some(member.last_name.clone()),
-        email: member.email.clone(),
-        phone: member.phone.clone(),
-        hide_phone: member.hide_phone,
-        sms_alerts: member.sms_alerts,
-        email_alerts: member.email_alerts,
-        role: member.role,
-        unsubscribe_token: member.unsubscribe_token.clone(),
-    };
-    let mut item = to_item("membership", &recipient)?;
+    let mut item = to_item("membership", &Recipient::of(member))?;
     item.extend(key(community_pk(community), format!("MEMBER#{}", member.id)));
     item.insert("kind".into(), s("membership"));
     Ok(item)
@@ -674,49 +662,32 @@ fn alert_item(alert: &Alert) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-impl DynamoStore {
-    /// The puts of new alert items, as transaction actions.
-    fn alert_puts(&self, alerts: &[Alert]) -> Result<Vec<TransactWriteItem>, StoreError> {
-        alerts
-            .iter()
-            .map(|alert| {
-                put_action(&self.tables.alerts, alert_item(alert)?, Some("attribute_not_exists(pk)"))
-            })
-            .collect()
-    }
-}
-
 impl AlertLog for DynamoStore {
-    #[instrument(skip(self, alerts), fields(inbound = %inbound, alerts = alerts.len()))]
+    #[instrument(skip(self, alerts, budget), fields(inbound = %inbound, alerts = alerts.len()))]
     async fn record_inbound_alerts(
         &self,
         inbound: &InboundMessageId,
         alerts: &[Alert],
-    ) -> Result<Applied, StoreError> {
-        let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, "alert")?];
-        actions.extend(self.alert_puts(alerts)?);
-        match self.transact("TransactWriteItems alerts", actions).await? {
-            Transaction::Committed => Ok(Applied::Now),
-            Transaction::ConditionFailed(_) => Ok(Applied::AlreadyBefore),
-        }
-    }
-
-    #[instrument(skip(self, alerts, budget), fields(inbound = %inbound, alerts = alerts.len()))]
-    async fn record_inbound_alerts_within(
-        &self,
-        inbound: &InboundMessageId,
-        alerts: &[Alert],
-        budget: &Budget,
+        budget: Option<&Budget>,
     ) -> Result<Recorded, StoreError> {
         // The marker first and the budget second: the cancellation reasons say which failed.
-        let mut actions = vec![
-            inbound_marker(&self.tables.ledger, inbound, "alert")?,
-            sessions::limit_action(&self.tables.ledger, budget)?,
-        ];
-        actions.extend(self.alert_puts(alerts)?);
+        let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, "alert")?];
+        if let Some(budget) = budget {
+            actions.push(sessions::limit_action(&self.tables.ledger, budget)?);
+        }
+        actions.extend(
+            alerts
+                .iter()
+                .map(|alert| {
+                    put_action(&self.tables.alerts, alert_item(alert)?, Some("attribute_not_exists(pk)"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         match self.transact("TransactWriteItems alerts", actions).await? {
             Transaction::Committed => Ok(Recorded::Now),
-            Transaction::ConditionFailed(failed) if failed.contains(&1) && !failed.contains(&0) => {
+            Transaction::ConditionFailed(failed)
+                if budget.is_some() && failed.contains(&1) && !failed.contains(&0) =>
+            {
                 Ok(Recorded::OverBudget)
             }
             Transaction::ConditionFailed(_) => Ok(Recorded::AlreadyBefore),
