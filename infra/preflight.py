@@ -150,9 +150,12 @@ def _calls(ctx: Context, service: str, operation: str, expected: tuple[str, ...]
             ) from None
         if ctx.emulator and (status in (404, 500, 501) or code in ("404", "500", "NotImplemented", "InternalFailure")):
             raise Unanswered(f"cannot check against the emulator: it does not implement {service} {operation}") from None
-        if code in ("InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException"):
+        if code in ("InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch", "InvalidSignatureException"):
             raise Unanswered("AWS refused the credentials (unknown or expired): sign in again (aws sso login, aws configure)") from None
-        raise Unanswered(f"AWS answered {code or status} to {service} {operation}: {e.response.get('Error', {}).get('Message', '')}".strip()) from None
+        message = e.response.get("Error", {}).get("Message", "")
+        if message.lstrip().startswith("<") or len(message) > 300:  # an HTML or XML page, not a sentence
+            message = "(no readable message)"
+        raise Unanswered(f"AWS answered {code or status} to {service} {operation}: {message}".strip()) from None
     except NoCredentialsError:
         raise Unanswered("no AWS credentials found: run `aws configure` or `aws sso login`, or pass --profile") from None
     except EndpointConnectionError:
@@ -224,14 +227,14 @@ SECTION_ACCOUNT = "Account and stack"
 
 @guarded(SECTION_ACCOUNT)
 def check_account(ctx: Context) -> None:
-    """The AWS account"""
+    """the AWS account"""
     who = _calls(ctx, "sts", "GetCallerIdentity")
     ctx.add(SECTION_ACCOUNT, OK, f"signed in to account {who.get('Account')} as {who.get('Arn')}, region {ctx.args.region}")
 
 
 @guarded(SECTION_ACCOUNT)
 def check_stack(ctx: Context) -> None:
-    """The stack"""
+    """the stack"""
     from botocore.exceptions import ClientError
 
     try:
@@ -304,7 +307,7 @@ def _verified(identity: dict[str, Any] | None) -> bool:
 
 @guarded(SECTION_EMAIL)
 def check_email(ctx: Context) -> None:
-    """The sender's SES identity"""
+    """the sender's SES identity"""
     sender = ctx.param("SenderEmail")
     if "@" not in sender:
         ctx.add(SECTION_EMAIL, CANNOT, "the sender's SES identity: SenderEmail is not set")
@@ -531,7 +534,7 @@ def _check_resource_policy(ctx: Context, identity: dict[str, Any], label: str) -
 
 @guarded(SECTION_SMS)
 def check_sms_account(ctx: Context) -> None:
-    """The End User Messaging SMS account"""
+    """the End User Messaging SMS account"""
     attributes = _paged(ctx, "pinpoint-sms-voice-v2", "DescribeAccountAttributes", "AccountAttributes")
     tier = next((a.get("Value") for a in attributes if a.get("Name") == "ACCOUNT_TIER"), "")
     if tier == "PRODUCTION":
@@ -548,7 +551,7 @@ def check_sms_account(ctx: Context) -> None:
 
 @guarded(SECTION_SMS)
 def check_shared_number(ctx: Context) -> None:
-    """The shared number"""
+    """the shared number"""
     value = ctx.param("SharedNumber", "SmsNumber")
     if not value or value == "CHANGE-ME":
         ctx.add(SECTION_SMS, CANNOT, "the shared number: SharedNumber is not set")
@@ -625,7 +628,7 @@ def check_shared_number(ctx: Context) -> None:
 
 @guarded(SECTION_SMS)
 def check_alert_sender(ctx: Context) -> None:
-    """The sender of alerts"""
+    """the sender of alerts"""
     value = ctx.param("AlertSenderIdentity")
     shared = ctx.param("SharedNumber", "SmsNumber")
     if not value or value == shared:
@@ -703,7 +706,7 @@ SECTION_RUN = "Lambda and alarms"
 
 @guarded(SECTION_RUN)
 def check_lambda(ctx: Context) -> None:
-    """The Lambda concurrency quota"""
+    """the Lambda concurrency quota"""
     limits = _calls(ctx, "lambda", "GetAccountSettings").get("AccountLimit") or {}
     total = int(limits.get("ConcurrentExecutions", 0))
     free = int(limits.get("UnreservedConcurrentExecutions", total))
@@ -722,7 +725,7 @@ def check_lambda(ctx: Context) -> None:
 
 @guarded(SECTION_RUN)
 def check_alarm_subscription(ctx: Context) -> None:
-    """Who receives the alarms"""
+    """who receives the alarms"""
     topic = ctx.outputs.get("AlarmTopicArn", "")
     if not topic:
         ctx.add(SECTION_RUN, CANNOT, "who receives the alarms: the stack's AlarmTopicArn is not known yet (deploy first)")
@@ -805,7 +808,13 @@ def preflight(argv: list[str] | None = None) -> tuple[list[Line], list[tuple[str
     for check in CHECKS:
         check(ctx)
         if check is check_account and ctx.lines and ctx.lines[-1].status == CANNOT:
-            ctx.add(SECTION_ACCOUNT, CANNOT, "nothing else can be checked without working credentials")
+            ctx.add(
+                SECTION_ACCOUNT,
+                MISSING,
+                "nothing else can be checked without working credentials",
+                "sign in (aws configure, aws sso login) or pass --profile, then run make preflight again",
+                "prerequisites",
+            )
             break
     return ctx.lines, calls, args
 
