@@ -272,12 +272,15 @@ def check_stack(ctx: Context) -> None:
 def check_parameters(ctx: Context) -> None:
     for name, example in (("SenderEmail", "alertes@mairie-bellerive.fr"), ("SharedNumber", "38123")):
         value = ctx.param(name) if name != "SharedNumber" else ctx.param("SharedNumber", "SmsNumber")
-        source = ctx.params.get(name, ctx.params.get("SmsNumber", Setting("", "nowhere"))).source
+        setting = ctx.params.get(name) or ctx.params.get("SmsNumber")
+        source = setting.source if setting else ""
         if not value or value == "CHANGE-ME":
             ctx.add(
                 SECTION_ACCOUNT,
                 MISSING,
-                f"parameter {name} is not set ({'placeholder' if value else 'empty'} in {source})",
+                f"parameter {name} is not set ("
+                + (f"{'placeholder' if value else 'empty'} in {source}" if source else "given nowhere")
+                + ")",
                 f"give it in samconfig.toml's parameter_overrides or with --param {name}={example}",
                 "parameters",
             )
