@@ -6,7 +6,9 @@
 server on loopback for the DMARC record). What moto 5.2.5 cannot answer is asserted as such:
 SES v2 GetAccount, Lambda GetAccountSettings and the whole End User Messaging SMS API
 (`pinpoint-sms-voice-v2`) are not implemented there, so those lines must say "cannot check
-against the emulator"; they are checked for real only against AWS.
+against the emulator"; they are checked for real only against AWS. The SMS checks' reading of
+AWS's answers is exercised apart (SmsChecksOnApiShapes) on responses botocore validates against
+the End User Messaging SMS API model.
 """
 
 from __future__ import annotations
@@ -337,6 +339,118 @@ class PreflightWithoutPermissions(unittest.TestCase):
         self.assertTrue(all(op.startswith(READS) for _, op in calls))
 
 
+class SmsChecksOnApiShapes(unittest.TestCase):
+    """moto 5.2.5 has no `pinpoint-sms-voice-v2`, so these feed the SMS checks the API's own
+    response shapes through botocore's Stubber, which refuses any request or response the
+    service model does not allow. It exercises the checks' reading of real AWS answers; what
+    AWS will really answer for a town's account is seen only against AWS (make preflight)."""
+
+    ARN = "arn:aws:sms-voice:eu-west-3:111122223333:phone-number/phone-0123456789abcdef"
+    TOPIC = "arn:aws:sns:eu-west-3:111122223333:vigie-InboundSmsTopic-ABC"
+
+    def number(self, **changes: object) -> dict:
+        import datetime as dt
+
+        number = {
+            "PhoneNumberArn": self.ARN, "PhoneNumberId": "phone-0123456789abcdef", "PhoneNumber": "38123",
+            "Status": "ACTIVE", "IsoCountryCode": "FR", "MessageType": "TRANSACTIONAL", "NumberCapabilities": ["SMS"],
+            "NumberType": "SHORT_CODE", "MonthlyLeasingPrice": "0", "TwoWayEnabled": True, "TwoWayChannelArn": self.TOPIC,
+            "SelfManagedOptOutsEnabled": True, "OptOutListName": "Default", "DeletionProtectionEnabled": False,
+            "CreatedTimestamp": dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc), "MessagingLimits": {"RateLimits": {"SMS": 100}},
+        }
+        number.update(changes)
+        return {k: v for k, v in number.items() if v is not None}
+
+    def run_checks(self, checks, responses, **params: str) -> list[preflight.Line]:
+        import boto3
+        from botocore.stub import Stubber
+
+        client = boto3.client("pinpoint-sms-voice-v2", region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x")
+        stub = Stubber(client)
+        for operation, answer in responses:
+            if isinstance(answer, str):
+                stub.add_client_error(operation, service_error_code=answer, http_status_code=404)
+            else:
+                stub.add_response(operation, answer)
+        args = preflight.parse_args(["--members", "200", "--template", os.devnull, "--config", os.devnull])
+        args.region, args.stack_name, args.param_names = "eu-west-3", "vigie", set()
+        ctx = preflight.Context(args, {k: preflight.Setting(v, "--param") for k, v in params.items()}, False, lambda service: client)
+        ctx.outputs = {"InboundSmsTopicArn": self.TOPIC}
+        with stub:
+            for check in checks:
+                check(ctx)
+            stub.assert_no_pending_responses()
+        return ctx.lines
+
+    def test_a_ready_short_code_is_ok_line_by_line(self) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sms-voice:SendTextMessage", "Resource": self.ARN}]}
+        lines = self.run_checks(
+            [preflight.check_shared_number],
+            [("describe_phone_numbers", {"PhoneNumbers": [self.number()]}), ("get_resource_policy", {"ResourceArn": self.ARN, "Policy": json.dumps(policy)})],
+            SharedNumber="38123", SmsPartsPerSecond="20",
+        )
+        self.assertEqual([line.status for line in lines], [preflight.OK] * 6, "\n".join(f"{line.status}: {line.what}" for line in lines))
+        self.assertIn("shared number 38123 (short code) exists", lines[0].what)
+        self.assertIn("sends 100 parts a second", lines[-1].what)
+
+    def test_a_short_code_not_pointed_at_the_stack_is_missing_line_by_line(self) -> None:
+        lines = self.run_checks(
+            [preflight.check_shared_number],
+            [
+                ("describe_phone_numbers", {"PhoneNumbers": [self.number(TwoWayEnabled=False, TwoWayChannelArn=None, SelfManagedOptOutsEnabled=False, MessagingLimits={"RateLimits": {"SMS": 10}})]}),
+                ("get_resource_policy", "ResourceNotFoundException"),
+            ],
+            SharedNumber="38123", SmsPartsPerSecond="20",
+        )
+        statuses = {line.what.split(": ", 1)[-1][:40]: line.status for line in lines}
+        self.assertEqual([line.status for line in lines][1:], [preflight.MISSING] * 5, statuses)
+        self.assertIn("two-way SMS is off", lines[1].what)
+        self.assertIn("go to nowhere", lines[2].what)
+        self.assertIn("self-managed opt-outs are off", lines[3].what)
+        self.assertIn("no resource policy lets SNS", lines[4].what)
+        self.assertIn("SmsPartsPerSecond=10", lines[5].todo)
+
+    def test_an_identity_from_before_september_2024_needs_no_policy(self) -> None:
+        import datetime as dt
+
+        old = self.number(CreatedTimestamp=dt.datetime(2023, 5, 1, tzinfo=dt.timezone.utc))
+        lines = self.run_checks(
+            [preflight.check_shared_number],
+            [("describe_phone_numbers", {"PhoneNumbers": [old]}), ("get_resource_policy", "ResourceNotFoundException")],
+            SharedNumber="38123",
+        )
+        self.assertIn("before 24 September 2024", next(line.what for line in lines if "policy" in line.what or "2024" in line.what))
+
+    def test_an_unknown_number_and_a_sandboxed_account_are_missing(self) -> None:
+        lines = self.run_checks(
+            [preflight.check_sms_account, preflight.check_shared_number],
+            [
+                ("describe_account_attributes", {"AccountAttributes": [{"Name": "ACCOUNT_TIER", "Value": "SANDBOXED"}]}),
+                ("describe_verified_destination_numbers", {"VerifiedDestinationNumbers": [{"VerifiedDestinationNumberArn": "arn:aws:sms-voice:eu-west-3:111122223333:verified-destination-number/v-1", "VerifiedDestinationNumberId": "v-1", "DestinationPhoneNumber": "+33639980001", "Status": "VERIFIED", "CreatedTimestamp": 0}]}),
+                ("describe_phone_numbers", {"PhoneNumbers": []}),
+            ],
+            SharedNumber="38123",
+        )
+        self.assertEqual([line.status for line in lines], [preflight.MISSING, preflight.MISSING])
+        self.assertIn("+336******01", lines[0].what)
+        self.assertIn("not an End User Messaging SMS identity", lines[1].what)
+
+    def test_the_spend_limit_and_an_alert_sender_id(self) -> None:
+        lines = self.run_checks(
+            [preflight.check_sms_spend, preflight.check_alert_sender],
+            [
+                ("describe_spend_limits", {"SpendLimits": [{"Name": "TEXT_MESSAGE_MONTHLY_SPEND_LIMIT", "EnforcedLimit": 100, "MaxLimit": 100, "Overridden": True}]}),
+                ("describe_sender_ids", {"SenderIds": [{"SenderIdArn": "arn:aws:sms-voice:eu-west-3:111122223333:sender-id/MAIRIE/FR", "SenderId": "MAIRIE", "IsoCountryCode": "FR", "MessageTypes": ["TRANSACTIONAL"], "MonthlyLeasingPrice": "0", "DeletionProtectionEnabled": False, "Registered": True}]}),
+                ("get_resource_policy", "ResourceNotFoundException"),
+            ],
+            SharedNumber="38123", AlertSenderIdentity="MAIRIE",
+        )
+        self.assertEqual(lines[0].status, preflight.OK, lines[0].what)
+        self.assertIn("100 USD a month, 2 such alerts", lines[0].what)
+        self.assertEqual((lines[1].status, lines[1].what), (preflight.OK, "alert sender MAIRIE (sender ID) exists, registered"))
+        self.assertEqual(lines[2].status, preflight.MISSING)  # sender IDs need the policy for SNS too
+
+
 class PureRules(unittest.TestCase):
     ARN = "arn:aws:sms-voice:eu-west-3:111122223333:phone-number/phone-0123456789abcdef"
 
@@ -351,6 +465,9 @@ class PureRules(unittest.TestCase):
         self.assertFalse(preflight.policy_lets_sns_send(json.dumps(wrong), self.ARN))
         self.assertFalse(preflight.policy_lets_sns_send(None, self.ARN))
         self.assertFalse(preflight.policy_lets_sns_send("not json", self.ARN))
+
+    def test_numbers_are_masked_as_in_the_logs(self) -> None:
+        self.assertEqual(preflight.mask_phone("+33639980001"), "+336******01")
 
     def test_french_numbers(self) -> None:
         self.assertIn("ARCEP", preflight.french_number_problem("+33612345678"))
