@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import unittest
@@ -65,6 +66,70 @@ class RealTemplate(unittest.TestCase):
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     for action in actions:
                         self.assertNotIn("*", action, f"{name}: {action}")
+
+
+    # ------------------------------------------------------------ alarms (docs/deploy.md, Alarms)
+
+    def alarms(self) -> dict[str, dict]:
+        return {n: r["Properties"] for n, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    @staticmethod
+    def watched(alarm: dict) -> list[tuple[str, str, str]]:
+        """(namespace, metric, statistic) of an alarm, metric math included."""
+        if "MetricName" in alarm:
+            return [(json.dumps(alarm["Namespace"]), alarm["MetricName"], alarm["Statistic"])]
+        return [
+            (json.dumps(m["MetricStat"]["Metric"]["Namespace"]), m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Stat"])
+            for m in alarm["Metrics"]
+            if "MetricStat" in m
+        ]
+
+    def test_alarms_watch_the_metrics_aws_documents(self) -> None:
+        watched = {(ns, metric, stat) for a in self.alarms().values() for ns, metric, stat in self.watched(a)}
+        for expected in (
+            ('"AWS/Lambda"', "Throttles", "Sum"),
+            ('"AWS/SES"', "Reputation.BounceRate", "Maximum"),
+            ('"AWS/SES"', "Reputation.ComplaintRate", "Maximum"),
+            # Month-to-date running totals: Maximum (a Sum would add the total to itself).
+            ('"AWS/SMSVoice"', "TextMessageMonthlySpend", "Maximum"),
+            ('"AWS/SNS"', "SMSMonthToDateSpentUSD", "Maximum"),
+        ):
+            self.assertIn(expected, watched)
+        throttled = self.alarms()["FunctionThrottlesAlarm"]["Metrics"]
+        functions = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in throttled if "MetricStat" in m}
+        self.assertEqual(functions, {"WebFunction", "InboundSmsFunction", "FanOutFunction"})
+
+    def test_reputation_thresholds_are_the_ones_ses_reviews_at(self) -> None:
+        # The metrics are fractions: 5 % bounces, 0.1 % complaints (docs/deploy.md cites SES).
+        self.assertEqual(self.alarms()["SesBounceRateAlarm"]["Threshold"], 0.05)
+        self.assertEqual(self.alarms()["SesComplaintRateAlarm"]["Threshold"], 0.001)
+
+    def test_every_alarm_notifies_the_alarm_topic(self) -> None:
+        for name, alarm in self.alarms().items():
+            self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}], name)
+            self.assertEqual(alarm["OKActions"], [{"Ref": "AlarmTopic"}], name)
+
+    def test_metric_filters_count_log_lines_the_fan_out_writes(self) -> None:
+        source = (TEMPLATE.parent / "functions" / "fan-out" / "src" / "handler.rs").read_text()
+        filters = {n: r["Properties"] for n, r in self.resources.items() if r["Type"] == "AWS::Logs::MetricFilter"}
+        metrics = {f["MetricTransformations"][0]["MetricName"] for f in filters.values()}
+        self.assertEqual(metrics, {"SendsThrottled", "SendsRejected"})
+        for name, f in filters.items():
+            self.assertEqual(f["LogGroupName"], {"Ref": "FanOutFunctionLogGroup"}, name)
+            messages = re.findall(r'\$\.fields\.message = "([^"]+)"', f["FilterPattern"])
+            self.assertEqual(len(messages), 1, name)
+            # tracing's JSON lines carry the message under fields.message; the line must exist.
+            self.assertIn(f'"{messages[0]}")', source, f"{name}: no log line {messages[0]!r} in the fan-out")
+            for regex in re.findall(r"%([^%]*)%", f["FilterPattern"]):
+                # CloudWatch Logs regex: letters, digits and a few operators; no spaces, no ( ).
+                self.assertRegex(regex, r"^[A-Za-z0-9|_#=@/;,\-^$?\[\]{}\\*+.]+$", name)
+        for metric in metrics:
+            self.assertTrue(any(("MetricName" in a and a["MetricName"] == metric) for a in self.alarms().values()), metric)
+
+    def test_the_deploy_guide_lists_every_alarm(self) -> None:
+        guide = (TEMPLATE.parent / "docs" / "deploy.md").read_text()
+        for name in self.alarms():
+            self.assertIn(f"`{name}`", guide, f"docs/deploy.md does not explain {name}")
 
 
 class BrokenTemplates(unittest.TestCase):
