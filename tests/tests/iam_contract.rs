@@ -255,3 +255,30 @@ fn the_inbound_topic_takes_messages_from_end_user_messaging_of_this_account_only
     }
     assert_eq!(publish("999999999999", Some(ours)), Decision::ImplicitDeny);
 }
+
+/// Marie asks for help; the reply's settlement fails after the SMS left (refused by a fault),
+/// then Lambda retries the event.
+async fn help_whose_settlement_failed(setup: Setup) -> Stack {
+    let mut stack = Stack::start_from(setup, |_| {}).await;
+    stack.seed(DEMO_SEED).await;
+    let proxy = infra::faults::FaultProxy::start(&stack.moto.endpoint, 0.0, 1).await.unwrap();
+    stack.route_functions_through(&proxy.endpoint).await;
+    let marie = stack.phone("Marie");
+    let event = stack.sms_event(&marie, "AIDE", "help-settlement-fails");
+    proxy.refuse_calls_with(Some(r#"{"S":"sent"}"#));
+    assert!(stack.invoke_inbound(event.clone()).await.is_err(), "the settlement failed");
+    proxy.refuse_calls_with(None);
+    assert!(stack.invoke_inbound(event).await.is_err(), "the reply is still claimed: retried later");
+    assert_eq!(stack.outbox().await.sms_to(&marie).count(), 1, "one help SMS");
+    stack
+}
+
+#[tokio::test]
+async fn a_retried_reply_reads_its_claim_back_and_texts_nobody_twice() {
+    // inbound-sms's BatchGetItem on the ledger: the retry reads the reply's claim back.
+    let stack = help_whose_settlement_failed(Setup::default()).await;
+    assert_eq!(refused(&stack), BTreeSet::new());
+    let template = template_with("Sid: LedgerWrite", "                - dynamodb:BatchGetItem\n", "");
+    let stack = help_whose_settlement_failed(Setup { template, ..Setup::default() }).await;
+    assert_eq!(refused(&stack), one(INBOUND_SMS, "dynamodb:BatchGetItem", LEDGER));
+}

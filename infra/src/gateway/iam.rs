@@ -101,8 +101,7 @@ pub struct IamCheck {
 }
 
 impl IamCheck {
-    /// Judges calls against `roles`, in `scope`'s partition, region and account (the role ARN of
-    /// the scope is replaced by each function's own). `ses_sandbox`: see [`Scope::ses_sandbox`].
+    /// Judges calls against `roles`, in `scope`'s partition, region and account.
     pub fn new(roles: Roles, scope: Scope) -> IamCheck {
         let usage = std::env::var_os("VIGIE_IAM_USAGE")
             .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
@@ -123,7 +122,6 @@ impl IamCheck {
             partition: env.partition.clone(),
             region: env.region.clone(),
             account: env.account.clone(),
-            role_arn: String::new(),
             ses_sandbox,
         };
         Ok(IamCheck::new(roles, scope))
@@ -169,7 +167,6 @@ impl IamCheck {
         };
         let scope = Scope {
             region: call.region.clone().unwrap_or_else(|| self.scope.region.clone()),
-            role_arn: role.role_arn.clone(),
             ..self.scope.clone()
         };
         let authorizations = match actions::authorizations(call, &scope) {

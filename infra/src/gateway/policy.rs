@@ -421,11 +421,20 @@ fn strings(policy: &str, statement: &str, element: &str, value: &Value) -> Resul
 /// colon-separated segment, except a `*` that ends a segment, which may match beyond it.
 fn glob(pattern: &[u8], value: &[u8], ignore_case: bool, segments: bool) -> bool {
     let eq = |a: u8, b: u8| if ignore_case { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| eq(*x, *y));
+    // Most patterns are a literal, or a literal then one final `*`.
+    match pattern.iter().position(|c| *c == b'*' || *c == b'?') {
+        None => return same(pattern, value),
+        Some(at) if at + 1 == pattern.len() && pattern[at] == b'*' => {
+            return value.len() >= at && same(&pattern[..at], &value[..at]);
+        }
+        _ => {}
+    }
     // matches[v]: whether pattern[..p] matches value[..v], row by row over p.
     let mut matches = vec![false; value.len() + 1];
+    let mut next = vec![false; value.len() + 1];
     matches[0] = true;
     for (p, &c) in pattern.iter().enumerate() {
-        let mut next = vec![false; value.len() + 1];
         if c == b'*' {
             let crosses = !segments || p + 1 == pattern.len() || pattern[p + 1] == b':';
             next[0] = matches[0];
@@ -433,12 +442,13 @@ fn glob(pattern: &[u8], value: &[u8], ignore_case: bool, segments: bool) -> bool
                 next[v] = matches[v] || (next[v - 1] && (crosses || value[v - 1] != b':'));
             }
         } else {
+            next[0] = false;
             for v in 1..=value.len() {
                 let one = if c == b'?' { !(segments && value[v - 1] == b':') } else { eq(c, value[v - 1]) };
                 next[v] = matches[v - 1] && one;
             }
         }
-        matches = next;
+        std::mem::swap(&mut matches, &mut next);
     }
     matches[value.len()]
 }
@@ -683,6 +693,34 @@ mod tests {
             evaluate(&[leading], "dynamodb:GetItem", TABLE, &Context::default()),
             Err(EvalError::UnmodeledKey { key, .. }) if key == "dynamodb:LeadingKeys"
         ));
+    }
+
+    /// The cases moto's evaluator is also checked on (infra/test_iam_cases.py).
+    #[test]
+    fn the_shared_cases_are_decided_as_expected() {
+        let cases: Value = serde_json::from_str(include_str!("../../tests/fixtures/iam_cases.json")).unwrap();
+        let cases = cases["cases"].as_array().unwrap();
+        assert!(cases.len() >= 15);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let policy = Policy::parse(name, &case["policy"]).unwrap();
+            let mut context = Context::default();
+            for (key, values) in case["context"].as_object().into_iter().flatten() {
+                context.set(key, values.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+            }
+            let decision = decide(
+                &policy,
+                case["action"].as_str().unwrap(),
+                case["resource"].as_str().unwrap(),
+                &context,
+            );
+            let got = match decision {
+                Decision::Allowed { .. } => "allow",
+                Decision::ExplicitDeny { .. } => "deny",
+                Decision::ImplicitDeny => "implicit",
+            };
+            assert_eq!(got, case["expected"].as_str().unwrap(), "{name}");
+        }
     }
 
     #[test]
