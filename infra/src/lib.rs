@@ -6,16 +6,20 @@
 //! - [`relay`]: the AlertsTable stream → fan-out relay (Lambda's event source mapping, played
 //!   locally, since moto never invokes a function from a stream);
 //! - [`sms_event`]: the SNS event of an inbound SMS, as Lambda receives it;
+//! - [`receipt_event`]: the events of SES's bounces, complaints and deliveries and of SNS's SMS
+//!   delivery logs, as Lambda receives them;
 //! - [`outbox`]: the SMS and emails the emulator "sent";
 //! - [`moto`]: a moto server for tests;
 //! - [`faults`]: a proxy that fails a share of the AWS calls, for tests;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
 //!
-//! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
+//! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `receipt`,
+//! `outbox`).
 
 pub mod faults;
 pub mod moto;
 pub mod outbox;
+pub mod receipt_event;
 pub mod relay;
 pub mod runtime_api;
 pub mod sms_event;

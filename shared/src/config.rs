@@ -31,6 +31,10 @@ pub struct Config {
     pub sms_number: PhoneNumber,
     /// The SES identity emails are sent from.
     pub sender_email: Email,
+    /// The SES configuration set every email is sent with (`EMAIL_CONFIGURATION_SET`): its event
+    /// destination publishes the bounces, complaints and deliveries the `delivery-events`
+    /// function reads. `None` when unset (then no receipt ever comes back).
+    pub email_configuration_set: Option<String>,
     /// Where the web page lives, without a trailing slash (`https://vigie.example.org`).
     pub public_base_url: String,
     /// How many sends the fan-out keeps in flight at once.
@@ -102,6 +106,23 @@ impl Config {
             },
             sms_number,
             sender_email,
+            email_configuration_set: lookup("EMAIL_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    // SES names: letters, digits, `_` and `-`, at most 64 characters.
+                    let ok = v.len() <= 64
+                        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                    if ok {
+                        Ok(v)
+                    } else {
+                        Err(ConfigError::Invalid {
+                            name: "EMAIL_CONFIGURATION_SET",
+                            reason: format!("not an SES configuration set name: {v:?}"),
+                        })
+                    }
+                })
+                .transpose()?,
             public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_owned(),
             fanout_concurrency: number("FANOUT_CONCURRENCY", 16)?,
             fanout_page_size: number("FANOUT_PAGE_SIZE", 100)?.min(1000) as i32,

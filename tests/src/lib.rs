@@ -19,12 +19,15 @@ pub mod lambda;
 pub mod outbound;
 pub mod web_client;
 
+pub use delivery_events::handler::DeliveryEvents;
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
 /// The shared number of the tests, and where emails come from.
 pub const SHARED_NUMBER: &str = "+33639980000";
 pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
+/// The SES configuration set every email of the tests is sent with (created on the emulator).
+pub const EMAIL_CONFIGURATION_SET: &str = "vigie-email";
 /// The demo data the tests use: the same file `make run` loads.
 pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
 
@@ -73,9 +76,11 @@ impl Stack {
         let tables = infra::template::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &yaml, "vigie")
             .await
             .expect("tables from template.yaml");
-        infra::stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&sdk), SENDER_EMAIL)
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        infra::stack::create_sender_identity(&ses, SENDER_EMAIL).await.expect("SES identity");
+        infra::stack::create_configuration_set(&ses, EMAIL_CONFIGURATION_SET)
             .await
-            .expect("SES identity");
+            .expect("SES configuration set");
         let mut config = Config::from_lookup(|name| {
             Some(
                 match name {
@@ -84,6 +89,7 @@ impl Stack {
                     "LEDGER_TABLE" => tables.ledger.clone(),
                     "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
                     "SENDER_EMAIL" => SENDER_EMAIL.into(),
+                    "EMAIL_CONFIGURATION_SET" => EMAIL_CONFIGURATION_SET.into(),
                     "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
                     _ => return None,
                 }
@@ -175,6 +181,21 @@ impl Stack {
             self.adapters.mailer.clone(),
             self.config.clone(),
         )
+    }
+
+    /// The receipts function on the store, looking for late settlements only through Lambda's
+    /// retries (no waiting in the invocation, so tests say when the retry comes).
+    pub fn delivery_events(&self) -> DeliveryEvents<DynamoStore> {
+        DeliveryEvents { store: self.adapters.store.clone(), settle_waits: Vec::new() }
+    }
+
+    /// Invokes `delivery-events` with an SNS or CloudWatch Logs event, as Lambda would.
+    pub async fn invoke_delivery_events(
+        &self,
+        event: Value,
+    ) -> Result<Vec<delivery_events::handler::Handled>, delivery_events::handler::DeliveryEventsError> {
+        delivery_events::handler::handle(&self.delivery_events(), LambdaEvent::new(event, Context::default()))
+            .await
     }
 
     /// The SNS event AWS delivers when `from` texts `body` to the shared number.

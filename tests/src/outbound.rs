@@ -39,6 +39,10 @@ impl Stack {
     /// or a proxy in front of it); their DynamoDB calls stay where they were.
     pub fn send_through(&mut self, sdk: &SdkConfig) {
         self.adapters.texter = SnsTexter::from_sdk(sdk, self.config.sms_number.clone());
-        self.adapters.mailer = SesMailer::from_sdk(sdk, self.config.sender_email.clone());
+        self.adapters.mailer = SesMailer::from_sdk(
+            sdk,
+            self.config.sender_email.clone(),
+            self.config.email_configuration_set.clone(),
+        );
     }
 }

@@ -11,6 +11,7 @@ use vigie::domain::{Community, PhoneNumber, Role};
 use vigie::model::{Cursor, Recipient};
 use vigie::ports::Roster;
 
+use crate::api::DeliveryProblemJson;
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
@@ -41,6 +42,12 @@ pub struct Neighbour {
     pub phone: Option<String>,
     /// This is the member asking.
     pub you: bool,
+    /// A delivery problem on their address, for their referent (and themselves) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_problem: Option<DeliveryProblemJson>,
+    /// A delivery problem on their number, for their referent (and themselves) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_problem: Option<DeliveryProblemJson>,
     #[serde(skip)]
     pub phone_display: Option<String>,
     #[serde(skip)]
@@ -52,6 +59,11 @@ impl Neighbour {
         let you = recipient.member_id == viewer.member.id;
         // Built without the number at all when it is hidden: it cannot leak from here.
         let phone: Option<&PhoneNumber> = recipient.phone.as_ref().filter(|_| you || !recipient.hide_phone);
+        // The referent looks after their community's members: they are told what fails.
+        let told = you || viewer.is_referent();
+        let problem = |p: &Option<vigie::domain::DeliveryProblem>| {
+            p.as_ref().filter(|_| told).map(DeliveryProblemJson::of)
+        };
         Self {
             id: recipient.member_id.to_string(),
             first_name: recipient.first_name.to_string(),
@@ -59,6 +71,8 @@ impl Neighbour {
             role: recipient.role.as_str(),
             phone: phone.map(ToString::to_string),
             you,
+            email_problem: problem(&recipient.email_problem),
+            sms_problem: problem(&recipient.sms_problem),
             phone_display: phone.map(phone_display),
             badge: role_badge(recipient.role, lang),
         }

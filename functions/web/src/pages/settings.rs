@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use tracing::info;
-use vigie::domain::{FirstName, Member, PhoneNumber};
+use vigie::domain::{DeliveryProblem, FirstName, Member, PhoneNumber};
+use vigie::model::Channel;
 use vigie::ports::{Membership, RegisterError};
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Form, FormData, Query};
 use crate::i18n::Lang;
+use crate::paris;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
@@ -74,6 +76,8 @@ struct SettingsPage {
     email: Option<String>,
     problems: Problems,
     saved: bool,
+    /// What the receipts said of the member's address and number, in sentences.
+    delivery_notes: Vec<String>,
 }
 
 fn settings_page<B: Backend>(
@@ -91,6 +95,35 @@ fn settings_page<B: Backend>(
         email: signed.member.email.as_ref().map(ToString::to_string),
         problems,
         saved,
+        delivery_notes: delivery_notes(ctx.lang, &signed.member, true),
+    }
+}
+
+/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them).
+pub fn delivery_notes(lang: Lang, member_problems: &impl HasProblems, own: bool) -> Vec<String> {
+    let (email, sms) = member_problems.problems();
+    [(Channel::Email, email), (Channel::Sms, sms)]
+        .into_iter()
+        .filter_map(|(channel, problem)| {
+            problem.map(|p| lang.delivery_problem(channel, p, &paris::format(lang, p.at), own))
+        })
+        .collect()
+}
+
+/// A member's or a roster row's delivery problems.
+pub trait HasProblems {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>);
+}
+
+impl HasProblems for Member {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
+    }
+}
+
+impl HasProblems for vigie::model::Recipient {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
     }
 }
 
@@ -177,7 +210,8 @@ pub async fn save_settings<B: Backend>(
         sms_alerts: values.sms_alerts,
         email_alerts: values.email_alerts,
         ..previous.clone()
-    };
+    }
+    .settling_problems(previous);
     if &updated != previous {
         match state.store().update_member(previous, &updated).await {
             Ok(()) => info!(member = %updated.id, "settings saved"),
