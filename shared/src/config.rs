@@ -137,3 +137,36 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(set: Option<&str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            match name {
+                "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => Some("t"),
+                "SMS_ORIGINATION_NUMBER" => Some("+33639980000"),
+                "SENDER_EMAIL" => Some("alertes@vigie.example.org"),
+                "PUBLIC_BASE_URL" => Some("https://vigie.example.org"),
+                "EMAIL_CONFIGURATION_SET" => set,
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+    }
+
+    #[test]
+    fn the_email_configuration_set_is_a_set_name_or_none() {
+        assert_eq!(with(None).unwrap().email_configuration_set, None);
+        assert_eq!(with(Some("  ")).unwrap().email_configuration_set, None);
+        assert_eq!(
+            with(Some("vigie-prod_email")).unwrap().email_configuration_set.as_deref(),
+            Some("vigie-prod_email")
+        );
+        for bad in ["vigie email", "vigie/email", &"x".repeat(65)] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("EMAIL_CONFIGURATION_SET"), "{bad}: {err}");
+        }
+    }
+}
