@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use vigie::domain::{AlertId, AlertText, Category, DeliveryProblem, Encoding, Member, ProblemKind};
+use vigie::domain::{AlertId, AlertText, Category, Encoding, Member};
 use vigie::model::{AlertReport, Channel, Cursor};
 use vigie::ports::Feed;
 
@@ -26,7 +26,7 @@ use crate::i18n::Lang;
 use crate::pages::admin::{AddError, NewMember, add_member, remove_member};
 use crate::pages::alerts::{Draft, RaiseError, Raised, parse_submission, preview, raise_alerts, source_of};
 use crate::pages::feed::alerts_page;
-use crate::pages::members::{Neighbour, neighbours};
+use crate::pages::members::{DeliveryProblemJson, Neighbour, neighbours};
 use crate::pages::settings::{SaveError, Values, save_settings};
 use crate::paris;
 use crate::render::Ctx;
@@ -227,37 +227,6 @@ pub struct DeliveryJson {
     pub pending: u32,
     pub sms: ChannelJson,
     pub email: ChannelJson,
-}
-
-/// A delivery problem on a member's address or number.
-#[derive(Clone, Debug, Serialize)]
-pub struct DeliveryProblemJson {
-    /// `hard_bounce`, `complaint` or `sms_undeliverable`.
-    pub kind: &'static str,
-    /// The provider's words, masked.
-    pub detail: String,
-    /// RFC 3339, UTC: when it last happened.
-    pub at: String,
-    /// Messages that failed so.
-    pub failures: u32,
-    /// vigie turned this channel's alerts off because of it.
-    pub alerts_stopped: bool,
-}
-
-impl DeliveryProblemJson {
-    pub fn of(problem: &DeliveryProblem) -> Self {
-        Self {
-            kind: match problem.kind {
-                ProblemKind::HardBounce => "hard_bounce",
-                ProblemKind::Complaint => "complaint",
-                ProblemKind::SmsUndeliverable => "sms_undeliverable",
-            },
-            detail: problem.detail.clone(),
-            at: paris::iso_utc(problem.at),
-            failures: problem.failures,
-            alerts_stopped: problem.stopped,
-        }
-    }
 }
 
 /// An alert with its delivery report.

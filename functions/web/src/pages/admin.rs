@@ -19,9 +19,8 @@ use crate::error::WebError;
 use crate::forms::{Form, FormData, Query, Segments, query_pair};
 use crate::i18n::Lang;
 use crate::pages::members::{PAGE_SIZE, role_badge};
-use crate::pages::settings::delivery_notes;
 use crate::paris;
-use crate::render::{self, Chrome, Ctx, Section, phone_display};
+use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {

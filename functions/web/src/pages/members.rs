@@ -7,15 +7,15 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
-use vigie::domain::{Community, PhoneNumber, Role};
+use vigie::domain::{Community, DeliveryProblem, PhoneNumber, ProblemKind, Role};
 use vigie::model::{Cursor, Recipient};
 use vigie::ports::Roster;
 
-use crate::api::DeliveryProblemJson;
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
 use crate::i18n::Lang;
+use crate::paris;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
@@ -24,6 +24,37 @@ pub const PAGE_SIZE: i32 = 50;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
     Router::new().route("/members", get(page::<B>))
+}
+
+/// A delivery problem on a member's address or number.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryProblemJson {
+    /// `hard_bounce`, `complaint` or `sms_undeliverable`.
+    pub kind: &'static str,
+    /// The provider's words, masked.
+    pub detail: String,
+    /// RFC 3339, UTC: when it last happened.
+    pub at: String,
+    /// Messages that failed so.
+    pub failures: u32,
+    /// vigie turned this channel's alerts off because of it.
+    pub alerts_stopped: bool,
+}
+
+impl DeliveryProblemJson {
+    pub fn of(problem: &DeliveryProblem) -> Self {
+        Self {
+            kind: match problem.kind {
+                ProblemKind::HardBounce => "hard_bounce",
+                ProblemKind::Complaint => "complaint",
+                ProblemKind::SmsUndeliverable => "sms_undeliverable",
+            },
+            detail: problem.detail.clone(),
+            at: paris::iso_utc(problem.at),
+            failures: problem.failures,
+            alerts_stopped: problem.stopped,
+        }
+    }
 }
 
 /// A neighbour as another member may see them: the number only if its owner did not hide it
@@ -61,9 +92,7 @@ impl Neighbour {
         let phone: Option<&PhoneNumber> = recipient.phone.as_ref().filter(|_| you || !recipient.hide_phone);
         // The referent looks after their community's members: they are told what fails.
         let told = you || viewer.is_referent();
-        let problem = |p: &Option<vigie::domain::DeliveryProblem>| {
-            p.as_ref().filter(|_| told).map(DeliveryProblemJson::of)
-        };
+        let problem = |p: &Option<DeliveryProblem>| p.as_ref().filter(|_| told).map(DeliveryProblemJson::of);
         Self {
             id: recipient.member_id.to_string(),
             first_name: recipient.first_name.to_string(),

@@ -7,16 +7,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use tracing::info;
-use vigie::domain::{DeliveryProblem, FirstName, Member, PhoneNumber};
-use vigie::model::Channel;
+use vigie::domain::{FirstName, Member, PhoneNumber};
 use vigie::ports::{Membership, RegisterError};
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Form, FormData, Query};
 use crate::i18n::Lang;
-use crate::paris;
-use crate::render::{self, Chrome, Ctx, Section, phone_display};
+use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
@@ -96,34 +94,6 @@ fn settings_page<B: Backend>(
         problems,
         saved,
         delivery_notes: delivery_notes(ctx.lang, &signed.member, true),
-    }
-}
-
-/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them).
-pub fn delivery_notes(lang: Lang, member_problems: &impl HasProblems, own: bool) -> Vec<String> {
-    let (email, sms) = member_problems.problems();
-    [(Channel::Email, email), (Channel::Sms, sms)]
-        .into_iter()
-        .filter_map(|(channel, problem)| {
-            problem.map(|p| lang.delivery_problem(channel, p, &paris::format(lang, p.at), own))
-        })
-        .collect()
-}
-
-/// A member's or a roster row's delivery problems.
-pub trait HasProblems {
-    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>);
-}
-
-impl HasProblems for Member {
-    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
-        (self.email_problem.as_ref(), self.sms_problem.as_ref())
-    }
-}
-
-impl HasProblems for vigie::model::Recipient {
-    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
-        (self.email_problem.as_ref(), self.sms_problem.as_ref())
     }
 }
 
