@@ -12,7 +12,7 @@ export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms outbox clean fuzz soak
+.PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
@@ -20,6 +20,7 @@ help:
 	@echo "make preflight   check an AWS account is ready for a deploy (read-only; PREFLIGHT_ARGS=\"--profile P --members N\")"
 	@echo "make package sam build of template.yaml: the deploy artifact in .aws-sam/build"
 	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
+	@echo "make receipt ID=<message id> EVENT=<event>   what became of a message (bounce, complaint, delivery... / delivered, failed)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
 	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"
 
@@ -92,6 +93,13 @@ run: run-tools build
 sms:
 	@test -n "$(FROM)" -a -n "$(TEXT)" || { echo 'usage: make sms FROM=<number> TEXT="<text>"'; exit 2; }
 	@. infra/local-env.sh && $(LOCAL) sms --from "$(FROM)" --text "$(TEXT)"
+
+# What SES or SNS would report about a message of `make outbox`: EVENT is delivery, bounce,
+# soft-bounce, complaint, reject, send or delay for an email, delivered or failed (REASON=...) for
+# an SMS. The emulator sends no receipts itself.
+receipt:
+	@test -n "$(ID)" -a -n "$(EVENT)" || { echo 'usage: make receipt ID=<message id> EVENT=<event> [REASON="Invalid phone number"]'; exit 2; }
+	@. infra/local-env.sh && $(LOCAL) receipt --id "$(ID)" --event "$(EVENT)" $(if $(REASON),--reason "$(REASON)")
 
 outbox:
 	@. infra/local-env.sh && $(LOCAL) outbox

@@ -48,7 +48,11 @@ class RealTemplate(unittest.TestCase):
 
     def test_failure_destinations_can_be_written(self) -> None:
         # SAM adds these from `Type: SQS` on the destinations: keep it that way.
-        for role, queue in (("InboundSmsFunctionRole", "InboundSmsFailureQueue"), ("FanOutFunctionRole", "FanOutFailureQueue")):
+        for role, queue in (
+            ("InboundSmsFunctionRole", "InboundSmsFailureQueue"),
+            ("FanOutFunctionRole", "FanOutFailureQueue"),
+            ("DeliveryEventsFunctionRole", "DeliveryEventsFailureQueue"),
+        ):
             statements = [
                 s
                 for p in self.resources[role]["Properties"]["Policies"]
@@ -56,6 +60,49 @@ class RealTemplate(unittest.TestCase):
                 if s.get("Effect") == "Allow" and "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
             ]
             self.assertIn({"Fn::GetAtt": [queue, "Arn"]}, [s["Resource"] for s in statements], role)
+
+    def statements(self, role: str) -> list[dict]:
+        return [s for p in self.resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+    def test_senders_may_send_with_the_configuration_set(self) -> None:
+        # SES authorises a send with a configuration set on the set too: without it every send
+        # fails (issue 9, item 7).
+        wanted = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}"}
+        for role in ("WebFunctionRole", "FanOutFunctionRole"):
+            ses = [s for s in self.statements(role) if "ses:SendRawEmail" in s["Action"]]
+            self.assertEqual(len(ses), 1, role)
+            self.assertIn(wanted, ses[0]["Resource"], role)
+        env = self.resources["FanOutFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["EMAIL_CONFIGURATION_SET"], {"Ref": "EmailConfigurationSet"})
+
+    def test_only_ses_for_this_configuration_set_publishes_receipts(self) -> None:
+        policy = self.resources["DeliveryEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual(len(policy), 1)
+        statement = policy[0]
+        self.assertEqual(statement["Principal"], {"Service": "ses.amazonaws.com"})
+        condition = statement["Condition"]["StringEquals"]
+        self.assertEqual(condition["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+        self.assertIn("configuration-set/${EmailConfigurationSet}", condition["aws:SourceArn"]["Fn::Sub"])
+        # And no function of ours may publish into it (a forged bounce would stop someone's alerts).
+        for role in ("InboundSmsFunctionRole", "FanOutFunctionRole"):
+            denied = [s for s in self.statements(role) if s["Effect"] == "Deny" and s["Action"] == "sns:Publish"]
+            self.assertIn({"Ref": "DeliveryEventsTopic"}, denied[0]["Resource"], role)
+
+    def test_receipts_reach_the_function_from_both_routes(self) -> None:
+        subscription = self.resources["DeliveryEventsFunctionEmailEvents"]
+        self.assertEqual(subscription["Properties"]["TopicArn"], {"Ref": "DeliveryEventsTopic"})
+        for event, group in (("SmsDelivered", "SmsDeliveryLogGroup"), ("SmsFailed", "SmsFailureLogGroup")):
+            sub = self.resources[f"DeliveryEventsFunction{event}"]
+            self.assertEqual(sub["Type"], "AWS::Logs::SubscriptionFilter")
+            self.assertEqual(sub["Properties"]["LogGroupName"], {"Ref": group})
+        names = [self.resources[g]["Properties"]["LogGroupName"]["Fn::Sub"] for g in ("SmsDeliveryLogGroup", "SmsFailureLogGroup")]
+        self.assertEqual(
+            names,
+            [
+                "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+                "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+            ],
+        )
 
     def test_no_wildcard_actions(self) -> None:
         for name, resource in self.resources.items():

@@ -152,6 +152,8 @@ fn member(community: &CommunityId, i: usize, mix: Mix) -> Result<Member, BoxErro
         email_alerts: mix.email(i),
         role: if i % 500 == 1 { Role::Referent } else { Role::Resident },
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     })
 }
 

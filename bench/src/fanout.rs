@@ -93,7 +93,11 @@ pub async fn throughput(
     let deps = Arc::new(FanOut::new(
         DynamoStore::new(counter.dynamodb(sdk), config.tables.clone()),
         SnsTexter::new(counter.sns(sdk), config.sms_number.clone()),
-        SesMailer::new(counter.sesv2(sdk), config.sender_email.clone()),
+        SesMailer::new(
+            counter.sesv2(sdk),
+            config.sender_email.clone(),
+            config.email_configuration_set.clone(),
+        ),
         config.clone(),
     ));
     let first_invocation: Arc<Mutex<Option<Instant>>> = Arc::default();
@@ -160,7 +164,11 @@ pub async fn ceiling(
 ) -> Result<Ceiling, BoxError> {
     let config = &emulator.config;
     let texter = SnsTexter::new(counter.sns(&emulator.sdk), config.sms_number.clone());
-    let mailer = SesMailer::new(counter.sesv2(&emulator.sdk), config.sender_email.clone());
+    let mailer = SesMailer::new(
+        counter.sesv2(&emulator.sdk),
+        config.sender_email.clone(),
+        config.email_configuration_set.clone(),
+    );
     let sender = &community.sender;
     let text = vigie::domain::AlertText::parse(ALERT_TEXT)?;
     let sms = compose::alert_sms(&sender.first_name, AlertSource::Sms, None, &text, config.sms_max_segments);

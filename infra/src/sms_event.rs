@@ -53,9 +53,7 @@ pub fn inbound_sms_event(
     inbound_message_id: &str,
     topic_arn: &str,
 ) -> Value {
-    let arn: Vec<&str> = topic_arn.split(':').collect();
-    let region = arn.get(3).copied().filter(|r| !r.is_empty()).unwrap_or("eu-west-3");
-    let account = arn.get(4).copied().filter(|a| !a.is_empty()).unwrap_or("123456789012");
+    let account = topic_arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or("123456789012");
     let first_word = body.split_whitespace().next().unwrap_or_default().to_uppercase();
     let keyword = match REGISTERED_KEYWORDS.contains(&first_word.as_str()) {
         true => first_word,
@@ -69,6 +67,14 @@ pub fn inbound_sms_event(
         inbound_message_id,
         previous_published_message_id: String::new(),
     };
+    sns_notification(serde_json::to_string(&message).expect("a struct of strings serializes"), topic_arn)
+}
+
+/// The SNS event Lambda receives for one notification `message` published to `topic_arn`, in
+/// the envelope of the runtime's fixture with Lambda's casing.
+pub fn sns_notification(message: String, topic_arn: &str) -> Value {
+    let arn: Vec<&str> = topic_arn.split(':').collect();
+    let region = arn.get(3).copied().filter(|r| !r.is_empty()).unwrap_or("eu-west-3");
     let subscription_arn = format!("{topic_arn}:{}", uuid());
     json!({
         "Records": [{
@@ -80,7 +86,7 @@ pub fn inbound_sms_event(
                 "MessageId": uuid(),
                 "TopicArn": topic_arn,
                 "Subject": null,
-                "Message": serde_json::to_string(&message).expect("a struct of strings serializes"),
+                "Message": message,
                 "Timestamp": timestamp(SystemTime::now()),
                 "SignatureVersion": "1",
                 "Signature": "RVhBTVBMRQ==",

@@ -31,6 +31,10 @@ pub struct Config {
     pub sms_number: PhoneNumber,
     /// The SES identity emails are sent from.
     pub sender_email: Email,
+    /// The SES configuration set every email is sent with (`EMAIL_CONFIGURATION_SET`): its event
+    /// destination publishes the bounces, complaints and deliveries the `delivery-events`
+    /// function reads. `None` when unset (then no receipt ever comes back).
+    pub email_configuration_set: Option<String>,
     /// Where the web page lives, without a trailing slash (`https://vigie.example.org`).
     pub public_base_url: String,
     /// How many sends the fan-out keeps in flight at once.
@@ -102,6 +106,23 @@ impl Config {
             },
             sms_number,
             sender_email,
+            email_configuration_set: lookup("EMAIL_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    // SES names: letters, digits, `_` and `-`, at most 64 characters.
+                    let ok = v.len() <= 64
+                        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                    if ok {
+                        Ok(v)
+                    } else {
+                        Err(ConfigError::Invalid {
+                            name: "EMAIL_CONFIGURATION_SET",
+                            reason: format!("not an SES configuration set name: {v:?}"),
+                        })
+                    }
+                })
+                .transpose()?,
             public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_owned(),
             fanout_concurrency: number("FANOUT_CONCURRENCY", 16)?,
             fanout_page_size: number("FANOUT_PAGE_SIZE", 100)?.min(1000) as i32,
@@ -114,5 +135,38 @@ impl Config {
             join_requests_per_ip_per_hour: number("JOIN_REQUESTS_PER_IP_PER_HOUR", 10)?.min(u32::MAX as usize)
                 as u32,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(set: Option<&str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            match name {
+                "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => Some("t"),
+                "SMS_ORIGINATION_NUMBER" => Some("+33639980000"),
+                "SENDER_EMAIL" => Some("alertes@vigie.example.org"),
+                "PUBLIC_BASE_URL" => Some("https://vigie.example.org"),
+                "EMAIL_CONFIGURATION_SET" => set,
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+    }
+
+    #[test]
+    fn the_email_configuration_set_is_a_set_name_or_none() {
+        assert_eq!(with(None).unwrap().email_configuration_set, None);
+        assert_eq!(with(Some("  ")).unwrap().email_configuration_set, None);
+        assert_eq!(
+            with(Some("vigie-prod_email")).unwrap().email_configuration_set.as_deref(),
+            Some("vigie-prod_email")
+        );
+        for bad in ["vigie email", "vigie/email", &"x".repeat(65)] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("EMAIL_CONFIGURATION_SET"), "{bad}: {err}");
+        }
     }
 }

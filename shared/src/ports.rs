@@ -4,10 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
+use crate::domain::{
+    AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
+};
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Claim, Cursor, DeliveryCounts, InboundMessageId, JoinRequest,
-    Outcome, Page, Recipient, Recorded, Session, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId,
+    JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded, Session, Task, TokenHash,
 };
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -161,6 +163,39 @@ pub trait Ledger {
         inbound: &InboundMessageId,
         window: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What became of the messages sent: receipts, and what they teach about members' channels.
+pub trait Receipts {
+    /// The ledger task a provider's message id was settled with, if it was.
+    fn sent_with(&self, message_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// Records the receipt of a neighbour's delivery sent as `message_id`, and counts it on the
+    /// alert, once: the same receipt again changes nothing, a failure overtakes a delivery, and a
+    /// delivery never overtakes a failure.
+    fn record_receipt(
+        &self,
+        alert: AlertId,
+        member: MemberId,
+        channel: Channel,
+        message_id: &str,
+        status: &ReceiptStatus,
+        at: i64,
+    ) -> impl Future<Output = Result<ReceiptRecorded, StoreError>> + Send;
+    /// Turns email alerts off for the member who has `address`, noting why.
+    fn stop_email(
+        &self,
+        address: &Email,
+        problem: &DeliveryProblem,
+    ) -> impl Future<Output = Result<MemberNoted, StoreError>> + Send;
+    /// Counts one permanent SMS failure (of message `message_id`, once) on the member who has
+    /// `phone`; their SMS alerts stop at `SMS_FAILURES_BEFORE_STOP`.
+    fn note_sms_failure(
+        &self,
+        phone: &PhoneNumber,
+        message_id: &str,
+        detail: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<MemberNoted, StoreError>> + Send;
 }
 
 /// Sign-in links and sessions, stored only as hashes of their secrets.

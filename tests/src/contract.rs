@@ -28,6 +28,7 @@ use crate::{SENDER_EMAIL, SHARED_NUMBER, Stack};
 pub const WEB: &str = "web";
 pub const INBOUND_SMS: &str = "inbound-sms";
 pub const FAN_OUT: &str = "fan-out";
+pub const DELIVERY_EVENTS: &str = "delivery-events";
 
 /// What a stack is made from.
 #[derive(Clone, Debug)]

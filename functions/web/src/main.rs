@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
     let sdk = vigie::adapters::sdk::load().await;
     // Only the clients the web function uses (no SNS client at cold start).
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
-    let mailer = SesMailer::from_sdk(&sdk, config.sender_email.clone());
+    let mailer =
+        SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone());
     run(router(AppState::new((store, mailer), config))).await
 }

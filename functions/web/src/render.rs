@@ -7,11 +7,15 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use vigie::domain::{DeliveryProblem, Member};
+use vigie::model::{Channel, Recipient};
+
 use crate::app::{AppState, Backend};
 use crate::error::{ErrorPage, WebError};
 use crate::forms::query_pair;
 use crate::frame::Here;
 use crate::i18n::{Lang, Texts};
+use crate::paris;
 use crate::session::Signed;
 
 /// The request's language and where it is (for the language switch).
@@ -213,6 +217,34 @@ pub fn phone_display(phone: &vigie::domain::PhoneNumber) -> String {
                 .join(" ")
         }
         _ => e164.to_owned(),
+    }
+}
+
+/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them).
+pub fn delivery_notes(lang: Lang, member_problems: &impl HasProblems, own: bool) -> Vec<String> {
+    let (email, sms) = member_problems.problems();
+    [(Channel::Email, email), (Channel::Sms, sms)]
+        .into_iter()
+        .filter_map(|(channel, problem)| {
+            problem.map(|p| lang.delivery_problem(channel, p, &paris::format(lang, p.at), own))
+        })
+        .collect()
+}
+
+/// A member's or a roster row's delivery problems.
+pub trait HasProblems {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>);
+}
+
+impl HasProblems for Member {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
+    }
+}
+
+impl HasProblems for Recipient {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
     }
 }
 

@@ -25,7 +25,11 @@ impl Adapters {
         Self {
             store: DynamoStore::from_sdk(sdk, config.tables.clone()),
             texter: SnsTexter::from_sdk(sdk, config.sms_number.clone()),
-            mailer: SesMailer::from_sdk(sdk, config.sender_email.clone()),
+            mailer: SesMailer::from_sdk(
+                sdk,
+                config.sender_email.clone(),
+                config.email_configuration_set.clone(),
+            ),
         }
     }
 }

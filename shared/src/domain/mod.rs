@@ -13,6 +13,7 @@ mod member;
 mod name;
 mod newtype;
 mod phone;
+mod receipt;
 mod redact;
 mod seed;
 mod sms;
@@ -27,6 +28,10 @@ pub use keyword::{Inbound, classify};
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};
 pub use phone::PhoneNumber;
+pub use receipt::{
+    Consequence, DeliveryProblem, ProblemKind, ReceiptStatus, SMS_FAILURES_BEFORE_STOP, clean_reason,
+    sms_failure_is_permanent,
+};
 pub use redact::redact;
 pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
