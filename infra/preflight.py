@@ -716,6 +716,44 @@ def check_sms_spend(ctx: Context) -> None:
     )
 
 
+@guarded(SECTION_SMS)
+def check_sms_receipts(ctx: Context) -> None:
+    """SNS's SMS delivery status logs (delivery receipts of texts)"""
+    role = ctx.outputs.get("SmsDeliveryStatusRoleArn", "")
+    if not role:
+        ctx.add(SECTION_SMS, CANNOT, "SMS delivery receipts: the stack's SmsDeliveryStatusRoleArn is not known yet (deploy first)")
+        return
+    # All the attributes, unfiltered: moto 5.2.5 answers a filter of two names with the first only.
+    attributes = _calls(ctx, "sns", "GetSMSAttributes").get("attributes", {})
+    todo = (
+        "aws sns set-sms-attributes --attributes "
+        f"DeliveryStatusIAMRole={role},DeliveryStatusSuccessSamplingRate=100"
+    )
+    current = attributes.get("DeliveryStatusIAMRole", "")
+    rate = attributes.get("DeliveryStatusSuccessSamplingRate", "")
+    if current != role:
+        ctx.add(
+            SECTION_SMS,
+            MISSING,
+            "SMS delivery receipts are off: SNS writes no delivery logs with the stack's role "
+            + (f"(DeliveryStatusIAMRole is {current})" if current else "(DeliveryStatusIAMRole is not set)")
+            + ", so every text stays pending and dead numbers are never noticed",
+            todo,
+            "10-delivery-receipts",
+        )
+    elif rate != "100":
+        ctx.add(
+            SECTION_SMS,
+            MISSING,
+            f"SMS delivery receipts: only {rate or 0} % of delivered texts are logged (DeliveryStatusSuccessSamplingRate), "
+            "so the others stay pending in the report",
+            todo,
+            "10-delivery-receipts",
+        )
+    else:
+        ctx.add(SECTION_SMS, OK, "SMS delivery receipts: SNS logs every text's delivery with the stack's role")
+
+
 # ---------------------------------------------------------------- Lambda and alarms
 
 SECTION_RUN = "Lambda and alarms"
@@ -781,6 +819,7 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     check_sms_account,
     check_shared_number,
     check_alert_sender,
+    check_sms_receipts,
     check_sns_spend,
     check_sms_spend,
     check_lambda,

@@ -113,13 +113,19 @@ class Emulator:
 
 # A stack with the outputs and parameters the preflight reads, created in the emulator's
 # CloudFormation (moto provisions its SNS topics for real).
+DELIVERY_STATUS_ROLE = "arn:aws:iam::123456789012:role/vigie-SmsDeliveryStatusRole-ABC"
+
 STACK_TEMPLATE = {
     "Parameters": {name: {"Type": "String"} for name in ("SenderEmail", "SharedNumber", "EmailsPerSecond", "SmsPartsPerSecond")},
     "Resources": {
         "InboundSmsTopic": {"Type": "AWS::SNS::Topic"},
         "AlarmTopic": {"Type": "AWS::SNS::Topic"},
     },
-    "Outputs": {"InboundSmsTopicArn": {"Value": {"Ref": "InboundSmsTopic"}}, "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}}},
+    "Outputs": {
+        "InboundSmsTopicArn": {"Value": {"Ref": "InboundSmsTopic"}},
+        "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        "SmsDeliveryStatusRoleArn": {"Value": DELIVERY_STATUS_ROLE},
+    },
 }
 
 
@@ -169,7 +175,7 @@ class PreflightAgainstEmulator(unittest.TestCase):
             self.assertEqual(line.status, preflight.CANNOT, line.what)
             self.assertIn("cannot check against the emulator", line.what)
 
-    def set_up_account(self, spend_limit: str = "100") -> None:
+    def set_up_account(self, spend_limit: str = "100", receipts: bool = True) -> None:
         """What a town's IT person does before deploying, as far as the emulator takes it."""
         ses = self.aws.client("sesv2")
         # DKIM signing attributes (here BYODKIM) are what makes moto report DKIM as SUCCESS.
@@ -177,7 +183,10 @@ class PreflightAgainstEmulator(unittest.TestCase):
             EmailIdentity=DOMAIN,
             DkimSigningAttributes={"DomainSigningSelector": "vigie", "DomainSigningPrivateKey": "TUlJQ2VnSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NBbVF3Z2dKZ0FnRUFBb0dCQU1aaQ=="},
         )
-        self.aws.client("sns").set_sms_attributes(attributes={"MonthlySpendLimit": spend_limit})
+        sms = {"MonthlySpendLimit": spend_limit}
+        if receipts:
+            sms |= {"DeliveryStatusIAMRole": DELIVERY_STATUS_ROLE, "DeliveryStatusSuccessSamplingRate": "100"}
+        self.aws.client("sns").set_sms_attributes(attributes=sms)
         self.dns.records[f"_dmarc.{DOMAIN}"] = ["v=DMARC1; p=quarantine; rua=mailto:dmarc@bellerive.example"]
         self.aws.client("cloudformation").create_stack(
             StackName="vigie",
@@ -242,6 +251,26 @@ class PreflightAgainstEmulator(unittest.TestCase):
         # so it stays missing here; GetAccount, Lambda and SMS are not implemented.
         self.assertEqual(self.line(lines, "custom MAIL FROM").status, preflight.MISSING)
         self.assert_unanswered_by_emulator(lines)
+
+    def test_sms_delivery_receipts_need_the_stacks_role(self) -> None:
+        _, lines, _, _ = self.run_preflight()
+        self.assertEqual(self.line(lines, "SMS delivery receipts").status, preflight.CANNOT)
+        self.set_up_account(receipts=False)
+        _, lines, _, _ = self.run_preflight()
+        off = self.line(lines, "SMS delivery receipts")
+        self.assertEqual(off.status, preflight.MISSING, off.what)
+        self.assertIn("not set", off.what)
+        self.assertIn(f"DeliveryStatusIAMRole={DELIVERY_STATUS_ROLE}", off.todo)
+        self.aws.client("sns").set_sms_attributes(
+            attributes={"DeliveryStatusIAMRole": DELIVERY_STATUS_ROLE, "DeliveryStatusSuccessSamplingRate": "10"}
+        )
+        _, lines, _, _ = self.run_preflight()
+        sampled = self.line(lines, "SMS delivery receipts")
+        self.assertEqual(sampled.status, preflight.MISSING)
+        self.assertIn("only 10 %", sampled.what)
+        self.aws.client("sns").set_sms_attributes(attributes={"DeliveryStatusSuccessSamplingRate": "100"})
+        _, lines, _, _ = self.run_preflight()
+        self.assertEqual(self.line(lines, "SMS delivery receipts").status, preflight.OK)
 
     def test_an_address_identity_without_its_domain_has_no_dkim(self) -> None:
         self.aws.client("sesv2").create_email_identity(EmailIdentity=SENDER)
