@@ -10,6 +10,6 @@ export VIGIE_TABLE_PREFIX=vigie
 export MEMBERS_TABLE=vigie-MembersTable ALERTS_TABLE=vigie-AlertsTable LEDGER_TABLE=vigie-LedgerTable
 export SMS_ORIGINATION_NUMBER="${SMS_ORIGINATION_NUMBER:-+33639980000}"
 export SENDER_EMAIL="${SENDER_EMAIL:-alertes@vigie.example.org}"
-export EMAIL_CONFIGURATION_SET="${EMAIL_CONFIGURATION_SET:-vigie-email}"
+export EMAIL_CONFIGURATION_SET="${EMAIL_CONFIGURATION_SET:-vigie-EmailConfigurationSet}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${lambda_port}/lambda-url/web}"
 export RUST_LOG="${RUST_LOG:-info}"

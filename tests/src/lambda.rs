@@ -68,6 +68,9 @@ impl Stack {
             ("RUST_LOG", "info".to_owned()),
         ];
         env.extend(settings.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        if let Some(set) = &c.email_configuration_set {
+            env.push(("EMAIL_CONFIGURATION_SET".to_owned(), set.clone()));
+        }
         env
     }
 

@@ -29,7 +29,7 @@ pub use inbound_sms::handler::{Handled, Inbound};
 pub const SHARED_NUMBER: &str = "+33639980000";
 pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
 /// The SES configuration set every email of the tests is sent with (created on the emulator).
-pub const EMAIL_CONFIGURATION_SET: &str = "vigie-email";
+pub const EMAIL_CONFIGURATION_SET: &str = "vigie-EmailConfigurationSet";
 /// The demo data the tests use: the same file `make run` loads.
 pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
 
