@@ -22,8 +22,10 @@ pub mod web_client;
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
-/// The shared number of the tests, and where emails come from.
-pub const SHARED_NUMBER: &str = "+33639980000";
+/// The shared number of the tests, a short code of AF2M's transactional 38xxx range as a French
+/// town would have (no range is reserved for fiction among short codes), and where emails come
+/// from.
+pub const SHARED_NUMBER: &str = "38123";
 pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
 /// The demo data the tests use: the same file `make run` loads.
 pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
@@ -82,7 +84,7 @@ impl Stack {
                     "MEMBERS_TABLE" => tables.members.clone(),
                     "ALERTS_TABLE" => tables.alerts.clone(),
                     "LEDGER_TABLE" => tables.ledger.clone(),
-                    "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
+                    "SMS_SHARED_NUMBER" => SHARED_NUMBER.into(),
                     "SENDER_EMAIL" => SENDER_EMAIL.into(),
                     "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
                     _ => return None,
@@ -163,7 +165,7 @@ impl Stack {
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
         Inbound {
             store: self.adapters.store.clone(),
-            texter: self.adapters.texter.clone(),
+            texter: self.adapters.replier.clone(),
             config: self.config.clone(),
         }
     }

@@ -38,7 +38,8 @@ impl Stack {
     /// Makes the functions' SNS and SES calls go where `sdk` points (an [`Outbound`] emulator,
     /// or a proxy in front of it); their DynamoDB calls stay where they were.
     pub fn send_through(&mut self, sdk: &SdkConfig) {
-        self.adapters.texter = SnsTexter::from_sdk(sdk, self.config.sms_number.clone());
+        self.adapters.texter = SnsTexter::from_sdk(sdk, &self.config.sms_alert_sender);
+        self.adapters.replier = SnsTexter::from_sdk(sdk, &self.config.sms_shared_number.identity());
         self.adapters.mailer = SesMailer::from_sdk(sdk, self.config.sender_email.clone());
     }
 }
