@@ -9,6 +9,8 @@
 //! - [`outbox`]: the SMS and emails the emulator "sent";
 //! - [`moto`]: a moto server for tests;
 //! - [`faults`]: a proxy that fails a share of the AWS calls, for tests;
+//! - [`sms_account`]: what AWS End User Messaging SMS does on the account's side (origination
+//!   identities, opt-out lists), for the test harness;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
@@ -18,6 +20,7 @@ pub mod moto;
 pub mod outbox;
 pub mod relay;
 pub mod runtime_api;
+pub mod sms_account;
 pub mod sms_event;
 pub mod stack;
 pub mod template;
