@@ -16,7 +16,7 @@ LOCAL := target/debug/vigie-local
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
 	@echo "make test    run every test (format, lint, unit, integration, template checks)"
-	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
+	@echo "make sms FROM=<number> TEXT=<text>   text the shared number, 38123 in the demo (needs make run)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
 	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"
 
