@@ -2,16 +2,12 @@
 //! End User Messaging answers by default, answered by vigie in French and English; a START that
 //! takes the number off the account's opt-out list (the emulator's pre-seeded opted-out numbers);
 //! only messages to the shared number handled; replies from the shared number, alerts from the
-//! alert sender, read from the requests the SNS adapter really sends.
-
-use std::sync::{Arc, Mutex};
+//! alert sender, read from the requests the functions really send, as the gateway's SMS rule
+//! (what End User Messaging does) judged them.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_sns::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sns::error::BoxError;
-use infra::sms_account::{Identity, Publish, PublishOutcome, SmsAccount};
-use vigie::adapters::SnsTexter;
+use infra::gateway::sms::Judged;
+use infra::sms_account::PublishOutcome;
 use vigie::domain::{
     self, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, OriginationIdentity, SharedNumber,
 };
@@ -198,93 +194,11 @@ async fn only_messages_to_the_shared_number_are_handled() {
     }
 }
 
-/// The form parameters of one SNS request (Query protocol).
-type Form = Vec<(String, String)>;
-
-/// The form parameters of every SNS request a client sends.
-#[derive(Clone, Debug, Default)]
-struct Requests(Arc<Mutex<Vec<Form>>>);
-
-impl Intercept for Requests {
-    fn name(&self) -> &'static str {
-        "Requests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let body = context.request().body().bytes().unwrap_or_default();
-        let form = url::form_urlencoded::parse(body).into_owned().collect();
-        self.0.lock().unwrap().push(form);
-        Ok(())
-    }
-}
-
-/// One `Publish` as sent: destination, message and its message attributes.
-#[derive(Debug)]
-struct Published {
-    to: String,
-    message: String,
-    attributes: Vec<(String, String)>,
-}
-
-impl Requests {
-    fn publishes(&self) -> Vec<Published> {
-        let requests = self.0.lock().unwrap();
-        requests
-            .iter()
-            .filter(|form| form.iter().any(|(k, v)| k == "Action" && v == "Publish"))
-            .map(|form| {
-                let get = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-                let attributes = (1..)
-                    .map_while(|n| {
-                        let name = get(&format!("MessageAttributes.entry.{n}.Name"))?;
-                        Some((
-                            name,
-                            get(&format!("MessageAttributes.entry.{n}.Value.StringValue"))
-                                .unwrap_or_default(),
-                        ))
-                    })
-                    .collect();
-                Published {
-                    to: get("PhoneNumber").unwrap_or_default(),
-                    message: get("Message").unwrap_or_default(),
-                    attributes,
-                }
-            })
-            .collect()
-    }
-}
-
-impl Published {
-    fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn as_publish(&self) -> Publish<'_> {
-        Publish {
-            destination: &self.to,
-            origination_number: self.attribute("AWS.MM.SMS.OriginationNumber"),
-            sender_id: self.attribute("AWS.SNS.SMS.SenderID"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn replies_come_from_the_shared_number_and_alerts_from_the_alert_sender() {
     let sender_id = OriginationIdentity::parse("BELLERIVE").unwrap();
     let mut stack = Stack::start_with(|c| c.sms_alert_sender = sender_id.clone()).await;
     stack.seed(vigie_tests::DEMO_SEED).await;
-    // The functions' SNS clients, with the requests they send recorded.
-    let requests = Requests::default();
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::config::Builder::from(&stack.sdk).interceptor(requests.clone()).build(),
-    );
-    stack.adapters.texter = SnsTexter::new(sns.clone(), &stack.config.sms_alert_sender);
-    stack.adapters.replier = SnsTexter::new(sns, &stack.config.sms_shared_number.identity());
     let mut relay = stack.relay().await;
     let (marie, karim) = (stack.phone("Marie"), stack.phone("Karim"));
 
@@ -296,36 +210,61 @@ async fn replies_come_from_the_shared_number_and_alerts_from_the_alert_sender() 
     assert_eq!(stack.text(&karim, "STOP").await, Handled::SmsOff);
     assert!(matches!(stack.text("+33639981234", "Bonjour").await, Handled::Unknown { answered: true }));
 
-    let publishes = requests.publishes();
-    let alerts: Vec<_> = publishes.iter().filter(|p| p.message.starts_with("Marie")).collect();
-    assert_eq!(alerts.len(), 3, "Karim, Jeanne, Sophie: {publishes:?}");
-    let confirmation: Vec<_> = publishes.iter().filter(|p| p.message.starts_with("Votre alerte")).collect();
-    assert_eq!(confirmation.len(), 1);
-    for alert in alerts.iter().chain(&confirmation) {
-        assert_eq!(alert.attribute("AWS.SNS.SMS.SenderID"), Some("BELLERIVE"), "{alert:?}");
-        assert_eq!(alert.attribute("AWS.MM.SMS.OriginationNumber"), None, "never both: {alert:?}");
-        assert_eq!(alert.attribute("AWS.SNS.SMS.SMSType"), Some("Transactional"));
+    // The SNS requests the functions sent, as the gateway read them, and what AWS made of them
+    // (the account holds the shared number and the sender ID).
+    let publishes = stack.sms().publishes();
+    let from = |principal: &str| -> Vec<&Judged> {
+        publishes.iter().filter(|p| p.principal.as_deref() == Some(principal)).collect()
+    };
+    let fan_out = from("fan-out");
+    assert_eq!(fan_out.len(), 4, "Karim, Jeanne, Sophie, and Marie's confirmation: {publishes:?}");
+    assert_eq!(fan_out.iter().filter(|p| p.message.starts_with("Votre alerte")).count(), 1);
+    for alert in &fan_out {
+        assert_eq!(alert.sender_id.as_deref(), Some("BELLERIVE"), "{alert:?}");
+        assert_eq!(alert.origination_number, None, "never both: {alert:?}");
+        assert_eq!(alert.outcome, PublishOutcome::Delivered { from: "BELLERIVE".into() });
     }
-    let replies: Vec<_> = publishes.iter().filter(|p| p.message.starts_with("vigie")).collect();
+    let replies = from("inbound-sms");
     assert_eq!(replies.len(), 2, "the STOP reply and the stranger's answer: {publishes:?}");
     for reply in &replies {
-        assert_eq!(reply.attribute("AWS.MM.SMS.OriginationNumber"), Some(SHARED_NUMBER), "{reply:?}");
-        assert_eq!(reply.attribute("AWS.SNS.SMS.SenderID"), None);
+        assert_eq!(reply.origination_number.as_deref(), Some(SHARED_NUMBER), "{reply:?}");
+        assert_eq!(reply.sender_id, None);
+        assert!(reply.message.starts_with("vigie"), "{reply:?}");
+        assert_eq!(reply.outcome, PublishOutcome::Delivered { from: SHARED_NUMBER.into() });
     }
-    assert_eq!(replies[0].to, karim);
-
-    // What AWS would make of each of them, for an account holding the town's two identities.
-    let account =
-        SmsAccount::new(vec![Identity::french(SHARED_NUMBER, None), Identity::french("BELLERIVE", None)]);
-    for publish in &publishes {
-        assert!(
-            matches!(account.on_publish(&publish.as_publish()), PublishOutcome::Delivered { .. }),
-            "{publish:?}: {:?}",
-            account.on_publish(&publish.as_publish())
-        );
-    }
-    // And what it would make of a sender ID as the shared number: residents could not text it.
+    assert_eq!(replies[0].destination, karim);
+    // A sender ID cannot be the shared number: residents could not text it.
     assert!(SharedNumber::parse("BELLERIVE").is_err());
+}
+
+#[tokio::test]
+async fn what_aws_refuses_to_send_is_not_sent() {
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    // A French short code reaches French numbers only: AWS refuses to answer a British stranger
+    // from it. The reply is recorded as failed (never retried), nothing is sent, nothing fails.
+    stack.sms().account().identities[0].countries = vec!["+33".into()];
+    let stranger = "+447700900123";
+    assert_eq!(
+        stack.text(stranger, "Hello, is this the town hall?").await,
+        Handled::Unknown { answered: true }
+    );
+    assert_eq!(stack.outbox().await.sms_to(stranger).count(), 0);
+    let refused = stack.sms().publishes().pop().expect("judged");
+    assert!(
+        matches!(&refused.outcome, PublishOutcome::Refused(e) if e.code == "InvalidParameter"),
+        "{refused:?}"
+    );
+    // From a number that is not the account's, nothing goes out at all.
+    let marie = stack.phone("Marie");
+    stack.sms().account().identities.clear();
+    let Handled::Alerted(alerts) = stack.text(&marie, "Voiture suspecte devant l'école").await else {
+        panic!()
+    };
+    relay.drain().await.unwrap();
+    assert!(stack.outbox().await.sms.is_empty(), "no SMS from an unknown identity");
+    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    assert_eq!((counts.sms_sent, counts.sms_failed), (0, 3), "the report shows them failed: {counts:?}");
 }
 
 #[tokio::test]
