@@ -123,9 +123,14 @@ async fn start_takes_the_number_off_the_accounts_opt_out_list_and_alerts_reach_i
     assert!(before.contains(&OPTED_OUT_AT_AWS.to_owned()), "moto pre-seeds it: {before:?}");
     assert!(before.contains(&ALSO_OPTED_OUT_AT_AWS.to_owned()));
 
-    // Amy said STOP to AWS long ago; today she says STOP to vigie, then START.
+    // Amy said STOP to AWS long ago; today she says STOP to vigie: its reply is one AWS accepts
+    // and never delivers. Then START.
     assert_eq!(stack.text(OPTED_OUT_AT_AWS, "STOP").await, Handled::SmsOff);
+    assert_eq!(stack.outbox().await.sms_to(OPTED_OUT_AT_AWS).count(), 0, "the STOP reply never arrived");
+    let stop_reply = stack.sms().publishes().pop().expect("the STOP reply was published");
+    assert!(matches!(stop_reply.outcome, PublishOutcome::SilentlyDropped { .. }), "{stop_reply:?}");
     assert_eq!(stack.text(OPTED_OUT_AT_AWS, "START").await, Handled::SmsOn);
+    assert_eq!(stack.outbox().await.sms_to(OPTED_OUT_AT_AWS).count(), 1, "the START reply arrives");
     let after = opted_out_at_aws(&stack).await;
     assert!(!after.contains(&OPTED_OUT_AT_AWS.to_owned()), "START took her off AWS's list: {after:?}");
     assert!(after.contains(&ALSO_OPTED_OUT_AT_AWS.to_owned()), "and nobody else");
@@ -159,6 +164,16 @@ async fn start_takes_the_number_off_the_accounts_opt_out_list_and_alerts_reach_i
     // The alert is finished all the same, and the sender told.
     assert!(stack.store().alert(alerts[0]).await.unwrap().is_some());
     assert_eq!(outbox.sms_to("+33639980051").count(), 1, "Bruno's confirmation");
+
+    // AWS puts Amy back on its list (a STOP it handled itself, say): a START within 30 days of
+    // the last opt-in cannot take her off again. vigie says so in its logs and texts nothing
+    // that could not arrive.
+    stack.sms().account().opt_out(infra::sms_account::DEFAULT_OPT_OUT_LIST, OPTED_OUT_AT_AWS);
+    let published = stack.sms().publishes().len();
+    assert_eq!(stack.text(OPTED_OUT_AT_AWS, "START").await, Handled::StillOptedOut);
+    assert_eq!(stack.sms().publishes().len(), published, "no reply published");
+    let member = stack.store().member_by_phone(&OPTED_OUT_AT_AWS.parse().unwrap()).await.unwrap().unwrap();
+    assert!(member.sms_alerts, "vigie's own setting is on: she is only waiting for AWS");
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 //!   emulator's outbox does not show it either).
 //! - `OptInPhoneNumber`: refused when the number was opted in less than 30 days ago; once the
 //!   emulator took it, the model's Default list follows.
+//! - `ListPhoneNumbersOptedOut`: answered from the model's Default list, the one the rule drops
+//!   SMS for (a test may put a number back on it, as AWS would after a STOP it handled).
 //!
 //! The account's Default opt-out list starts as the emulator's (moto pre-seeds some UK numbers),
 //! read once, on the first SMS call. Every decision is recorded ([`SmsRule::publishes`]).
@@ -39,7 +41,7 @@ pub struct SmsRule {
     account: Arc<Mutex<SmsAccount>>,
     /// The emulator, to read its opt-out list once.
     emulator: String,
-    seeded: OnceCell<()>,
+    seeded: OnceCell<Result<(), String>>,
     judged: Mutex<Vec<Judged>>,
     client: reqwest::Client,
 }
@@ -65,20 +67,30 @@ impl SmsRule {
         self.judged.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The emulator's opt-out list becomes the account's Default list (once).
-    async fn seed(&self) {
+    /// The emulator's opt-out list becomes the account's Default list (once), read in the
+    /// region of the first call. An error says why it could not be read.
+    async fn seed(&self, region: &str) -> Result<(), String> {
         self.seeded
             .get_or_init(|| async {
-                let numbers = self.emulator_opted_out().await.unwrap_or_default();
+                let numbers = self.emulator_opted_out(region).await.ok_or_else(|| {
+                    format!(
+                        "vigie test gateway: the SMS rule cannot read the emulator's opt-out list at {}",
+                        self.emulator
+                    )
+                })?;
                 let mut account = self.account();
                 for number in numbers {
                     account.opt_out(DEFAULT_OPT_OUT_LIST, &number);
                 }
+                Ok(())
             })
-            .await;
+            .await
+            .clone()
     }
 
-    async fn emulator_opted_out(&self) -> Option<Vec<String>> {
+    /// moto's `ListPhoneNumbersOptedOut`, every page. moto picks the service (and the region's
+    /// state) from the request's credential scope: without one, it answers as S3.
+    async fn emulator_opted_out(&self, region: &str) -> Option<Vec<String>> {
         let mut numbers = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -92,6 +104,12 @@ impl SmsRule {
                 .client
                 .post(format!("{}/", self.emulator))
                 .header("content-type", "application/x-www-form-urlencoded")
+                .header(
+                    "authorization",
+                    format!(
+                        "AWS4-HMAC-SHA256 Credential=vigie-sms-rule/20260101/{region}/sns/aws4_request, SignedHeaders=host, Signature=0"
+                    ),
+                )
                 .body(body)
                 .send()
                 .await
@@ -99,6 +117,9 @@ impl SmsRule {
                 .text()
                 .await
                 .ok()?;
+            if !xml.contains("<ListPhoneNumbersOptedOutResponse") {
+                return None;
+            }
             numbers.extend(elements(&xml, "member"));
             next = elements(&xml, "nextToken").into_iter().next().filter(|t| !t.is_empty());
             if next.is_none() {
@@ -185,16 +206,34 @@ impl Rule for SmsRule {
             if call.service != Service::Sns {
                 return Verdict::Continue;
             }
+            let sms = matches!(
+                call.operation.as_deref(),
+                Some("Publish" | "OptInPhoneNumber" | "ListPhoneNumbersOptedOut")
+            );
+            if sms && let Err(why) = self.seed(call.region.as_deref().unwrap_or("eu-west-3")).await {
+                return Verdict::Answer(sns_error(500, "InternalError", &why));
+            }
             match call.operation.as_deref() {
                 Some("Publish") => match call.param("PhoneNumber") {
-                    Some(destination) => {
-                        self.seed().await;
-                        self.on_publish(call, destination)
-                    }
+                    Some(destination) => self.on_publish(call, destination),
                     None => Verdict::Continue,
                 },
+                Some("ListPhoneNumbersOptedOut") => {
+                    let members: String = self
+                        .account()
+                        .opted_out_numbers()
+                        .iter()
+                        .map(|n| format!("<member>{}</member>", xml_escape(n)))
+                        .collect();
+                    Verdict::Answer(Answer::new(
+                        StatusCode::OK,
+                        "text/xml",
+                        format!(
+                            "<ListPhoneNumbersOptedOutResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><ListPhoneNumbersOptedOutResult><phoneNumbers>{members}</phoneNumbers></ListPhoneNumbersOptedOutResult><ResponseMetadata><RequestId>vigie-sms-rule</RequestId></ResponseMetadata></ListPhoneNumbersOptedOutResponse>"
+                        ),
+                    ))
+                }
                 Some("OptInPhoneNumber") => {
-                    self.seed().await;
                     let number = call.param("phoneNumber").unwrap_or_default();
                     match self.account().may_opt_in(number, now_ms()) {
                         Ok(()) => Verdict::Continue,
