@@ -19,7 +19,7 @@ help:
 	@echo "make test    run every test (format, lint, unit, integration, template checks, sam build)"
 	@echo "make preflight   check an AWS account is ready for a deploy (read-only; PREFLIGHT_ARGS=\"--profile P --members N\")"
 	@echo "make package sam build of template.yaml: the deploy artifact in .aws-sam/build"
-	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
+	@echo "make sms FROM=<number> TEXT=<text>   text the shared number, 38123 in the demo (needs make run)"
 	@echo "make receipt ID=<message id> EVENT=<event>   what became of a message (bounce, complaint, delivery... / delivered, failed)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
 	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"

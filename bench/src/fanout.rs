@@ -92,7 +92,7 @@ pub async fn throughput(
     let config = emulator.config.clone();
     let deps = Arc::new(FanOut::new(
         DynamoStore::new(counter.dynamodb(sdk), config.tables.clone()),
-        SnsTexter::new(counter.sns(sdk), config.sms_number.clone()),
+        SnsTexter::new(counter.sns(sdk), &config.sms_alert_sender),
         SesMailer::new(
             counter.sesv2(sdk),
             config.sender_email.clone(),
@@ -163,7 +163,7 @@ pub async fn ceiling(
     counter: &CallCounter,
 ) -> Result<Ceiling, BoxError> {
     let config = &emulator.config;
-    let texter = SnsTexter::new(counter.sns(&emulator.sdk), config.sms_number.clone());
+    let texter = SnsTexter::new(counter.sns(&emulator.sdk), &config.sms_alert_sender);
     let mailer = SesMailer::new(
         counter.sesv2(&emulator.sdk),
         config.sender_email.clone(),

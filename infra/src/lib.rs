@@ -13,6 +13,8 @@
 //! - [`gateway`]: for tests, a gateway in front of the emulator that does what AWS does and the
 //!   emulator does not: the IAM contract ([`gateway::iam`]), faults ([`faults`]), and the rules
 //!   other tests add;
+//! - [`sms_account`]: what AWS End User Messaging SMS does on the account's side (origination
+//!   identities, opt-out lists), for the test harness;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `receipt`,
@@ -24,6 +26,7 @@ pub mod outbox;
 pub mod receipt_event;
 pub mod relay;
 pub mod runtime_api;
+pub mod sms_account;
 pub mod sms_event;
 pub mod stack;
 pub mod template;

@@ -45,7 +45,7 @@ enum Cmd {
         #[arg(long)]
         on_failure_file: Option<PathBuf>,
     },
-    /// Text the shared number (SMS_ORIGINATION_NUMBER): invoke `inbound-sms` with the SNS event AWS would deliver.
+    /// Text the shared number (SMS_SHARED_NUMBER): invoke `inbound-sms` with the SNS event AWS would deliver.
     Sms {
         /// The sender's number (E.164).
         #[arg(long)]
@@ -169,7 +169,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 .await?;
         }
         Cmd::Sms { from, text, id, event_out } => {
-            let to = required_env("SMS_ORIGINATION_NUMBER")?;
+            let to = required_env("SMS_SHARED_NUMBER")?;
             let id = id.unwrap_or_else(|| ulid::Ulid::new().to_string());
             // Accept the French national format too: AWS always sends E.164.
             let from = vigie::domain::PhoneNumber::parse(&from).map(|p| p.to_string()).unwrap_or(from);

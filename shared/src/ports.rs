@@ -286,7 +286,7 @@ pub trait Membership {
     ) -> impl Future<Output = Result<Option<JoinRequest>, StoreError>> + Send;
 }
 
-/// Sending an SMS from the shared number.
+/// Sending an SMS from one origination identity (the shared number, or the alert sender).
 pub trait Texter {
     fn send_sms(
         &self,
@@ -298,4 +298,39 @@ pub trait Texter {
 /// Sending an email built as raw MIME.
 pub trait Mailer {
     fn send_raw(&self, to: &Email, mime: Vec<u8>) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// The numbers on the account's SMS opt-out list (AWS's own, apart from a member's `sms_alerts`).
+/// SNS accepts a `Publish` to such a number and delivers nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptedOut(std::collections::HashSet<String>);
+
+impl OptedOut {
+    pub fn new(numbers: std::collections::HashSet<String>) -> Self {
+        Self(numbers)
+    }
+
+    #[must_use]
+    pub fn contains(&self, phone: &PhoneNumber) -> bool {
+        self.0.contains(phone.as_str())
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The account's SMS opt-out list (SNS `ListPhoneNumbersOptedOut`, `OptInPhoneNumber`).
+pub trait OptOuts {
+    /// Every number on the list.
+    fn opted_out(&self) -> impl Future<Output = Result<OptedOut, SendError>> + Send;
+    /// Takes a number off the list. AWS allows it once every 30 days per number: a refusal is
+    /// [`SendError::Permanent`].
+    fn opt_in(&self, phone: &PhoneNumber) -> impl Future<Output = Result<(), SendError>> + Send;
 }

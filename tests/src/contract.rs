@@ -18,7 +18,9 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use infra::gateway::iam::{Denial, IamCheck};
 use infra::gateway::roles::Environment;
+use infra::gateway::sms::SmsRule;
 use infra::gateway::{Gateway, Rule};
+use infra::sms_account::{Identity, SmsAccount};
 use vigie::adapters::Adapters;
 use vigie::config::Config;
 
@@ -67,6 +69,8 @@ pub(crate) struct Routing {
 /// The check, its gateways, and each function's adapters.
 pub(crate) struct Contract {
     pub check: Arc<IamCheck>,
+    /// What End User Messaging does with SMS (after the IAM check, on every gateway).
+    pub sms: Arc<SmsRule>,
     /// IAM check, then the emulator: where the functions go by default.
     pub gateway: Gateway,
     moto_endpoint: String,
@@ -83,16 +87,20 @@ impl Contract {
         env.names.insert("AlertsTable".into(), config.tables.alerts.clone());
         env.names.insert("LedgerTable".into(), config.tables.ledger.clone());
         env.parameters.insert("SenderEmail".into(), setup.sender_email.clone());
-        env.parameters.insert("SmsNumber".into(), SHARED_NUMBER.into());
+        env.parameters.insert("SharedNumber".into(), SHARED_NUMBER.into());
+        env.parameters.insert("AlertSenderIdentity".into(), config.sms_alert_sender.to_string());
         env.parameters.insert("PublicBaseUrl".into(), config.public_base_url.clone());
         env.parameters.extend(setup.parameters.clone());
         let check = IamCheck::from_template(&setup.template, &env, setup.ses_sandbox)
             .unwrap_or_else(|e| panic!("the IAM contract cannot read {}: {e}", setup.template.display()));
         let check = Arc::new(check);
-        let gateway = Gateway::spawn(moto_endpoint, vec![Arc::clone(&check) as Arc<dyn Rule>])
-            .expect("the gateway starts");
+        let sms = Arc::new(SmsRule::new(sms_account(config), moto_endpoint));
+        let gateway =
+            Gateway::spawn(moto_endpoint, vec![Arc::clone(&check) as Arc<dyn Rule>, Arc::clone(&sms) as _])
+                .expect("the gateway starts");
         Contract {
             check,
+            sms,
             gateway,
             moto_endpoint: moto_endpoint.to_owned(),
             routes: Mutex::new(BTreeMap::new()),
@@ -110,8 +118,11 @@ impl Contract {
         routes
             .entry(upstream.to_owned())
             .or_insert_with(|| {
-                Gateway::spawn(upstream, vec![Arc::clone(&self.check) as Arc<dyn Rule>])
-                    .expect("a gateway starts")
+                Gateway::spawn(
+                    upstream,
+                    vec![Arc::clone(&self.check) as Arc<dyn Rule>, Arc::clone(&self.sms) as _],
+                )
+                .expect("a gateway starts")
             })
             .endpoint
             .clone()
@@ -154,6 +165,19 @@ impl Contract {
     }
 }
 
+/// The town's account as the harness has it: the shared number, two-way to the stack's topic,
+/// and the alert sender if it is another identity; self-managed opt-outs, the Default opt-out
+/// list, SNS allowed. They reach every country ([`Identity::anywhere`]).
+fn sms_account(config: &Config) -> SmsAccount {
+    let topic = infra::sms_event::local_topic_arn();
+    let shared = config.sms_shared_number.identity();
+    let mut identities = vec![Identity::french(shared.as_str(), Some(&topic)).anywhere()];
+    if config.sms_alert_sender != shared {
+        identities.push(Identity::french(config.sms_alert_sender.as_str(), None).anywhere());
+    }
+    SmsAccount::new(identities)
+}
+
 /// `base` with the function's credentials (access key id = its name) and `endpoint`.
 pub(crate) fn function_sdk(
     base: &SdkConfig,
@@ -176,6 +200,12 @@ impl Stack {
     /// The IAM check of this stack: its refusals so far, the roles it judges with.
     pub fn iam(&self) -> &IamCheck {
         &self.contract.check
+    }
+
+    /// What End User Messaging SMS did with the functions' SMS (the gateway rule after the IAM
+    /// check): the account to change, the `Publish` calls judged.
+    pub fn sms(&self) -> &SmsRule {
+        &self.contract.sms
     }
 
     /// The gateway every function's calls go through (IAM check first): other rules go after
@@ -208,6 +238,7 @@ impl Stack {
             let sends = function_sdk(&self.sdk, function, &self.contract.route(&r.sends), r.retry.as_ref());
             let sending = Adapters::new(&sends, config);
             adapters.texter = sending.texter;
+            adapters.replier = sending.replier;
             adapters.mailer = sending.mailer;
         }
         adapters

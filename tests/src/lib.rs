@@ -25,8 +25,10 @@ pub use delivery_events::handler::DeliveryEvents;
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
-/// The shared number of the tests, and where emails come from.
-pub const SHARED_NUMBER: &str = "+33639980000";
+/// The shared number of the tests, a short code of AF2M's transactional 38xxx range as a French
+/// town would have (no range is reserved for fiction among short codes), and where emails come
+/// from.
+pub const SHARED_NUMBER: &str = "38123";
 pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
 /// The SES configuration set every email of the tests is sent with (created on the emulator).
 pub const EMAIL_CONFIGURATION_SET: &str = "vigie-EmailConfigurationSet";
@@ -100,7 +102,7 @@ impl Stack {
                     "MEMBERS_TABLE" => tables.members.clone(),
                     "ALERTS_TABLE" => tables.alerts.clone(),
                     "LEDGER_TABLE" => tables.ledger.clone(),
-                    "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
+                    "SMS_SHARED_NUMBER" => SHARED_NUMBER.into(),
                     "SENDER_EMAIL" => setup.sender_email.clone(),
                     "EMAIL_CONFIGURATION_SET" => EMAIL_CONFIGURATION_SET.into(),
                     "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
@@ -207,7 +209,8 @@ impl Stack {
     /// `inbound-sms`'s dependencies, as its `main.rs` builds them (its calls checked).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
         let adapters = self.adapters_of(INBOUND_SMS);
-        Inbound { store: adapters.store, texter: adapters.texter, config: self.config.clone() }
+        // Every SMS inbound-sms sends is a reply: from the shared number (its main.rs).
+        Inbound { store: adapters.store, texter: adapters.replier, config: self.config.clone() }
     }
 
     /// The fan-out's dependencies, as its `main.rs` builds them (its calls checked).

@@ -208,7 +208,7 @@ fn every_function_of_the_template_has_a_role_the_check_reads() {
     let cfn = roles::transformed(&infra::template::workspace_template()).expect("the transform");
     let mut env = Environment::local("vigie");
     env.parameters.insert("SenderEmail".into(), SENDER_EMAIL.into());
-    env.parameters.insert("SmsNumber".into(), vigie_tests::SHARED_NUMBER.into());
+    env.parameters.insert("SharedNumber".into(), vigie_tests::SHARED_NUMBER.into());
     let roles = roles::Roles::from_transformed(&cfn, &env).expect("roles");
     let principals: Vec<&str> = roles.by_principal.keys().map(String::as_str).collect();
     assert_eq!(principals, [DELIVERY_EVENTS, FAN_OUT, INBOUND_SMS, WEB]);
@@ -223,7 +223,7 @@ fn the_inbound_topic_takes_messages_from_end_user_messaging_of_this_account_only
     let cfn = roles::transformed(&infra::template::workspace_template()).expect("the transform");
     let mut env = Environment::local("vigie");
     env.parameters.insert("SenderEmail".into(), SENDER_EMAIL.into());
-    env.parameters.insert("SmsNumber".into(), vigie_tests::SHARED_NUMBER.into());
+    env.parameters.insert("SharedNumber".into(), vigie_tests::SHARED_NUMBER.into());
     let document =
         roles::resolve(&cfn, &env, "/Resources/InboundSmsTopicPolicy/Properties/PolicyDocument").unwrap();
     // A resource policy: each statement is for the End User Messaging service principal, which

@@ -16,7 +16,14 @@ use vigie::config::Config;
 use vigie::domain::{self, AlertId, Member, MemberId};
 use vigie::model::{Alert, Channel, Claim, Cursor, DeliveryCounts, Outcome, Recipient, Task};
 use vigie::pace::Pacer;
-use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, StoreError, Texter};
+use vigie::ports::{
+    AlertLog, Ledger, Mailer, MemberLookup, OptOuts, OptedOut, Roster, SendError, StoreError, Texter,
+};
+
+/// Why an SMS to a number on the account's SMS opt-out list is recorded as failed, unsent: SNS
+/// would accept it and deliver nothing.
+pub const OPTED_OUT_AT_AWS: &str =
+    "number on the account's SMS opt-out list (AWS delivers nothing to it): the member can text START";
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
@@ -107,7 +114,7 @@ pub async fn handle<S, T, M>(
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let mut response = DynamoDbEventResponse::default();
@@ -152,7 +159,7 @@ pub async fn handle_json<S, T, M>(
 ) -> Result<serde_json::Value, (&'static str, String)>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let event: Event =
@@ -200,7 +207,7 @@ fn work_of(record: &EventRecord) -> Result<Option<Work>, String> {
 pub async fn run<S, T, M>(deps: &FanOut<S, T, M>, work: &Work) -> Result<Option<Progress>, FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let Some(alert) = persist("alert", || deps.store.alert(work.alert)).await? else {
@@ -225,7 +232,7 @@ pub async fn fan_out<S, T, M>(
 ) -> Result<Progress, FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let sms = compose::alert_sms(
@@ -236,6 +243,13 @@ where
         deps.config.sms_max_segments,
     );
     let sms_parts = domain::count_segments(&sms).segments as u32;
+    // One read of AWS's own opt-out list per chunk: an SMS to a number on it would be accepted and
+    // never delivered, so it is recorded as failed instead of sent. If the list cannot be read,
+    // the SMS go out as before (an alert is not held back for it).
+    let opted_out = deps.texter.opted_out().await.unwrap_or_else(|error| {
+        warn!(%error, "the account's SMS opt-out list could not be read: sending without it");
+        OptedOut::default()
+    });
     // A page's deliveries (two channels a member) fit in the queue: the reader claims the next
     // page while this one is sent.
     let page_jobs = (deps.config.fanout_page_size.max(1) as usize) * 2;
@@ -243,7 +257,7 @@ where
     let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
     let (walked, released, settled) = tokio::join!(
         claim_chunk(deps, alert, after, deps.lease(sms_parts), jobs_tx),
-        send_claimed(deps, alert, (&sms, sms_parts), jobs_rx, outcomes_tx),
+        send_claimed(deps, alert, (&sms, sms_parts), &opted_out, jobs_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
     );
     settled?;
@@ -371,17 +385,18 @@ async fn send_claimed<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     sms: (&str, u32),
+    opted_out: &OptedOut,
     jobs: mpsc::Receiver<Job>,
     outcomes: mpsc::Sender<(Task, Outcome)>,
 ) -> bool
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let mut released = false;
     let mut sends = receive(jobs)
         .map(|(task, recipient)| async move {
-            let outcome = send(deps, alert, sms, &task, &recipient).await;
+            let outcome = send(deps, alert, sms, opted_out, &task, &recipient).await;
             (task, outcome)
         })
         .buffer_unordered(deps.config.fanout_concurrency.max(1));
@@ -455,15 +470,17 @@ async fn send<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     (sms, sms_parts): (&str, u32),
+    opted_out: &OptedOut,
     task: &Task,
     recipient: &Recipient,
 ) -> Outcome
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let result = match task {
         Task::Delivery { channel: Channel::Sms, .. } => match recipient.sms_target() {
+            Some(phone) if opted_out.contains(phone) => Err(SendError::Permanent(OPTED_OUT_AT_AWS.into())),
             Some(phone) => {
                 deps.sms_pacer.take(sms_parts).await;
                 deps.texter.send_sms(phone, sms).await
@@ -524,7 +541,7 @@ async fn confirm_to_sender<S, T, M>(
 ) -> Result<(), FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let Some(sender) = deps.store.member(alert.sender_id).await? else {
@@ -560,7 +577,7 @@ async fn send_confirmation<S, T, M>(
     text: &str,
 ) -> Result<String, SendError>
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     match (channel, &sender.phone, &sender.email) {
@@ -591,7 +608,7 @@ mod tests {
             Some(
                 match name {
                     "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => "t",
-                    "SMS_ORIGINATION_NUMBER" => "+33639980000",
+                    "SMS_SHARED_NUMBER" => "38123",
                     "SENDER_EMAIL" => "alertes@vigie.example.org",
                     "PUBLIC_BASE_URL" => "https://vigie.example.org",
                     _ => return None,

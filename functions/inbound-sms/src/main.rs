@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
     let sdk = vigie::adapters::sdk::load().await;
     // Only the clients this function uses: no SES client at cold start.
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
-    let texter = SnsTexter::from_sdk(&sdk, config.sms_number.clone());
+    // Every SMS it sends is a reply: from the shared number, which residents can answer.
+    let texter = SnsTexter::from_sdk(&sdk, &config.sms_shared_number.identity());
     let deps = Inbound { store, texter, config };
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }

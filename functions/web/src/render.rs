@@ -248,6 +248,15 @@ impl HasProblems for Recipient {
     }
 }
 
+/// The shared number as people dial it: a short code as is (`38123`), a long code as
+/// [`phone_display`] writes it.
+pub fn shared_number_display(number: &vigie::domain::SharedNumber) -> String {
+    match number.phone_number() {
+        Some(phone) => phone_display(phone),
+        None => number.as_str().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +267,9 @@ mod tests {
         assert_eq!(phone_display(&fr), "06 39 98 00 01");
         let uk = vigie::domain::PhoneNumber::parse("+447700900123").unwrap();
         assert_eq!(phone_display(&uk), "+447700900123");
+        let short = vigie::domain::SharedNumber::parse("38123").unwrap();
+        assert_eq!(shared_number_display(&short), "38123");
+        let long = vigie::domain::SharedNumber::parse("+33939000000").unwrap();
+        assert_eq!(shared_number_display(&long), "09 39 00 00 00");
     }
 }
