@@ -15,6 +15,7 @@ use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
 use vigie::compose::{self, AlertEmail};
 use vigie::domain::{AlertSource, Email, PhoneNumber};
 use vigie::model::{Alert, DeliveryCounts};
+use vigie::pace::Rates;
 use vigie::ports::{Ledger, Mailer, Texter};
 
 use crate::community::{BoxError, Emulator, Generated, email_of, phone_of};
@@ -90,11 +91,14 @@ pub async fn throughput(
 ) -> Result<Throughput, BoxError> {
     let sdk = &emulator.sdk;
     let config = emulator.config.clone();
+    let store = DynamoStore::new(counter.dynamodb(sdk), config.tables.clone());
+    let rates = Rates::shared(&store, &config);
     let deps = Arc::new(FanOut::new(
-        DynamoStore::new(counter.dynamodb(sdk), config.tables.clone()),
+        store,
         SnsTexter::new(counter.sns(sdk), config.sms_number.clone()),
         SesMailer::new(counter.sesv2(sdk), config.sender_email.clone()),
         config.clone(),
+        rates,
     ));
     let first_invocation: Arc<Mutex<Option<Instant>>> = Arc::default();
     let invoker = {
@@ -103,7 +107,7 @@ pub async fn throughput(
             let deps = Arc::clone(&deps);
             first.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Instant::now);
             async move {
-                fan_out::handler::handle_json(&deps, event)
+                fan_out::handler::handle_json(&deps, event, Default::default())
                     .await
                     .map_err(|(kind, why)| InvokeError::function(kind, why))
             }

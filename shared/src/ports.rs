@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Claim, Cursor, DeliveryCounts, InboundMessageId, JoinRequest,
-    Outcome, Page, Recipient, Recorded, Session, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Claim, ClaimHolder, Cursor, DeliveryCounts, InboundMessageId,
+    JoinRequest, Outcome, Page, Recipient, Recorded, Session, Task, TokenHash,
 };
+use crate::pace::{SlotAnswer, SlotRequest};
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
 #[derive(Debug, thiserror::Error)]
@@ -137,11 +138,13 @@ pub trait AlertLog {
 
 /// The ledger of what was sent, so nothing is sent twice.
 pub trait Ledger {
-    /// Reserves each task for `lease`; the answers are in the order of `tasks`.
+    /// Reserves each task for `lease` to `holder` (its claims of before are its own again at
+    /// once); the answers are in the order of `tasks`.
     fn claim(
         &self,
         tasks: &[Task],
         lease: Duration,
+        holder: &ClaimHolder,
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
     /// Records how claimed tasks ended.
     fn settle(&self, outcomes: &[(Task, Outcome)]) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -161,6 +164,17 @@ pub trait Ledger {
         inbound: &InboundMessageId,
         window: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The account's send quotas as timelines shared by every process (see [`crate::pace`]).
+pub trait RateLedger {
+    /// Applies [`SlotRequest::decide`] to the timeline `key` atomically: the block granted is
+    /// nobody else's, whatever other processes reserve at the same time.
+    fn reserve_slots(
+        &self,
+        key: &str,
+        request: SlotRequest,
+    ) -> impl Future<Output = Result<SlotAnswer, StoreError>> + Send;
 }
 
 /// Sign-in links and sessions, stored only as hashes of their secrets.

@@ -1,7 +1,9 @@
 //! The harness of vigie's integration tests: a private moto server per test, the tables of
 //! `template.yaml`, the real adapters, and the handlers called with the events AWS sends.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
@@ -12,6 +14,7 @@ use serde_json::Value;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
 use vigie::config::Config;
 use vigie::domain::{Import, Member, parse_import};
+use vigie::pace::Rates;
 
 pub mod browser;
 pub mod crash;
@@ -53,6 +56,9 @@ pub struct Stack {
     pub config: Config,
     pub adapters: Adapters,
     pub members: Vec<Member>,
+    /// How long each fan-out invocation the relay makes may run: the function's `Timeout` in
+    /// `template.yaml` unless a test shortens it.
+    pub fanout_timeout: Duration,
 }
 
 /// Tests keep logs quiet unless `TEST_LOG=1`.
@@ -97,7 +103,9 @@ impl Stack {
         config.emails_per_second = 0;
         tweak(&mut config);
         let adapters = Adapters::new(&sdk, &config);
-        Stack { moto, sdk, config, adapters, members: Vec::new() }
+        let fanout_timeout =
+            infra::template::function_timeout(&yaml, "FanOutFunction").expect("the fan-out's Timeout");
+        Stack { moto, sdk, config, adapters, members: Vec::new(), fanout_timeout }
     }
 
     pub async fn start() -> Stack {
@@ -160,21 +168,47 @@ impl Stack {
         self.member(first_name).email.as_ref().expect("member has an email").to_string()
     }
 
+    /// The inbound-sms function's dependencies, as its cold start builds them (its own pacer on
+    /// the shared rate).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
         Inbound {
             store: self.adapters.store.clone(),
             texter: self.adapters.texter.clone(),
             config: self.config.clone(),
+            sms_rate: Rates::shared(&self.adapters.store, &self.config).sms,
         }
     }
 
+    /// The fan-out's dependencies as one execution environment's cold start builds them: its own
+    /// pacers on the rate shared through the ledger.
     pub fn fan_out(&self) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
+        self.fan_out_with_rates(Rates::shared(&self.adapters.store, &self.config))
+    }
+
+    /// The fan-out's dependencies with the given rates.
+    pub fn fan_out_with_rates(&self, rates: Rates) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
         FanOut::new(
             self.adapters.store.clone(),
             self.adapters.texter.clone(),
             self.adapters.mailer.clone(),
             self.config.clone(),
+            rates,
         )
+    }
+
+    /// The fan-out's execution environments (see [`Environments`]), each built by
+    /// [`Stack::fan_out`].
+    pub fn fan_out_environments(&self) -> Arc<Environments> {
+        let (store, texter, mailer, config) = (
+            self.adapters.store.clone(),
+            self.adapters.texter.clone(),
+            self.adapters.mailer.clone(),
+            self.config.clone(),
+        );
+        Environments::new(self.fanout_timeout, move || {
+            let rates = Rates::shared(&store, &config);
+            FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)
+        })
     }
 
     /// The SNS event AWS delivers when `from` texts `body` to the shared number.
@@ -207,14 +241,10 @@ impl Stack {
     }
 
     /// A relay on the alerts table's stream that invokes the fan-out in-process, with the event
-    /// source mapping settings of `template.yaml`.
+    /// source mapping settings of `template.yaml`, in execution environments of its own
+    /// ([`Stack::fan_out_environments`]).
     pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
-        let deps = Arc::new(self.fan_out());
-        let invoker = move |event: Value| {
-            let deps = Arc::clone(&deps);
-            async move { invoke_fan_out(&deps, event).await }
-        };
-        self.relay_with(invoker).await
+        self.relay_with(self.fan_out_environments().invoker()).await
     }
 
     /// Everything the emulator has sent so far.
@@ -223,10 +253,88 @@ impl Stack {
     }
 }
 
-/// Invokes the fan-out handler in-process with a stream event as JSON, and answers as Lambda.
+/// Invokes the fan-out handler in-process with a stream event as JSON (no deadline), and
+/// answers as Lambda.
 pub async fn invoke_fan_out(
     deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
     event: Value,
 ) -> Result<Value, InvokeError> {
-    fan_out::handler::handle_json(deps, event).await.map_err(|(kind, why)| InvokeError::function(kind, why))
+    invoke_fan_out_in(deps, event, lambda_runtime::Context::default()).await
+}
+
+/// [`invoke_fan_out`] in the invocation `context` (its deadline, its request id).
+pub async fn invoke_fan_out_in(
+    deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
+    event: Value,
+    context: lambda_runtime::Context,
+) -> Result<Value, InvokeError> {
+    fan_out::handler::handle_json(deps, event, context)
+        .await
+        .map_err(|(kind, why)| InvokeError::function(kind, why))
+}
+
+type FanOutDeps = FanOut<DynamoStore, SnsTexter, SesMailer>;
+
+/// The fan-out's execution environments, as Lambda keeps them: an invocation runs in a free
+/// environment, or a new one when all are busy (several invocations at once each have their own
+/// process, so their own pacers, and share only what AWS shares), and each invocation gets a
+/// request id of its own and its deadline (`timeout` from its start).
+pub struct Environments {
+    make: Box<dyn Fn() -> FanOutDeps + Send + Sync>,
+    free: Mutex<Vec<Arc<FanOutDeps>>>,
+    timeout: Duration,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    created: AtomicUsize,
+}
+
+impl Environments {
+    pub fn new(timeout: Duration, make: impl Fn() -> FanOutDeps + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Self {
+            make: Box::new(make),
+            free: Mutex::new(Vec::new()),
+            timeout,
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+            created: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs one invocation in an environment, as Lambda would.
+    pub async fn invoke(&self, event: Value) -> Result<Value, InvokeError> {
+        let free = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let environment = free.unwrap_or_else(|| {
+            self.created.fetch_add(1, Ordering::SeqCst);
+            Arc::new((self.make)())
+        });
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let deadline = SystemTime::now() + self.timeout;
+        let mut context = lambda_runtime::Context::default();
+        context.request_id = ulid::Ulid::new().to_string();
+        context.deadline = deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let result = invoke_fan_out_in(&environment, event, context).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.free.lock().unwrap_or_else(|p| p.into_inner()).push(environment);
+        result
+    }
+
+    /// An invoker for a relay.
+    pub fn invoker(self: &Arc<Self>) -> impl Invoker + use<> {
+        let environments = Arc::clone(self);
+        move |event: Value| {
+            let environments = Arc::clone(&environments);
+            async move { environments.invoke(event).await }
+        }
+    }
+
+    /// The most invocations that ran at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many environments were started (cold starts).
+    pub fn created(&self) -> usize {
+        self.created.load(Ordering::SeqCst)
+    }
 }

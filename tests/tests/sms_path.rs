@@ -300,7 +300,7 @@ async fn a_delivery_held_by_a_crashed_invocation_is_taken_over_once_its_lease_ex
         member: stack.member("Karim").id,
         channel: vigie::model::Channel::Sms,
     };
-    stack.store().claim(&[held], lease).await.unwrap();
+    stack.store().claim(&[held], lease, &vigie::model::ClaimHolder::new()).await.unwrap();
 
     // The retry sends the rest at once, waits for the dead invocation's lease, then takes over.
     let started = std::time::Instant::now();

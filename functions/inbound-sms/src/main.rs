@@ -4,6 +4,7 @@ use inbound_sms::handler::{Inbound, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use vigie::adapters::{DynamoStore, SnsTexter};
 use vigie::config::Config;
+use vigie::pace::Rates;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,6 +14,8 @@ async fn main() -> Result<(), Error> {
     // Only the clients this function uses: no SES client at cold start.
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
     let texter = SnsTexter::from_sdk(&sdk, config.sms_number.clone());
-    let deps = Inbound { store, texter, config };
+    // The shared number's quota, shared with the fan-out through the ledger.
+    let sms_rate = Rates::shared(&store, &config).sms;
+    let deps = Inbound { store, texter, config, sms_rate };
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }
