@@ -7,7 +7,8 @@ VENV := .venv
 RUN_VENV := .venv-run
 API_VENV := .venv-api
 export CARGO_TERM_COLOR ?= never
-export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+# moto with one DynamoDB request at a time (infra/moto/moto_server.py: why).
+export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
 

@@ -36,7 +36,8 @@ for url in "$AWS_ENDPOINT_URL" "$VIGIE_LAMBDA_URL"; do
   fi
 done
 
-moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
+# One DynamoDB request at a time, as transactions are isolated on AWS (infra/moto/moto_server.py).
+infra/moto/moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
 pids+=($!)
 wait_for "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
 

@@ -8,12 +8,14 @@
 //! - [`sms_event`]: the SNS event of an inbound SMS, as Lambda receives it;
 //! - [`outbox`]: the SMS and emails the emulator "sent";
 //! - [`moto`]: a moto server for tests;
-//! - [`faults`]: a proxy that fails a share of the AWS calls, for tests;
+//! - [`gateway`]: for tests, a gateway in front of the emulator that does what AWS does and the
+//!   emulator does not: the IAM contract ([`gateway::iam`]), faults ([`faults`]), and the rules
+//!   other tests add;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
 
-pub mod faults;
+pub mod gateway;
 pub mod moto;
 pub mod outbox;
 pub mod relay;
@@ -21,3 +23,6 @@ pub mod runtime_api;
 pub mod sms_event;
 pub mod stack;
 pub mod template;
+
+/// The faulting proxy's former home (`infra::faults::FaultProxy`): now a rule of the gateway.
+pub use gateway::faults;

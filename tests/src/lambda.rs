@@ -35,13 +35,21 @@ impl Function {
 }
 
 impl Stack {
-    /// The environment `template.yaml` gives the functions (the settings the fan-out reads),
-    /// from this stack's configuration, with DynamoDB at `dynamodb_endpoint` and the other
-    /// services (SNS, SES) at `sends_endpoint`: emulators, or proxies in front of them.
-    pub fn function_env(&self, dynamodb_endpoint: &str, sends_endpoint: &str) -> Vec<(String, String)> {
+    /// The environment `template.yaml` gives function `function` (the settings the fan-out
+    /// reads), from this stack's configuration, with DynamoDB at `dynamodb_endpoint` and the
+    /// other services (SNS, SES) at `sends_endpoint` (emulators, or proxies in front of them),
+    /// each behind the IAM check: the process signs as `function`.
+    pub fn function_env(
+        &self,
+        function: &str,
+        dynamodb_endpoint: &str,
+        sends_endpoint: &str,
+    ) -> Vec<(String, String)> {
         let c = &self.config;
-        let mut env = infra::runtime_api::emulator_env(sends_endpoint);
-        env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), dynamodb_endpoint.to_owned()));
+        let mut env = infra::runtime_api::emulator_env(&self.contract.route(sends_endpoint));
+        env.retain(|(k, _)| k != "AWS_ACCESS_KEY_ID");
+        env.push(("AWS_ACCESS_KEY_ID".to_owned(), function.to_owned()));
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), self.contract.route(dynamodb_endpoint)));
         let settings = [
             ("MEMBERS_TABLE", c.tables.members.clone()),
             ("ALERTS_TABLE", c.tables.alerts.clone()),
@@ -63,8 +71,8 @@ impl Stack {
         env
     }
 
-    /// Starts `binary` as function `name` with [`Stack::function_env`], and waits until it asks
-    /// for its first event. Its output goes to a file of the temporary directory, quoted when
+    /// Starts `binary` as function `name` (its principal: `fan-out`) with
+    /// [`Stack::function_env`], and waits until it asks for its first event. Its output goes to a file of the temporary directory, quoted when
     /// something goes wrong.
     pub async fn start_function(
         &self,
@@ -73,7 +81,7 @@ impl Stack {
         dynamodb_endpoint: &str,
         sends_endpoint: &str,
     ) -> Function {
-        let env = self.function_env(dynamodb_endpoint, sends_endpoint);
+        let env = self.function_env(name, dynamodb_endpoint, sends_endpoint);
         let api = Arc::new(RuntimeApi::start().await.expect("a local Runtime API"));
         let log = std::env::temp_dir().join(format!("vigie-{name}-{}.log", ulid::Ulid::new()));
         let mut process = FunctionProcess::spawn(binary, name, &api, &env, &log)

@@ -17,11 +17,13 @@ use vigie::domain::{Import, Member, parse_import};
 use vigie::pace::Rates;
 
 pub mod browser;
+pub mod contract;
 pub mod crash;
 pub mod lambda;
 pub mod outbound;
 pub mod web_client;
 
+pub use contract::{FAN_OUT, INBOUND_SMS, Setup, WEB};
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
@@ -50,15 +52,26 @@ pub fn community_of(n: usize, first_number: usize) -> String {
 }
 
 /// A private emulator with vigie's tables, and the functions' dependencies built on it.
+///
+/// The functions' calls are checked against their roles (the IAM contract, [`contract`]): a
+/// call a role does not allow is refused as AWS refuses it, and fails the test when the stack is
+/// dropped. The harness's own calls ([`Stack::store`], [`Stack::sdk`]: seeding, reading the
+/// outbox, the stream, the tables for assertions) go straight to the emulator.
 pub struct Stack {
     pub moto: Moto,
+    /// The harness's own SDK configuration (straight to the emulator, not checked).
     pub sdk: aws_config::SdkConfig,
     pub config: Config,
-    pub adapters: Adapters,
     pub members: Vec<Member>,
     /// How long each fan-out invocation the relay makes may run: the function's `Timeout` in
     /// `template.yaml` unless a test shortens it.
     pub fanout_timeout: Duration,
+    /// The harness's adapters (straight to the emulator).
+    harness: Adapters,
+    contract: contract::Contract,
+    routing: contract::Routing,
+    /// Each function's adapters, by principal (`web`, `inbound-sms`, `fan-out`).
+    functions: std::collections::BTreeMap<String, Adapters>,
 }
 
 /// Tests keep logs quiet unless `TEST_LOG=1`.
@@ -72,16 +85,18 @@ impl Stack {
     /// A fresh emulator with the tables of `template.yaml` and the SES sender identity.
     /// `tweak` adjusts the configuration (page size, lease...) before the adapters are built.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Stack {
+        Self::start_from(Setup::default(), tweak).await
+    }
+
+    /// As [`Stack::start_with`], from another template or `SenderEmail` ([`Setup`]).
+    pub async fn start_from(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Stack {
         init_logs();
         let moto = Moto::start().expect("moto starts (make venv installs it)");
         let sdk = moto.sdk_config().await;
-        let yaml = std::fs::read_to_string(infra::template::workspace_template()).expect("template.yaml");
+        let yaml = std::fs::read_to_string(&setup.template).expect("the template");
         let tables = infra::template::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &yaml, "vigie")
             .await
             .expect("tables from template.yaml");
-        infra::stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&sdk), SENDER_EMAIL)
-            .await
-            .expect("SES identity");
         let mut config = Config::from_lookup(|name| {
             Some(
                 match name {
@@ -89,7 +104,7 @@ impl Stack {
                     "ALERTS_TABLE" => tables.alerts.clone(),
                     "LEDGER_TABLE" => tables.ledger.clone(),
                     "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
-                    "SENDER_EMAIL" => SENDER_EMAIL.into(),
+                    "SENDER_EMAIL" => setup.sender_email.clone(),
                     "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
                     _ => return None,
                 }
@@ -97,15 +112,33 @@ impl Stack {
             )
         })
         .expect("test configuration");
+        infra::stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&sdk), config.sender_email.as_str())
+            .await
+            .expect("SES identity");
         // Small pages, so every test also walks the roster page by page; no quotas to wait for.
         config.fanout_page_size = 3;
         config.sms_parts_per_second = 0;
         config.emails_per_second = 0;
         tweak(&mut config);
-        let adapters = Adapters::new(&sdk, &config);
+        let harness = Adapters::new(&sdk, &config);
         let fanout_timeout =
             infra::template::function_timeout(&yaml, "FanOutFunction").expect("the fan-out's Timeout");
-        Stack { moto, sdk, config, adapters, members: Vec::new(), fanout_timeout }
+        let contract = contract::Contract::start(&setup, &config, &moto.endpoint);
+        let routing =
+            contract::Routing { dynamodb: moto.endpoint.clone(), sends: moto.endpoint.clone(), retry: None };
+        let mut stack = Stack {
+            moto,
+            sdk,
+            config,
+            members: Vec::new(),
+            harness,
+            contract,
+            routing,
+            functions: Default::default(),
+            fanout_timeout,
+        };
+        stack.rebuild_functions();
+        stack
     }
 
     pub async fn start() -> Stack {
@@ -127,15 +160,20 @@ impl Stack {
         import
     }
 
-    /// Makes the functions' adapters talk to `endpoint` (a faulting proxy, say) instead of the
-    /// emulator; the harness itself (seeding, stream reads, outbox) still talks to the emulator.
-    /// The SDK's standard retries are kept, with a short first backoff so tests run quickly.
+    /// Makes the functions' calls go, once checked, to `endpoint` (a faulting proxy, say) instead
+    /// of the emulator; the harness itself (seeding, stream reads, outbox) still talks to the
+    /// emulator. The SDK's standard retries are kept, with a short first backoff so tests run
+    /// quickly.
     pub async fn route_functions_through(&mut self, endpoint: &str) {
         let retries = aws_config::retry::RetryConfig::standard()
             .with_max_attempts(3)
             .with_initial_backoff(std::time::Duration::from_millis(20));
-        let sdk = infra::stack::aws_config(endpoint).await.to_builder().retry_config(retries).build();
-        self.adapters = Adapters::new(&sdk, &self.config);
+        self.routing = contract::Routing {
+            dynamodb: endpoint.to_owned(),
+            sends: endpoint.to_owned(),
+            retry: Some(retries),
+        };
+        self.rebuild_functions();
     }
 
     /// Loads a large import quickly (see `DynamoStore::bulk_register_unchecked`): for
@@ -150,8 +188,9 @@ impl Stack {
         import
     }
 
+    /// The harness's store (straight to the emulator, not checked): for seeding and assertions.
     pub fn store(&self) -> &DynamoStore {
-        &self.adapters.store
+        &self.harness.store
     }
 
     /// The member of the seed with this first name.
@@ -168,43 +207,33 @@ impl Stack {
         self.member(first_name).email.as_ref().expect("member has an email").to_string()
     }
 
-    /// The inbound-sms function's dependencies, as its cold start builds them (its own pacer on
-    /// the shared rate).
+    /// `inbound-sms`'s dependencies, as its `main.rs` builds them (its calls checked; its own
+    /// pacer on the shared rate).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
-        Inbound {
-            store: self.adapters.store.clone(),
-            texter: self.adapters.texter.clone(),
-            config: self.config.clone(),
-            sms_rate: Rates::shared(&self.adapters.store, &self.config).sms,
-        }
+        let adapters = self.adapters_of(INBOUND_SMS);
+        let sms_rate = Rates::shared(&adapters.store, &self.config).sms;
+        Inbound { store: adapters.store, texter: adapters.texter, config: self.config.clone(), sms_rate }
     }
 
-    /// The fan-out's dependencies as one execution environment's cold start builds them: its own
-    /// pacers on the rate shared through the ledger.
+    /// The fan-out's dependencies, as one execution environment's `main.rs` builds them (its
+    /// calls checked; its own pacers on the rate shared through the ledger).
     pub fn fan_out(&self) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
-        self.fan_out_with_rates(Rates::shared(&self.adapters.store, &self.config))
+        let adapters = self.adapters_of(FAN_OUT);
+        self.fan_out_with_rates(Rates::shared(&adapters.store, &self.config))
     }
 
     /// The fan-out's dependencies with the given rates.
     pub fn fan_out_with_rates(&self, rates: Rates) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
-        FanOut::new(
-            self.adapters.store.clone(),
-            self.adapters.texter.clone(),
-            self.adapters.mailer.clone(),
-            self.config.clone(),
-            rates,
-        )
+        let adapters = self.adapters_of(FAN_OUT);
+        FanOut::new(adapters.store, adapters.texter, adapters.mailer, self.config.clone(), rates)
     }
 
     /// The fan-out's execution environments (see [`Environments`]), each built by
     /// [`Stack::fan_out`].
     pub fn fan_out_environments(&self) -> Arc<Environments> {
-        let (store, texter, mailer, config) = (
-            self.adapters.store.clone(),
-            self.adapters.texter.clone(),
-            self.adapters.mailer.clone(),
-            self.config.clone(),
-        );
+        let adapters = self.adapters_of(FAN_OUT);
+        let (store, texter, mailer, config) =
+            (adapters.store, adapters.texter, adapters.mailer, self.config.clone());
         Environments::new(self.fanout_timeout, move || {
             let rates = Rates::shared(&store, &config);
             FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)

@@ -7,7 +7,6 @@
 use aws_config::SdkConfig;
 use infra::moto::Moto;
 use infra::outbox::Outbox;
-use vigie::adapters::{SesMailer, SnsTexter};
 
 use crate::{SENDER_EMAIL, Stack};
 
@@ -35,10 +34,11 @@ impl Outbound {
 }
 
 impl Stack {
-    /// Makes the functions' SNS and SES calls go where `sdk` points (an [`Outbound`] emulator,
-    /// or a proxy in front of it); their DynamoDB calls stay where they were.
+    /// Makes the functions' SNS and SES calls go, once checked, where `sdk` points (an
+    /// [`Outbound`] emulator, or a proxy in front of it); their DynamoDB calls stay where they
+    /// were.
     pub fn send_through(&mut self, sdk: &SdkConfig) {
-        self.adapters.texter = SnsTexter::from_sdk(sdk, self.config.sms_number.clone());
-        self.adapters.mailer = SesMailer::from_sdk(sdk, self.config.sender_email.clone());
+        self.routing.sends = sdk.endpoint_url().expect("an SDK configuration with an endpoint").to_owned();
+        self.rebuild_functions();
     }
 }

@@ -95,8 +95,11 @@ pub struct WebClient {
 impl WebClient {
     /// The web function of `stack` (sign-in answers without their minimum duration).
     pub fn new(stack: &Stack) -> Self {
-        let state =
-            web::AppState::with_signin_floor(stack.adapters.clone(), stack.config.clone(), Duration::ZERO);
+        let state = web::AppState::with_signin_floor(
+            stack.adapters_of(crate::WEB),
+            stack.config.clone(),
+            Duration::ZERO,
+        );
         Self::with_router(web::router(state))
     }
 

@@ -265,7 +265,7 @@ async fn every_bad_request_gets_its_clear_answer_and_changes_nothing() {
     let mut stack = Stack::start().await;
     stack.seed(DEMO_SEED).await;
     let state = web::AppState::with_signin_floor(
-        stack.adapters.clone(),
+        stack.adapters_of(vigie_tests::WEB),
         stack.config.clone(),
         std::time::Duration::ZERO,
     );

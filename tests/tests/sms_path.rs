@@ -353,12 +353,13 @@ async fn a_failed_write_costs_nothing_of_the_hourly_budget() {
     let mut stack = Stack::start_with(|c| c.alerts_per_hour = 2).await;
     stack.seed(vigie_tests::DEMO_SEED).await;
     let marie = stack.phone("Marie");
-    // The function's alert write fails (here: its alerts table is missing), after the sender and
-    // their community were read: the invocation fails, for Lambda to retry.
+    // The function's alert write fails (here: it names an alerts table its role does not cover,
+    // which AWS refuses with AccessDenied), after the sender and their community were read: the
+    // invocation fails, for Lambda to retry.
     let mut broken = stack.inbound();
-    let mut tables = stack.config.tables.clone();
-    tables.alerts = "vigie-NoSuchTable".into();
-    broken.store = vigie::adapters::DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), tables);
+    let mut config = stack.config.clone();
+    config.tables.alerts = "vigie-NoSuchTable".into();
+    broken.store = stack.adapters_with(vigie_tests::INBOUND_SMS, &config).store;
     let events: Vec<_> = (0..2)
         .map(|i| {
             stack.sms_event(&marie, &format!("Cambriolage en cours, maison {i}"), &format!("budget-fail-{i}"))
@@ -372,6 +373,19 @@ async fn a_failed_write_costs_nothing_of_the_hourly_budget() {
         )
         .await;
         assert!(failed.is_err(), "the failed write fails the invocation: {failed:?}");
+    }
+    let refused = stack.iam().take_denials();
+    assert!(!refused.is_empty());
+    for denial in refused {
+        assert_eq!(
+            (denial.function.as_str(), denial.action.as_str(), denial.resource.as_str()),
+            (
+                "inbound-sms",
+                "dynamodb:PutItem",
+                "arn:aws:dynamodb:eu-west-3:123456789012:table/vigie-NoSuchTable"
+            ),
+            "{denial}"
+        );
     }
     // Lambda's retries now succeed: the failed attempts spent nothing.
     for event in events {

@@ -368,7 +368,7 @@ impl World {
         stack.seed(DEMO_SEED).await;
         stack.seed(VALMONT).await;
         let router = web::router(web::AppState::with_signin_floor(
-            stack.adapters.clone(),
+            stack.adapters_of(vigie_tests::WEB),
             stack.config.clone(),
             Duration::ZERO,
         ));

@@ -116,19 +116,22 @@ async fn errors_are_pages_and_never_internal_text() {
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.json(), serde_json::json!({ "error": "not_found" }));
 
-    // The store unreachable: a page that says so, and nothing of the error.
+    // The store unreachable (a table the role does not cover: AWS answers AccessDenied): a page
+    // that says so, and nothing of the error.
     let mut config = stack.config.clone();
     config.tables.ledger = "no-such-table".into();
-    let adapters = vigie::adapters::Adapters::new(&stack.sdk, &config);
+    let adapters = stack.adapters_with(vigie_tests::WEB, &config);
     let state = web::AppState::with_signin_floor(adapters, config, std::time::Duration::ZERO);
     let mut broken = WebClient::with_router(web::router(state));
     broken.set_cookie("vigie_session", &"a".repeat(64));
     let reply = broken.get("/").await;
     assert!(reply.status.is_server_error(), "{}", reply.status);
-    assert!(
-        !reply.body.contains("no-such-table") && !reply.body.contains("ResourceNotFound"),
-        "{}",
-        reply.body
-    );
+    assert!(!reply.body.contains("no-such-table") && !reply.body.contains("AccessDenied"), "{}", reply.body);
     assert!(reply.body.contains("appelez le 17"));
+    let refused = stack.iam().take_denials();
+    assert!(!refused.is_empty());
+    assert!(
+        refused.iter().all(|d| d.function == "web" && d.resource.ends_with(":table/no-such-table")),
+        "{refused:?}"
+    );
 }
