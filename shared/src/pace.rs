@@ -79,7 +79,8 @@ pub struct SlotRequest {
     pub per_unit_us: i64,
     pub now_us: i64,
     pub priority: Priority,
-    /// For an urgent request: how long after its block ordinary senders wait.
+    /// For an urgent request: how long after its block ordinary senders wait (0: they wait for
+    /// nothing, the block is just put ahead of theirs).
     pub hold_us: i64,
     /// The timeline as the requester last saw it (it only moves forward), if it saw it.
     pub known: Option<RateState>,
@@ -95,6 +96,14 @@ pub enum SlotAnswer {
 }
 
 impl SlotRequest {
+    /// How far ahead of now this requester's block may start.
+    pub fn horizon_us(&self) -> i64 {
+        micros(match self.priority {
+            Priority::Ordinary => ORDINARY_HORIZON,
+            Priority::Urgent => URGENT_HORIZON,
+        })
+    }
+
     /// The rule of the shared rate, applied to the timeline `state`: pure, the same for the
     /// DynamoDB item and the in-process timeline.
     pub fn decide(&self, state: RateState) -> SlotAnswer {
@@ -104,17 +113,14 @@ impl SlotRequest {
         }
         // Never before now: slots nobody used are gone, not saved up for a burst.
         let start = state.next_us.max(now);
-        let horizon = micros(match self.priority {
-            Priority::Ordinary => ORDINARY_HORIZON,
-            Priority::Urgent => URGENT_HORIZON,
-        });
+        let horizon = self.horizon_us();
         if start > now + horizon {
             return SlotAnswer::Later { retry_at_us: start - horizon, state };
         }
         let end = start + i64::from(self.units.max(1)) * self.per_unit_us;
         let urgent_until_us = match self.priority {
-            Priority::Ordinary => state.urgent_until_us,
-            Priority::Urgent => state.urgent_until_us.max(end + self.hold_us),
+            Priority::Urgent if self.hold_us > 0 => state.urgent_until_us.max(end + self.hold_us),
+            _ => state.urgent_until_us,
         };
         SlotAnswer::Granted { start_us: start, state: RateState { next_us: end, urgent_until_us } }
     }

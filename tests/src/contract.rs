@@ -17,7 +17,10 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use infra::gateway::iam::{Denial, IamCheck};
+use infra::gateway::lost::LostAnswers;
+use infra::gateway::quota::SendQuota;
 use infra::gateway::roles::Environment;
+use infra::gateway::tokens::ClientTokens;
 use infra::gateway::{Gateway, Rule};
 use vigie::adapters::Adapters;
 use vigie::config::Config;
@@ -66,6 +69,10 @@ pub(crate) struct Routing {
 /// The check, its gateways, and each function's adapters.
 pub(crate) struct Contract {
     pub check: Arc<IamCheck>,
+    /// What AWS does beyond IAM, in every gateway after the check (see [`Contract::rules`]).
+    pub lost: Arc<LostAnswers>,
+    pub tokens: Arc<ClientTokens>,
+    pub quota: Arc<SendQuota>,
     /// IAM check, then the emulator: where the functions go by default.
     pub gateway: Gateway,
     moto_endpoint: String,
@@ -88,15 +95,43 @@ impl Contract {
         let check = IamCheck::from_template(&setup.template, &env, setup.ses_sandbox)
             .unwrap_or_else(|e| panic!("the IAM contract cannot read {}: {e}", setup.template.display()));
         let check = Arc::new(check);
-        let gateway = Gateway::spawn(moto_endpoint, vec![Arc::clone(&check) as Arc<dyn Rule>])
-            .expect("the gateway starts");
+        let lost = Arc::new(LostAnswers::new(20261202));
+        let tokens = Arc::new(ClientTokens::new());
+        let quota = Arc::new(SendQuota::new(config.sms_parts_per_second, config.emails_per_second));
+        let rules = Self::rules_of(&check, &lost, &tokens, &quota);
+        let gateway = Gateway::spawn(moto_endpoint, rules).expect("the gateway starts");
         Contract {
             check,
+            lost,
+            tokens,
+            quota,
             gateway,
             moto_endpoint: moto_endpoint.to_owned(),
             routes: Mutex::new(BTreeMap::new()),
             template: setup.template.display().to_string(),
         }
+    }
+
+    /// The rules of every gateway, in order: the IAM check; lost answers (inert until a test sets
+    /// a rate), before the client request tokens so that these remember the real answer; the
+    /// account's send quotas (those of the stack's configuration: 0, no limit, unless a test sets
+    /// them), shared by every gateway as the account's are by every function.
+    fn rules_of(
+        check: &Arc<IamCheck>,
+        lost: &Arc<LostAnswers>,
+        tokens: &Arc<ClientTokens>,
+        quota: &Arc<SendQuota>,
+    ) -> Vec<Arc<dyn Rule>> {
+        vec![
+            Arc::clone(check) as Arc<dyn Rule>,
+            Arc::clone(lost) as Arc<dyn Rule>,
+            Arc::clone(tokens) as Arc<dyn Rule>,
+            Arc::clone(quota) as Arc<dyn Rule>,
+        ]
+    }
+
+    fn rules(&self) -> Vec<Arc<dyn Rule>> {
+        Self::rules_of(&self.check, &self.lost, &self.tokens, &self.quota)
     }
 
     /// The endpoint of a gateway that checks calls, then forwards them to `upstream`.
@@ -108,10 +143,7 @@ impl Contract {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes
             .entry(upstream.to_owned())
-            .or_insert_with(|| {
-                Gateway::spawn(upstream, vec![Arc::clone(&self.check) as Arc<dyn Rule>])
-                    .expect("a gateway starts")
-            })
+            .or_insert_with(|| Gateway::spawn(upstream, self.rules()).expect("a gateway starts"))
             .endpoint
             .clone()
     }
@@ -181,6 +213,22 @@ impl Stack {
     /// it with [`Gateway::push`] (see also [`infra::faults::FaultProxy::attach`]).
     pub fn gateway(&self) -> &Gateway {
         &self.contract.gateway
+    }
+
+    /// The lost-answer rule of every gateway: off until [`LostAnswers::set_rate`].
+    pub fn lost_answers(&self) -> &LostAnswers {
+        &self.contract.lost
+    }
+
+    /// The client request tokens every gateway honours (what it replayed, refused).
+    pub fn client_tokens(&self) -> &ClientTokens {
+        &self.contract.tokens
+    }
+
+    /// The account's send quotas every gateway enforces (the stack's configured rates): what it
+    /// let through and throttled.
+    pub fn send_quota(&self) -> &SendQuota {
+        &self.contract.quota
     }
 
     /// The adapters function `function` (`web`, `inbound-sms`, `fan-out`) runs with: signed as

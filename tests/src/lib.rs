@@ -1,6 +1,7 @@
 //! The harness of vigie's integration tests: a private moto server per test, the tables of
 //! `template.yaml`, the real adapters, and the handlers called with the events AWS sends.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
 use infra::outbox::Outbox;
-use infra::relay::{InvokeError, Invoker, Relay};
+use infra::relay::{DrainReport, InvokeError, Invoker, Relay};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
@@ -49,6 +50,35 @@ pub fn community_of(n: usize, first_number: usize) -> String {
         r#"{{"communities":[{{"id":"la-gare","name":"La Gare","town":"Bellerive"}}],"members":[{}]}}"#,
         members.join(",")
     )
+}
+
+/// An import file for a town of communities `c0`, `c1`... (Bellerive) of `sizes[i]` residents
+/// each, `Voisin<k>` with a number (`+33639980000 + first_number + k`, counted across the town)
+/// and, when `emails`, an address (`voisin<k>@example.org`); and a municipal police officer of
+/// every community, `Police`, whose number comes after the residents'.
+pub fn town_of(sizes: &[usize], first_number: usize, emails: bool) -> String {
+    let mut members = Vec::new();
+    let mut k = 0;
+    for (c, size) in sizes.iter().enumerate() {
+        for _ in 0..*size {
+            let email = if emails { format!(r#","email":"voisin{k}@example.org""#) } else { String::new() };
+            members.push(format!(
+                r#"{{"communities":["c{c}"],"first_name":"Voisin{k}","last_name":"Test","phone":"+3363998{:04}"{email},"role":"resident"}}"#,
+                first_number + k
+            ));
+            k += 1;
+        }
+    }
+    let all: Vec<String> = (0..sizes.len()).map(|c| format!(r#""c{c}""#)).collect();
+    members.push(format!(
+        r#"{{"communities":[{}],"first_name":"Police","last_name":"Municipale","phone":"+3363998{:04}","role":"police"}}"#,
+        all.join(","),
+        first_number + k
+    ));
+    let communities: Vec<String> = (0..sizes.len())
+        .map(|c| format!(r#"{{"id":"c{c}","name":"Quartier {c}","town":"Bellerive"}}"#))
+        .collect();
+    format!(r#"{{"communities":[{}],"members":[{}]}}"#, communities.join(","), members.join(","))
 }
 
 /// A private emulator with vigie's tables, and the functions' dependencies built on it.
@@ -228,14 +258,20 @@ impl Stack {
         FanOut::new(adapters.store, adapters.texter, adapters.mailer, self.config.clone(), rates)
     }
 
-    /// The fan-out's execution environments (see [`Environments`]), each built by
-    /// [`Stack::fan_out`].
+    /// The fan-out's execution environments (see [`Environments`]), each built as
+    /// [`Stack::fan_out`] builds its dependencies.
     pub fn fan_out_environments(&self) -> Arc<Environments> {
+        self.fan_out_environments_with(Rates::shared)
+    }
+
+    /// As [`Stack::fan_out_environments`], each environment with the rates `rates` makes of its
+    /// store and configuration (`Rates::per_process`: the pacing of before the shared rate).
+    pub fn fan_out_environments_with(&self, rates: fn(&DynamoStore, &Config) -> Rates) -> Arc<Environments> {
         let adapters = self.adapters_of(FAN_OUT);
         let (store, texter, mailer, config) =
             (adapters.store, adapters.texter, adapters.mailer, self.config.clone());
         Environments::new(self.fanout_timeout, move || {
-            let rates = Rates::shared(&store, &config);
+            let rates = rates(&store, &config);
             FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)
         })
     }
@@ -260,6 +296,23 @@ impl Stack {
         inbound_sms::handler::handle(&self.inbound(), LambdaEvent::new(event, Context::default())).await
     }
 
+    /// Invokes `inbound-sms` with `event` again and again, as SNS and Lambda's async retries do
+    /// when it fails, until it succeeds (at most `tries` times); its last answer.
+    pub async fn invoke_inbound_until_done(
+        &self,
+        event: Value,
+        tries: usize,
+    ) -> Result<Vec<Handled>, inbound_sms::handler::InboundError> {
+        let mut last = self.invoke_inbound(event.clone()).await;
+        for _ in 1..tries {
+            if last.is_ok() {
+                break;
+            }
+            last = self.invoke_inbound(event.clone()).await;
+        }
+        last
+    }
+
     /// `from` texts `body` to the shared number (a fresh inbound message id).
     pub async fn text(&self, from: &str, body: &str) -> Handled {
         let id = ulid::Ulid::new().to_string();
@@ -280,6 +333,38 @@ impl Stack {
     pub async fn outbox(&self) -> Outbox {
         self.moto.outbox().await.expect("outbox")
     }
+}
+
+/// How many SMS each number got, and how many emails each address got.
+pub fn counts_by_recipient(outbox: &Outbox) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut sms: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &outbox.sms {
+        *sms.entry(s.to.clone()).or_default() += 1;
+    }
+    let mut emails: BTreeMap<String, usize> = BTreeMap::new();
+    for to in outbox.emails.iter().flat_map(|e| &e.to) {
+        *emails.entry(to.clone()).or_default() += 1;
+    }
+    (sms, emails)
+}
+
+/// Drains the stream until nothing new comes (at most 50 drains), as Lambda would go on
+/// polling; what the drains did, summed.
+pub async fn drain_until_quiet<I: Invoker>(relay: &mut Relay<I>) -> DrainReport {
+    let mut total = DrainReport::default();
+    for _ in 0..50 {
+        let report = relay.drain().await.expect("the stream is readable");
+        total.records_seen += report.records_seen;
+        total.delivered += report.delivered;
+        total.invocations += report.invocations;
+        total.retries += report.retries;
+        total.bisections += report.bisections;
+        total.sent_to_on_failure += report.sent_to_on_failure;
+        if report.records_seen == 0 {
+            break;
+        }
+    }
+    total
 }
 
 /// Invokes the fan-out handler in-process with a stream event as JSON (no deadline), and
@@ -315,6 +400,8 @@ pub struct Environments {
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
     created: AtomicUsize,
+    /// The longest invocation so far.
+    longest: Mutex<Duration>,
 }
 
 impl Environments {
@@ -326,6 +413,7 @@ impl Environments {
             in_flight: AtomicUsize::new(0),
             most_in_flight: AtomicUsize::new(0),
             created: AtomicUsize::new(0),
+            longest: Mutex::new(Duration::ZERO),
         })
     }
 
@@ -342,7 +430,12 @@ impl Environments {
         let mut context = lambda_runtime::Context::default();
         context.request_id = ulid::Ulid::new().to_string();
         context.deadline = deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let started = std::time::Instant::now();
         let result = invoke_fan_out_in(&environment, event, context).await;
+        let took = started.elapsed();
+        let mut longest = self.longest.lock().unwrap_or_else(|p| p.into_inner());
+        *longest = (*longest).max(took);
+        drop(longest);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.free.lock().unwrap_or_else(|p| p.into_inner()).push(environment);
         result
@@ -365,5 +458,10 @@ impl Environments {
     /// How many environments were started (cold starts).
     pub fn created(&self) -> usize {
         self.created.load(Ordering::SeqCst)
+    }
+
+    /// The longest invocation so far.
+    pub fn longest(&self) -> Duration {
+        *self.longest.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

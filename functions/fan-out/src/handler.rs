@@ -308,11 +308,11 @@ where
     }
     let counts = persist("tally", || deps.store.tally(alert.alert_id)).await?;
     if unfinished || counts.pending > 0 {
-        deps.store.record_counts(alert.alert_id, &counts, false).await?;
+        persist("counts", || deps.store.record_counts(alert.alert_id, &counts, false)).await?;
         return Err(FanOutError::Incomplete { pending: counts.pending.max(1) });
     }
     confirm_to_sender(deps, alert, &counts, &schedule).await?;
-    deps.store.record_counts(alert.alert_id, &counts, true).await?;
+    persist("counts", || deps.store.record_counts(alert.alert_id, &counts, true)).await?;
     Ok(Progress::Done(counts))
 }
 
@@ -329,7 +329,7 @@ const MEASURE_AFTER: Duration = Duration::from_secs(2);
 /// What an invocation keeps after its last send, as a share of its time and within bounds: the
 /// settlements, then the hand-over or the tally, the sender's confirmation and the counts.
 const MARGIN_SHARE: u32 = 10;
-const MARGIN_MIN: Duration = Duration::from_millis(200);
+const MARGIN_MIN: Duration = Duration::from_secs(1);
 const MARGIN_MAX: Duration = Duration::from_secs(30);
 
 /// One chunk's sends against its invocation's deadline: how many units are claimed and not yet
@@ -750,7 +750,7 @@ where
     T: Texter + Sync,
     M: Mailer + Sync,
 {
-    let Some(sender) = deps.store.member(alert.sender_id).await? else {
+    let Some(sender) = persist("sender", || deps.store.member(alert.sender_id)).await? else {
         warn!(sender = %alert.sender_id, "sender no longer registered: no confirmation");
         return Ok(());
     };

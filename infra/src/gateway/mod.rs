@@ -15,8 +15,10 @@
 //!   it, as the SAM transform generates the role from `template.yaml`; a refused call is answered
 //!   with the service's own AccessDenied error and recorded (docs/iam.md);
 //! - [`faults::Faults`]: a share of calls fails as AWS fails them, poisons, held sends;
-//! - other engineers' rules go after these with [`Gateway::push`] (send-rate throttling, client
-//!   request tokens...).
+//! - [`lost::LostAnswers`]: for the lost-answer tests, a write carried out whose answer is lost;
+//! - [`tokens::ClientTokens`]: DynamoDB's client request tokens as AWS honours them;
+//! - [`quota::SendQuota`]: the account's SMS and email send rates, throttled as AWS throttles;
+//! - other rules go after these with [`Gateway::push`].
 //!
 //! The principal is the function, named as AWS names it, by its credentials: in the tests each
 //! function's SDK signs with an access key id that is its name (`web`, `inbound-sms`, `fan-out`,
@@ -25,8 +27,11 @@
 pub mod actions;
 pub mod faults;
 pub mod iam;
+pub mod lost;
 pub mod policy;
+pub mod quota;
 pub mod roles;
+pub mod tokens;
 
 use std::future::Future;
 use std::net::SocketAddr;
