@@ -26,7 +26,7 @@ use crate::process;
 pub const ALERT_TEXT: &str = "Deux hommes en scooter noir regardent dans les boîtes aux lettres, rue des Lilas, vers le n°12. Soyez vigilants.";
 
 /// A relay on the alerts stream that starts at its end: earlier alerts are not replayed.
-async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Relay<I>, BoxError> {
+pub async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Relay<I>, BoxError> {
     let yaml = std::fs::read_to_string(infra::template::workspace_template())?;
     let mut cfg = RelayConfig::from_template(&yaml, "FanOutFunction")?;
     cfg.starting_position = StartingPosition::Latest;
@@ -44,7 +44,7 @@ async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Rel
 }
 
 /// Drains the stream until nothing new comes (the alert, then each chunk's hand-over).
-async fn drain_all<I: Invoker>(relay: &mut Relay<I>) -> Result<(usize, usize), BoxError> {
+pub async fn drain_all<I: Invoker>(relay: &mut Relay<I>) -> Result<(usize, usize), BoxError> {
     let (mut invocations, mut failed) = (0, 0);
     for _ in 0..10_000 {
         let report = relay.drain().await?;

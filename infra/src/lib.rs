@@ -11,10 +11,13 @@
 //! - [`gateway`]: for tests, a gateway in front of the emulator that does what AWS does and the
 //!   emulator does not: the IAM contract ([`gateway::iam`]), faults ([`faults`]), and the rules
 //!   other tests add;
-//! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does;
+//! - [`environments`]: Lambda's execution environments played in-process (one per concurrent
+//!   invocation, each invocation with its deadline).
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `outbox`).
 
+pub mod environments;
 pub mod gateway;
 pub mod moto;
 pub mod outbox;

@@ -2,9 +2,8 @@
 //! `template.yaml`, the real adapters, and the handlers called with the events AWS sends.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
@@ -326,7 +325,7 @@ impl Stack {
     /// source mapping settings of `template.yaml`, in execution environments of its own
     /// ([`Stack::fan_out_environments`]).
     pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
-        self.relay_with(self.fan_out_environments().invoker()).await
+        self.relay_with(fan_out_invoker(&self.fan_out_environments())).await
     }
 
     /// Everything the emulator has sent so far.
@@ -389,79 +388,25 @@ pub async fn invoke_fan_out_in(
 
 type FanOutDeps = FanOut<DynamoStore, SnsTexter, SesMailer>;
 
-/// The fan-out's execution environments, as Lambda keeps them: an invocation runs in a free
-/// environment, or a new one when all are busy (several invocations at once each have their own
-/// process, so their own pacers, and share only what AWS shares), and each invocation gets a
-/// request id of its own and its deadline (`timeout` from its start).
-pub struct Environments {
-    make: Box<dyn Fn() -> FanOutDeps + Send + Sync>,
-    free: Mutex<Vec<Arc<FanOutDeps>>>,
-    timeout: Duration,
-    in_flight: AtomicUsize,
-    most_in_flight: AtomicUsize,
-    created: AtomicUsize,
-    /// The longest invocation so far.
-    longest: Mutex<Duration>,
-}
+/// The fan-out's execution environments ([`infra::environments`]).
+pub type Environments = infra::environments::Environments<FanOutDeps>;
 
-impl Environments {
-    pub fn new(timeout: Duration, make: impl Fn() -> FanOutDeps + Send + Sync + 'static) -> Arc<Self> {
-        Arc::new(Self {
-            make: Box::new(make),
-            free: Mutex::new(Vec::new()),
-            timeout,
-            in_flight: AtomicUsize::new(0),
-            most_in_flight: AtomicUsize::new(0),
-            created: AtomicUsize::new(0),
-            longest: Mutex::new(Duration::ZERO),
-        })
-    }
-
-    /// Runs one invocation in an environment, as Lambda would.
-    pub async fn invoke(&self, event: Value) -> Result<Value, InvokeError> {
-        let free = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let environment = free.unwrap_or_else(|| {
-            self.created.fetch_add(1, Ordering::SeqCst);
-            Arc::new((self.make)())
-        });
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-        let deadline = SystemTime::now() + self.timeout;
-        let mut context = lambda_runtime::Context::default();
-        context.request_id = ulid::Ulid::new().to_string();
-        context.deadline = deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let started = std::time::Instant::now();
-        let result = invoke_fan_out_in(&environment, event, context).await;
-        let took = started.elapsed();
-        let mut longest = self.longest.lock().unwrap_or_else(|p| p.into_inner());
-        *longest = (*longest).max(took);
-        drop(longest);
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.free.lock().unwrap_or_else(|p| p.into_inner()).push(environment);
-        result
-    }
-
-    /// An invoker for a relay.
-    pub fn invoker(self: &Arc<Self>) -> impl Invoker + use<> {
-        let environments = Arc::clone(self);
-        move |event: Value| {
-            let environments = Arc::clone(&environments);
-            async move { environments.invoke(event).await }
+/// An invoker for a relay that runs each invocation in one of `environments`, with its request
+/// id and deadline in the Lambda context, as Lambda does.
+pub fn fan_out_invoker(environments: &Arc<Environments>) -> impl Invoker + use<> {
+    let environments = Arc::clone(environments);
+    move |event: Value| {
+        let environments = Arc::clone(&environments);
+        async move {
+            environments
+                .invoke(event, |deps, event, invocation| async move {
+                    let mut context = lambda_runtime::Context::default();
+                    context.request_id = invocation.request_id;
+                    context.deadline =
+                        invocation.deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+                    invoke_fan_out_in(&deps, event, context).await
+                })
+                .await
         }
-    }
-
-    /// The most invocations that ran at the same time.
-    pub fn most_in_flight(&self) -> usize {
-        self.most_in_flight.load(Ordering::SeqCst)
-    }
-
-    /// How many environments were started (cold starts).
-    pub fn created(&self) -> usize {
-        self.created.load(Ordering::SeqCst)
-    }
-
-    /// The longest invocation so far.
-    pub fn longest(&self) -> Duration {
-        *self.longest.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

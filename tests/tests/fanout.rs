@@ -127,7 +127,7 @@ async fn two_fan_outs_at_once_share_one_quota_and_nothing_is_throttled() {
     .await;
     stack.seed(&vigie_tests::town_of(&[30, 30], 4000, true)).await;
     let environments = stack.fan_out_environments();
-    let mut relay = stack.relay_with(environments.invoker()).await;
+    let mut relay = stack.relay_with(vigie_tests::fan_out_invoker(&environments)).await;
     let police = stack.phone("Police");
     let started = Instant::now();
     let Handled::Alerted(alerts) =
@@ -174,7 +174,7 @@ async fn each_invocation_pacing_itself_alone_is_throttled() {
     .await;
     stack.seed(&vigie_tests::town_of(&[30, 30], 4100, false)).await;
     let environments = stack.fan_out_environments_with(|_, config| Rates::per_process(config));
-    let mut relay = stack.relay_with(environments.invoker()).await;
+    let mut relay = stack.relay_with(vigie_tests::fan_out_invoker(&environments)).await;
     let police = stack.phone("Police");
     let Handled::Alerted(_) = stack.text(&police, "Accident sur la départementale").await else { panic!() };
     drain_until_quiet(&mut relay).await;
@@ -200,7 +200,7 @@ async fn a_police_alert_and_a_stop_reply_go_before_the_ordinary_texts_still_wait
     .await;
     stack.seed(&vigie_tests::town_of(&[50, 5], 4200, false)).await;
     let environments = stack.fan_out_environments();
-    let mut relay = stack.relay_with(environments.invoker()).await;
+    let mut relay = stack.relay_with(vigie_tests::fan_out_invoker(&environments)).await;
     let resident = |k: usize| format!("+3363998{:04}", 4200 + k);
     let Handled::Alerted(_) = stack.text(&resident(0), "Vol au marche ce matin").await else { panic!() };
     let (police, stopper) = (stack.phone("Police"), resident(54));
@@ -259,7 +259,7 @@ async fn a_low_quota_and_a_short_deadline_hand_over_early_and_reach_everyone_onc
     stack.fanout_timeout = Duration::from_secs(4);
     stack.seed(&vigie_tests::community_of(12, 4300)).await;
     let environments = stack.fan_out_environments();
-    let mut relay = stack.relay_with(environments.invoker()).await;
+    let mut relay = stack.relay_with(vigie_tests::fan_out_invoker(&environments)).await;
     let Handled::Alerted(alerts) = stack.text("+33639984300", "Coupure d'eau rue du Stade").await else {
         panic!()
     };

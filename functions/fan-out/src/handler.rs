@@ -285,19 +285,23 @@ where
     );
     let sms_parts = domain::count_segments(&sms).segments as u32;
     let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts);
-    // A page's deliveries (two channels a member) fit in the queue: the reader claims the next
-    // page while this one is sent.
-    let page_jobs = (deps.config.fanout_page_size.max(1) as usize) * 2;
-    let (jobs_tx, jobs_rx) = mpsc::channel(page_jobs);
+    // A queue per channel, each holding a page's deliveries (the reader claims the next page
+    // while this one is sent), and a sender per channel: each channel keeps to its own quota
+    // without waiting behind the other's.
+    let page_jobs = deps.config.fanout_page_size.max(1) as usize;
+    let (sms_tx, sms_rx) = mpsc::channel(page_jobs);
+    let (email_tx, email_rx) = mpsc::channel(page_jobs);
     let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
-    let (walked, released, settled) = tokio::join!(
-        claim_chunk(deps, alert, after, &schedule, jobs_tx),
-        send_claimed(deps, alert, &sms, &schedule, jobs_rx, outcomes_tx),
+    let queues = Queues { sms: sms_tx, email: email_tx };
+    let (walked, released_sms, released_email, settled) = tokio::join!(
+        claim_chunk(deps, alert, after, &schedule, queues),
+        send_claimed(deps, alert, &sms, &schedule, sms_rx, outcomes_tx.clone()),
+        send_claimed(deps, alert, &sms, &schedule, email_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
     );
     settled?;
     let walked = walked?;
-    let unfinished = released || walked.left_busy;
+    let unfinished = released_sms || released_email || walked.left_busy;
     if let Some(next) = walked.next {
         if unfinished {
             return Err(FanOutError::Incomplete { pending: 1 });
@@ -318,6 +322,23 @@ where
 
 /// A delivery to make, and to whom.
 type Job = (Task, Recipient);
+
+/// The senders' queues, one per channel.
+struct Queues {
+    sms: mpsc::Sender<Job>,
+    email: mpsc::Sender<Job>,
+}
+
+impl Queues {
+    /// Queues a job for its channel's sender; false when that sender has stopped.
+    async fn send(&self, job: Job) -> bool {
+        let queue = match &job.0 {
+            Task::Delivery { channel: Channel::Sms, .. } => &self.sms,
+            _ => &self.email,
+        };
+        queue.send(job).await.is_ok()
+    }
+}
 
 /// Whose alert goes first when the quota is the limit: the police's.
 fn priority_of(alert: &Alert) -> Priority {
@@ -345,6 +366,9 @@ struct Schedule {
     email: Meter,
     /// SMS parts of one alert SMS.
     sms_parts: u32,
+    /// Sends on their way to SNS or SES, both channels together (`FANOUT_CONCURRENCY`): what a
+    /// killed process can leave unsettled.
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// One channel's units in a chunk.
@@ -409,6 +433,7 @@ impl Schedule {
             sms: Meter::new(&deps.rates.sms),
             email: Meter::new(&deps.rates.email),
             sms_parts,
+            in_flight: tokio::sync::Semaphore::new(deps.config.fanout_concurrency.max(1)),
         }
     }
 
@@ -451,14 +476,16 @@ impl Schedule {
         meter.sent.fetch_add(u64::from(units), Ordering::Relaxed);
     }
 
-    /// Waits for the slot of `units` on `pacer`, no later than the last moment to send.
-    async fn slot(&self, pacer: &Pacer, units: u32) -> Result<(), SendError> {
+    /// Waits for the slot of `units` on `pacer`, no later than the last moment to send, then
+    /// for room among the sends in flight.
+    async fn slot(&self, pacer: &Pacer, units: u32) -> Result<tokio::sync::SemaphorePermit<'_>, SendError> {
         pacer.take(units, self.priority, self.last_send).await.map_err(|err| match err {
             PaceError::TooLate => {
                 SendError::Transient("no send slot before the invocation's deadline".into())
             }
             PaceError::Unavailable(err) => SendError::Transient(err.to_string()),
-        })
+        })?;
+        self.in_flight.acquire().await.map_err(|_| SendError::Transient("the invocation is ending".into()))
     }
 }
 
@@ -478,7 +505,7 @@ async fn claim_chunk<S, T, M>(
     alert: &Alert,
     after: Option<Cursor>,
     schedule: &Schedule,
-    jobs: mpsc::Sender<Job>,
+    jobs: Queues,
 ) -> Result<Walked, FanOutError>
 where
     S: Store,
@@ -542,7 +569,7 @@ async fn claim_and_queue<S, T, M>(
     pending: Vec<Job>,
     lease: Duration,
     schedule: &Schedule,
-    jobs: &mpsc::Sender<Job>,
+    jobs: &Queues,
 ) -> Result<Vec<Job>, FanOutError>
 where
     S: Store,
@@ -562,7 +589,7 @@ where
                 if let Task::Delivery { channel, .. } = &job.0 {
                     schedule.queued(*channel);
                 }
-                if jobs.send(job).await.is_err() {
+                if !jobs.send(job).await {
                     // The senders stopped (their outcomes can no longer be recorded): what is
                     // claimed and not sent goes back to the next attempt when the lease ends.
                     return Err(FanOutError::Incomplete { pending: 1 });
@@ -575,8 +602,8 @@ where
     Ok(busy)
 }
 
-/// Sends what was claimed, with bounded concurrency, and passes each outcome on to be recorded.
-/// True when some failed for now (released for a retry).
+/// Sends what was claimed on one channel, with bounded concurrency, and passes each outcome on
+/// to be recorded. True when some failed for now (released for a retry).
 async fn send_claimed<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
@@ -679,7 +706,7 @@ where
             Some(phone) => {
                 schedule.sending(Channel::Sms);
                 let sent = match schedule.slot(&deps.rates.sms, schedule.sms_parts).await {
-                    Ok(()) => deps.texter.send_sms(phone, sms).await,
+                    Ok(_in_flight) => deps.texter.send_sms(phone, sms).await,
                     Err(late) => Err(late),
                 };
                 schedule.sent(Channel::Sms);
@@ -710,7 +737,7 @@ where
                 });
                 schedule.sending(Channel::Email);
                 let sent = match schedule.slot(&deps.rates.email, 1).await {
-                    Ok(()) => deps.mailer.send_raw(email, mime).await,
+                    Ok(_in_flight) => deps.mailer.send_raw(email, mime).await,
                     Err(late) => Err(late),
                 };
                 schedule.sent(Channel::Email);
@@ -793,7 +820,8 @@ where
 {
     match (channel, &sender.phone, &sender.email) {
         (Channel::Sms, Some(phone), _) => {
-            schedule.slot(&deps.rates.sms, domain::count_segments(text).segments as u32).await?;
+            let _in_flight =
+                schedule.slot(&deps.rates.sms, domain::count_segments(text).segments as u32).await?;
             deps.texter.send_sms(phone, text).await
         }
         (Channel::Email, _, Some(email)) => {
@@ -803,7 +831,7 @@ where
                 &sender.first_name,
                 text,
             );
-            schedule.slot(&deps.rates.email, 1).await?;
+            let _in_flight = schedule.slot(&deps.rates.email, 1).await?;
             deps.mailer.send_raw(email, mime).await
         }
         _ => Err(SendError::Permanent("no way to reach the sender".into())),

@@ -74,6 +74,8 @@ pub struct QuotaStats {
     /// SMS parts let through, by second of the clock (Unix time).
     sms_by_second: Mutex<BTreeMap<u64, u64>>,
     emails_by_second: Mutex<BTreeMap<u64, u64>>,
+    /// When the last send went through.
+    last_send: Mutex<Option<Instant>>,
 }
 
 impl QuotaStats {
@@ -91,9 +93,15 @@ impl QuotaStats {
         self.emails_by_second.lock().unwrap_or_else(|p| p.into_inner()).values().copied().max().unwrap_or(0)
     }
 
-    fn count(seconds: &Mutex<BTreeMap<u64, u64>>, units: u64) {
+    /// When the last send went through, if one did.
+    pub fn last_send(&self) -> Option<Instant> {
+        *self.last_send.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self, seconds: &Mutex<BTreeMap<u64, u64>>, units: u64) {
         let second = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         *seconds.lock().unwrap_or_else(|p| p.into_inner()).entry(second).or_default() += units;
+        *self.last_send.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 }
 
@@ -134,7 +142,7 @@ impl SendQuota {
                 };
                 if passes {
                     self.stats.sms_parts_sent.fetch_add(u64::from(parts), Ordering::Relaxed);
-                    QuotaStats::count(&self.stats.sms_by_second, u64::from(parts));
+                    self.stats.count(&self.stats.sms_by_second, u64::from(parts));
                     Verdict::Continue
                 } else {
                     self.stats.sms_throttled.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +155,7 @@ impl SendQuota {
                     || self.email.lock().unwrap_or_else(|p| p.into_inner()).take(recipients, Instant::now());
                 if passes {
                     self.stats.emails_sent.fetch_add(u64::from(recipients), Ordering::Relaxed);
-                    QuotaStats::count(&self.stats.emails_by_second, u64::from(recipients));
+                    self.stats.count(&self.stats.emails_by_second, u64::from(recipients));
                     Verdict::Continue
                 } else {
                     self.stats.emails_throttled.fetch_add(1, Ordering::Relaxed);
