@@ -72,11 +72,12 @@ struct Args {
     /// Members of each of the two communities of the shared-rate run (a police alert to both).
     #[arg(long, default_value_t = 1_000)]
     quota_members: usize,
-    /// SMS parts per second of the shared-rate run (below the emulator's ceiling).
-    #[arg(long, default_value_t = 40)]
+    /// SMS parts per second of the shared-rate run (the template's default; below the
+    /// emulator's ceiling).
+    #[arg(long, default_value_t = 20)]
     quota_sms: u32,
     /// Emails per second of the shared-rate run.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 20)]
     quota_emails: u32,
     /// Price of one SMS segment, EUR (an assumption: SNS price of an SMS to France).
     #[arg(long, default_value_t = 0.0725)]

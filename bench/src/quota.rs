@@ -39,7 +39,8 @@ pub struct QuotaRun {
     /// SMS parts and emails the gateway let through.
     pub sms_parts: u64,
     pub emails: u64,
-    /// First invocation's start → last send.
+    /// First invocation's start → first send, → last send.
+    pub to_first_send: Duration,
     pub to_last_send: Duration,
     pub busiest_sms_second: u64,
     pub busiest_email_second: u64,
@@ -186,6 +187,7 @@ pub async fn measure(
     let (invocations, failed_batches) = crate::fanout::drain_all(&mut relay).await?;
     let start = first.lock().unwrap_or_else(|p| p.into_inner()).ok_or("the fan-out never ran")?;
     let last = quota.stats.last_send().ok_or("nothing was sent")?;
+    let first_send = quota.stats.first_send().ok_or("nothing was sent")?;
     let mut counts = Vec::new();
     for alert in &alerts {
         counts.push(emulator.store.tally(alert.alert_id).await?);
@@ -197,6 +199,7 @@ pub async fn measure(
         emails_per_second,
         sms_parts: quota.stats.sms_parts_sent.load(std::sync::atomic::Ordering::Relaxed),
         emails: quota.stats.emails_sent.load(std::sync::atomic::Ordering::Relaxed),
+        to_first_send: first_send.saturating_duration_since(start),
         to_last_send: last.saturating_duration_since(start),
         busiest_sms_second: quota.stats.busiest_sms_second(),
         busiest_email_second: quota.stats.busiest_email_second(),

@@ -514,7 +514,12 @@ impl Report {
                 thousands(q.emails as usize)
             );
             let _ = writeln!(out, "| physical limit (what the quota needs) | {} |", secs(q.physical()));
-            let _ = writeln!(out, "| first invocation → last send | {} |", secs(q.to_last_send));
+            let _ = writeln!(
+                out,
+                "| first invocation → first send, → last send (the sender's count, after the tally) | {}, {} |",
+                secs(q.to_first_send),
+                secs(q.to_last_send)
+            );
             let _ = writeln!(out, "| ratio (goal ≤ {}×) | {:.3}× |", quota::MAX_RATIO, q.ratio());
             let _ = writeln!(
                 out,

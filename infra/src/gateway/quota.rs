@@ -74,7 +74,8 @@ pub struct QuotaStats {
     /// SMS parts let through, by second of the clock (Unix time).
     sms_by_second: Mutex<BTreeMap<u64, u64>>,
     emails_by_second: Mutex<BTreeMap<u64, u64>>,
-    /// When the last send went through.
+    /// When the first and the last send went through.
+    first_send: Mutex<Option<Instant>>,
     last_send: Mutex<Option<Instant>>,
 }
 
@@ -93,6 +94,11 @@ impl QuotaStats {
         self.emails_by_second.lock().unwrap_or_else(|p| p.into_inner()).values().copied().max().unwrap_or(0)
     }
 
+    /// When the first send went through, if one did.
+    pub fn first_send(&self) -> Option<Instant> {
+        *self.first_send.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// When the last send went through, if one did.
     pub fn last_send(&self) -> Option<Instant> {
         *self.last_send.lock().unwrap_or_else(|p| p.into_inner())
@@ -101,7 +107,9 @@ impl QuotaStats {
     fn count(&self, seconds: &Mutex<BTreeMap<u64, u64>>, units: u64) {
         let second = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         *seconds.lock().unwrap_or_else(|p| p.into_inner()).entry(second).or_default() += units;
-        *self.last_send.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let now = Instant::now();
+        self.first_send.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(now);
+        *self.last_send.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
     }
 }
 

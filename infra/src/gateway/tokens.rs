@@ -9,7 +9,11 @@
 //! change in other parameters within the 10-minute idempotency window, DynamoDB returns an
 //! IdempotentParameterMismatch exception"
 //! (the API reference's `ClientRequestToken`, as the SDKs' documentation carries it:
-//! <https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/dynamodb/aws.sdk.kotlin.services.dynamodb.model/-transact-write-items-request/client-request-token.html>).
+//! <https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/dynamodb/aws.sdk.kotlin.services.dynamodb.model/-transact-write-items-request/client-request-token.html>);
+//! and the developer guide: if the original call succeeded, later calls with the same client
+//! token return successfully without making any changes
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html>,
+//! "Idempotency").
 //!
 //! The Rust SDK fills the token itself when the caller leaves it out, once per operation, before
 //! its retry loop, so its own retries carry the same token: the generated
