@@ -6,18 +6,22 @@ PYTHON ?= python3
 VENV := .venv
 RUN_VENV := .venv-run
 API_VENV := .venv-api
+SAM_VENV := .venv-sam
 export CARGO_TERM_COLOR ?= never
 # moto with one DynamoDB request at a time (infra/moto/moto_server.py: why).
 export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test test-rust lint check-template run sms outbox clean fuzz soak
+.PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
-	@echo "make test    run every test (format, lint, unit, integration, template checks)"
-	@echo "make sms FROM=<number> TEXT=<text>   text the shared number (needs make run)"
+	@echo "make test    run every test (format, lint, unit, integration, template checks, sam build)"
+	@echo "make preflight   check an AWS account is ready for a deploy (read-only; PREFLIGHT_ARGS=\"--profile P --members N\")"
+	@echo "make package sam build of template.yaml: the deploy artifact in .aws-sam/build"
+	@echo "make sms FROM=<number> TEXT=<text>   text the shared number, 38123 in the demo (needs make run)"
+	@echo "make receipt ID=<message id> EVENT=<event>   what became of a message (bounce, complaint, delivery... / delivered, failed)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
 	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"
 
@@ -41,6 +45,12 @@ $(API_VENV)/.installed: infra/requirements-api.txt
 	$(API_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-api.txt
 	touch $@
 
+# aws-sam-cli apart: it pins an older boto3 than moto's (docs/deploy.md, Prerequisites).
+$(SAM_VENV)/.installed: infra/requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
 build:
 	cargo build --workspace --bins
 
@@ -52,6 +62,22 @@ check-template: venv
 	$(VENV)/bin/python infra/check_template.py template.yaml
 	$(VENV)/bin/python -m unittest discover -s infra -p 'test_*.py'
 
+# The deploy artifact, as `sam deploy` would upload it: sam build of the real template (each
+# function's `cargo lambda build --release --arm64`, zig from .venv-run, no container), then a
+# check that every function has an arm64 bootstrap. CI runs it in make test.
+SAM_BUILD_DIR := .aws-sam/build
+package: venv $(SAM_VENV)/.installed $(RUN_VENV)/.installed
+	@set -e; start=$$(date +%s); \
+	PATH="$(CURDIR)/$(RUN_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+		$(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(SAM_BUILD_DIR); \
+	$(VENV)/bin/python infra/check_package.py $(SAM_BUILD_DIR); \
+	echo "make package: $$(( $$(date +%s) - start )) s"
+
+# Read-only checklist of what a deploy needs in an AWS account (infra/preflight.py; docs/deploy.md).
+# PREFLIGHT_ARGS passes options: --profile, --region, --stack-name, --param NAME=VALUE, --members N.
+preflight: venv
+	@$(VENV)/bin/python infra/preflight.py $(PREFLIGHT_ARGS)
+
 # Debian's Chromium and ChromeDriver for the browser tests (tests/tests/browser_*.rs); a no-op
 # when they are there. VIGIE_SCREENSHOTS=1 make test-rust also refreshes docs/screenshots/.
 browser:
@@ -60,7 +86,7 @@ browser:
 test-rust: venv $(API_VENV)/.installed browser
 	cargo test --workspace
 
-test: lint check-template test-rust
+test: lint check-template test-rust package
 
 run: run-tools build
 	@infra/run.sh
@@ -69,11 +95,18 @@ sms:
 	@test -n "$(FROM)" -a -n "$(TEXT)" || { echo 'usage: make sms FROM=<number> TEXT="<text>"'; exit 2; }
 	@. infra/local-env.sh && $(LOCAL) sms --from "$(FROM)" --text "$(TEXT)"
 
+# What SES or SNS would report about a message of `make outbox`: EVENT is delivery, bounce,
+# soft-bounce, complaint, reject, send or delay for an email, delivered or failed (REASON=...) for
+# an SMS. The emulator sends no receipts itself.
+receipt:
+	@test -n "$(ID)" -a -n "$(EVENT)" || { echo 'usage: make receipt ID=<message id> EVENT=<event> [REASON="Invalid phone number"]'; exit 2; }
+	@. infra/local-env.sh && $(LOCAL) receipt --id "$(ID)" --event "$(EVENT)" $(if $(REASON),--reason "$(REASON)")
+
 outbox:
 	@. infra/local-env.sh && $(LOCAL) outbox
 
 clean:
-	rm -rf $(VENV) $(RUN_VENV) $(API_VENV) .local
+	rm -rf $(VENV) $(RUN_VENV) $(API_VENV) $(SAM_VENV) .local .aws-sam
 	cargo clean
 
 # make bench: cold start, fan-out throughput, memory, SMS cost and size of the functions (issue 4).

@@ -8,7 +8,11 @@ export VIGIE_AWS_ENDPOINT="$AWS_ENDPOINT_URL"
 export VIGIE_LAMBDA_URL="http://127.0.0.1:${lambda_port}"
 export VIGIE_TABLE_PREFIX=vigie
 export MEMBERS_TABLE=vigie-MembersTable ALERTS_TABLE=vigie-AlertsTable LEDGER_TABLE=vigie-LedgerTable
-export SMS_ORIGINATION_NUMBER="${SMS_ORIGINATION_NUMBER:-+33639980000}"
+# The shared number: a short code of AF2M's transactional 38xxx range, as a French town would
+# have; alerts come from it too (SMS_ALERT_SENDER empty), so residents can answer them.
+export SMS_SHARED_NUMBER="${SMS_SHARED_NUMBER:-38123}"
+export SMS_ALERT_SENDER="${SMS_ALERT_SENDER:-}"
 export SENDER_EMAIL="${SENDER_EMAIL:-alertes@vigie.example.org}"
+export EMAIL_CONFIGURATION_SET="${EMAIL_CONFIGURATION_SET:-vigie-EmailConfigurationSet}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${lambda_port}/lambda-url/web}"
 export RUST_LOG="${RUST_LOG:-info}"

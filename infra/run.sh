@@ -52,7 +52,7 @@ target/debug/vigie-local relay >.local/relay.log 2>&1 &
 pids+=($!)
 
 echo "vigie is running: open $PUBLIC_BASE_URL/"
-echo "  text the shared number ${SMS_ORIGINATION_NUMBER}:  make sms FROM=+33639980001 TEXT=\"Homme suspect rue des Lilas\""
+echo "  text the shared number ${SMS_SHARED_NUMBER}:  make sms FROM=+33639980001 TEXT=\"Homme suspect rue des Lilas\""
 echo "  see what was sent:                    make outbox"
 echo "  logs in .local/ ; Ctrl-C stops everything."
 wait

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import unittest
@@ -47,7 +48,11 @@ class RealTemplate(unittest.TestCase):
 
     def test_failure_destinations_can_be_written(self) -> None:
         # SAM adds these from `Type: SQS` on the destinations: keep it that way.
-        for role, queue in (("InboundSmsFunctionRole", "InboundSmsFailureQueue"), ("FanOutFunctionRole", "FanOutFailureQueue")):
+        for role, queue in (
+            ("InboundSmsFunctionRole", "InboundSmsFailureQueue"),
+            ("FanOutFunctionRole", "FanOutFailureQueue"),
+            ("DeliveryEventsFunctionRole", "DeliveryEventsFailureQueue"),
+        ):
             statements = [
                 s
                 for p in self.resources[role]["Properties"]["Policies"]
@@ -55,6 +60,49 @@ class RealTemplate(unittest.TestCase):
                 if s.get("Effect") == "Allow" and "sqs:SendMessage" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
             ]
             self.assertIn({"Fn::GetAtt": [queue, "Arn"]}, [s["Resource"] for s in statements], role)
+
+    def statements(self, role: str) -> list[dict]:
+        return [s for p in self.resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+    def test_senders_may_send_with_the_configuration_set(self) -> None:
+        # SES authorises a send with a configuration set on the set too: without it every send
+        # fails (issue 9, item 7).
+        wanted = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}"}
+        for role in ("WebFunctionRole", "FanOutFunctionRole"):
+            ses = [s for s in self.statements(role) if "ses:SendRawEmail" in s["Action"]]
+            self.assertEqual(len(ses), 1, role)
+            self.assertIn(wanted, ses[0]["Resource"], role)
+        env = self.resources["FanOutFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["EMAIL_CONFIGURATION_SET"], {"Ref": "EmailConfigurationSet"})
+
+    def test_only_ses_for_this_configuration_set_publishes_receipts(self) -> None:
+        policy = self.resources["DeliveryEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual(len(policy), 1)
+        statement = policy[0]
+        self.assertEqual(statement["Principal"], {"Service": "ses.amazonaws.com"})
+        condition = statement["Condition"]["StringEquals"]
+        self.assertEqual(condition["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+        self.assertIn("configuration-set/${EmailConfigurationSet}", condition["aws:SourceArn"]["Fn::Sub"])
+        # And no function of ours may publish into it (a forged bounce would stop someone's alerts).
+        for role in ("InboundSmsFunctionRole", "FanOutFunctionRole"):
+            denied = [s for s in self.statements(role) if s["Effect"] == "Deny" and s["Action"] == "sns:Publish"]
+            self.assertIn({"Ref": "DeliveryEventsTopic"}, denied[0]["Resource"], role)
+
+    def test_receipts_reach_the_function_from_both_routes(self) -> None:
+        subscription = self.resources["DeliveryEventsFunctionEmailEvents"]
+        self.assertEqual(subscription["Properties"]["TopicArn"], {"Ref": "DeliveryEventsTopic"})
+        for event, group in (("SmsDelivered", "SmsDeliveryLogGroup"), ("SmsFailed", "SmsFailureLogGroup")):
+            sub = self.resources[f"DeliveryEventsFunction{event}"]
+            self.assertEqual(sub["Type"], "AWS::Logs::SubscriptionFilter")
+            self.assertEqual(sub["Properties"]["LogGroupName"], {"Ref": group})
+        names = [self.resources[g]["Properties"]["LogGroupName"]["Fn::Sub"] for g in ("SmsDeliveryLogGroup", "SmsFailureLogGroup")]
+        self.assertEqual(
+            names,
+            [
+                "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+                "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+            ],
+        )
 
     def test_no_wildcard_actions(self) -> None:
         for name, resource in self.resources.items():
@@ -65,6 +113,70 @@ class RealTemplate(unittest.TestCase):
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     for action in actions:
                         self.assertNotIn("*", action, f"{name}: {action}")
+
+
+    # ------------------------------------------------------------ alarms (docs/deploy.md, Alarms)
+
+    def alarms(self) -> dict[str, dict]:
+        return {n: r["Properties"] for n, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    @staticmethod
+    def watched(alarm: dict) -> list[tuple[str, str, str]]:
+        """(namespace, metric, statistic) of an alarm, metric math included."""
+        if "MetricName" in alarm:
+            return [(json.dumps(alarm["Namespace"]), alarm["MetricName"], alarm["Statistic"])]
+        return [
+            (json.dumps(m["MetricStat"]["Metric"]["Namespace"]), m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Stat"])
+            for m in alarm["Metrics"]
+            if "MetricStat" in m
+        ]
+
+    def test_alarms_watch_the_metrics_aws_documents(self) -> None:
+        watched = {(ns, metric, stat) for a in self.alarms().values() for ns, metric, stat in self.watched(a)}
+        for expected in (
+            ('"AWS/Lambda"', "Throttles", "Sum"),
+            ('"AWS/SES"', "Reputation.BounceRate", "Maximum"),
+            ('"AWS/SES"', "Reputation.ComplaintRate", "Maximum"),
+            # Month-to-date running totals: Maximum (a Sum would add the total to itself).
+            ('"AWS/SMSVoice"', "TextMessageMonthlySpend", "Maximum"),
+            ('"AWS/SNS"', "SMSMonthToDateSpentUSD", "Maximum"),
+        ):
+            self.assertIn(expected, watched)
+        throttled = self.alarms()["FunctionThrottlesAlarm"]["Metrics"]
+        functions = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in throttled if "MetricStat" in m}
+        self.assertEqual(functions, {"WebFunction", "InboundSmsFunction", "FanOutFunction"})
+
+    def test_reputation_thresholds_are_the_ones_ses_reviews_at(self) -> None:
+        # The metrics are fractions: 5 % bounces, 0.1 % complaints (docs/deploy.md cites SES).
+        self.assertEqual(self.alarms()["SesBounceRateAlarm"]["Threshold"], 0.05)
+        self.assertEqual(self.alarms()["SesComplaintRateAlarm"]["Threshold"], 0.001)
+
+    def test_every_alarm_notifies_the_alarm_topic(self) -> None:
+        for name, alarm in self.alarms().items():
+            self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}], name)
+            self.assertEqual(alarm["OKActions"], [{"Ref": "AlarmTopic"}], name)
+
+    def test_metric_filters_count_log_lines_the_fan_out_writes(self) -> None:
+        source = (TEMPLATE.parent / "functions" / "fan-out" / "src" / "handler.rs").read_text()
+        filters = {n: r["Properties"] for n, r in self.resources.items() if r["Type"] == "AWS::Logs::MetricFilter"}
+        metrics = {f["MetricTransformations"][0]["MetricName"] for f in filters.values()}
+        self.assertEqual(metrics, {"SendsThrottled", "SendsRejected"})
+        for name, f in filters.items():
+            self.assertEqual(f["LogGroupName"], {"Ref": "FanOutFunctionLogGroup"}, name)
+            messages = re.findall(r'\$\.fields\.message = "([^"]+)"', f["FilterPattern"])
+            self.assertEqual(len(messages), 1, name)
+            # tracing's JSON lines carry the message under fields.message; the line must exist.
+            self.assertIn(f'"{messages[0]}")', source, f"{name}: no log line {messages[0]!r} in the fan-out")
+            for regex in re.findall(r"%([^%]*)%", f["FilterPattern"]):
+                # CloudWatch Logs regex: letters, digits and a few operators; no spaces, no ( ).
+                self.assertRegex(regex, r"^[A-Za-z0-9|_#=@/;,\-^$?\[\]{}\\*+.]+$", name)
+        for metric in metrics:
+            self.assertTrue(any(("MetricName" in a and a["MetricName"] == metric) for a in self.alarms().values()), metric)
+
+    def test_the_deploy_guide_lists_every_alarm(self) -> None:
+        guide = (TEMPLATE.parent / "docs" / "deploy.md").read_text()
+        for name in self.alarms():
+            self.assertIn(f"`{name}`", guide, f"docs/deploy.md does not explain {name}")
 
 
 class BrokenTemplates(unittest.TestCase):

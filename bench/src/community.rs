@@ -43,7 +43,7 @@ impl Emulator {
         env.insert("MEMBERS_TABLE".to_owned(), tables.members.clone());
         env.insert("ALERTS_TABLE".to_owned(), tables.alerts.clone());
         env.insert("LEDGER_TABLE".to_owned(), tables.ledger.clone());
-        env.insert("SMS_ORIGINATION_NUMBER".to_owned(), SHARED_NUMBER.to_owned());
+        env.insert("SMS_SHARED_NUMBER".to_owned(), SHARED_NUMBER.to_owned());
         env.insert("SENDER_EMAIL".to_owned(), SENDER_EMAIL.to_owned());
         env.insert("PUBLIC_BASE_URL".to_owned(), PUBLIC_BASE_URL.to_owned());
         env.extend(settings.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -152,6 +152,8 @@ fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<
         email_alerts: mix.email(i),
         role: if i % 500 == 1 { Role::Referent } else { Role::Resident },
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     })
 }
 

@@ -95,8 +95,8 @@ pub async fn throughput(
     let rates = Rates::shared(&store, &config);
     let deps = Arc::new(FanOut::new(
         store,
-        SnsTexter::new(counter.sns(sdk), config.sms_number.clone()),
-        SesMailer::new(counter.sesv2(sdk), config.sender_email.clone()),
+        SnsTexter::new(counter.sns(sdk), &config.sms_alert_sender),
+        SesMailer::new(counter.sesv2(sdk), config.sender_email.clone(), config.email_configuration_set.clone()),
         config.clone(),
         rates,
     ));
@@ -163,8 +163,12 @@ pub async fn ceiling(
     counter: &CallCounter,
 ) -> Result<Ceiling, BoxError> {
     let config = &emulator.config;
-    let texter = SnsTexter::new(counter.sns(&emulator.sdk), config.sms_number.clone());
-    let mailer = SesMailer::new(counter.sesv2(&emulator.sdk), config.sender_email.clone());
+    let texter = SnsTexter::new(counter.sns(&emulator.sdk), &config.sms_alert_sender);
+    let mailer = SesMailer::new(
+        counter.sesv2(&emulator.sdk),
+        config.sender_email.clone(),
+        config.email_configuration_set.clone(),
+    );
     let sender = &community.sender;
     let text = vigie::domain::AlertText::parse(ALERT_TEXT)?;
     let sms = compose::alert_sms(&sender.first_name, AlertSource::Sms, None, &text, config.sms_max_segments);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The shared number and the sender address the functions are configured with.
-pub const SHARED_NUMBER: &str = "+33639980000";
+pub const SHARED_NUMBER: &str = "38123";
 pub const SENDER_EMAIL: &str = "a@example.org";
 pub const PUBLIC_BASE_URL: &str = "https://x.example.org";
 
@@ -49,7 +49,7 @@ pub fn lambda_env(
     set("MEMBERS_TABLE", "bench-MembersTable");
     set("ALERTS_TABLE", "bench-AlertsTable");
     set("LEDGER_TABLE", "bench-LedgerTable");
-    set("SMS_ORIGINATION_NUMBER", SHARED_NUMBER);
+    set("SMS_SHARED_NUMBER", SHARED_NUMBER);
     set("SENDER_EMAIL", SENDER_EMAIL);
     set("PUBLIC_BASE_URL", PUBLIC_BASE_URL);
     env

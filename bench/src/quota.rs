@@ -120,6 +120,8 @@ pub async fn measure(
         email_alerts: false,
         role: Role::Police,
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     };
     emulator.store.register(&police).await?;
 
@@ -133,8 +135,8 @@ pub async fn measure(
         let rates = Rates::shared(&store, &config);
         FanOut::new(
             store,
-            SnsTexter::from_sdk(&sdk, config.sms_number.clone()),
-            SesMailer::from_sdk(&sdk, config.sender_email.clone()),
+            SnsTexter::from_sdk(&sdk, &config.sms_alert_sender),
+            SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone()),
             config.clone(),
             rates,
         )

@@ -11,14 +11,15 @@
 use inbound_sms::handler::{DropReason, parse_inbound};
 use libfuzzer_sys::fuzz_target;
 use vigie::compose::alert_sms;
-use vigie::domain::{AlertSource, AlertText, FirstName, PhoneNumber, classify, count_segments};
+use vigie::domain::{AlertSource, AlertText, FirstName, PhoneNumber, SharedNumber, classify, count_segments};
 
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 fn check(message: &str) {
-    let parsed = match parse_inbound(message) {
+    let shared = SharedNumber::parse("38123").expect("the demo's short code");
+    let parsed = match parse_inbound(message, &shared) {
         Ok(parsed) => parsed,
         Err(reason) => {
             assert!(!reason.as_str().is_empty());
@@ -54,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         parts.next().unwrap_or_default(),
     );
     let payload = format!(
-        r#"{{"originationNumber":{},"destinationNumber":"+33639980000","messageKeyword":"KEYWORD_123456789012","messageBody":{},"inboundMessageId":{},"previousPublishedMessageId":""}}"#,
+        r#"{{"originationNumber":{},"destinationNumber":"38123","messageKeyword":"KEYWORD_123456789012","messageBody":{},"inboundMessageId":{},"previousPublishedMessageId":""}}"#,
         json_string(&number),
         json_string(&body),
         json_string(&id),

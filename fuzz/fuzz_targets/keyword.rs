@@ -1,5 +1,5 @@
 //! `vigie::domain::classify`: never panics, and judges the whole message whatever the spacing
-//! and the punctuation around it.
+//! and the punctuation around it; a keyword followed by an alert is never an opt-out nor an alert.
 
 #![no_main]
 
@@ -11,8 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let kind = classify(&body);
     // Surrounding whitespace and end punctuation never change what a message is.
     assert_eq!(classify(&format!(" \t{body}\n !")), kind, "{body:?}");
-    // A keyword is the whole message: followed by a word, it is no longer a keyword.
-    if matches!(kind, Inbound::Stop | Inbound::Start | Inbound::Help) {
-        assert_eq!(classify(&format!("{body} cambriolage rue des Lilas")), Inbound::Message, "{body:?}");
+    // Followed by an alert, STOP or START is neither applied nor broadcast (the sender is asked),
+    // and HELP is an alert (a call for help reaches the neighbours).
+    let followed = classify(&format!("{body} cambriolage rue des Lilas"));
+    match kind {
+        Inbound::Stop(_) | Inbound::Start(_) => assert!(matches!(followed, Inbound::KeywordFirst(..)), "{body:?}"),
+        Inbound::Help(_) => assert_eq!(followed, Inbound::Message, "{body:?}"),
+        _ => {}
     }
 });

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use infra::relay::{HttpInvoker, Invoker, Relay, RelayConfig};
-use infra::{outbox, sms_event, stack, template};
+use infra::{outbox, receipt_event, sms_event, stack, template};
 use tracing_subscriber::EnvFilter;
 use vigie::adapters::DynamoStore;
 use vigie::config::Tables;
@@ -45,7 +45,7 @@ enum Cmd {
         #[arg(long)]
         on_failure_file: Option<PathBuf>,
     },
-    /// Text the shared number (SMS_ORIGINATION_NUMBER): invoke `inbound-sms` with the SNS event AWS would deliver.
+    /// Text the shared number (SMS_SHARED_NUMBER): invoke `inbound-sms` with the SNS event AWS would deliver.
     Sms {
         /// The sender's number (E.164).
         #[arg(long)]
@@ -59,6 +59,18 @@ enum Cmd {
         /// Also write the event JSON to this file.
         #[arg(long)]
         event_out: Option<PathBuf>,
+    },
+    /// Say what became of a message sent (as SES or SNS would): invoke `delivery-events` with the event AWS delivers.
+    Receipt {
+        /// The message id (`make outbox` lists them).
+        #[arg(long)]
+        id: String,
+        /// For an email: delivery, bounce, soft-bounce, complaint, reject, send, delay. For an SMS: delivered, failed.
+        #[arg(long)]
+        event: String,
+        /// The carrier's answer of a failed SMS.
+        #[arg(long, default_value = "Invalid phone number")]
+        reason: String,
     },
     /// Print the SMS and emails the emulator has sent.
     Outbox,
@@ -105,7 +117,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let config = stack::aws_config(&endpoint).await;
             let tables =
                 template::create_tables(&aws_sdk_dynamodb::Client::new(&config), &yaml, &prefix).await?;
-            stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&config), &sender).await?;
+            let ses = aws_sdk_sesv2::Client::new(&config);
+            stack::create_sender_identity(&ses, &sender).await?;
+            if let Some(set) = std::env::var("EMAIL_CONFIGURATION_SET").ok().filter(|v| !v.is_empty()) {
+                stack::create_configuration_set(&ses, &set).await?;
+            }
             println!("MEMBERS_TABLE={}", tables.members);
             println!("ALERTS_TABLE={}", tables.alerts);
             println!("LEDGER_TABLE={}", tables.ledger);
@@ -153,7 +169,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 .await?;
         }
         Cmd::Sms { from, text, id, event_out } => {
-            let to = required_env("SMS_ORIGINATION_NUMBER")?;
+            let to = required_env("SMS_SHARED_NUMBER")?;
             let id = id.unwrap_or_else(|| ulid::Ulid::new().to_string());
             // Accept the French national format too: AWS always sends E.164.
             let from = vigie::domain::PhoneNumber::parse(&from).map(|p| p.to_string()).unwrap_or(from);
@@ -165,6 +181,38 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let lambda = env_or("VIGIE_LAMBDA_URL", "http://127.0.0.1:9000");
             eprintln!("inbound message id {id}");
             let response = HttpInvoker::new(&lambda, "inbound-sms").invoke(event).await?;
+            println!("{}", serde_json::to_string_pretty(&response)?);
+        }
+        Cmd::Receipt { id, event, reason } => {
+            // The message's recipient and channel, from what the emulator sent.
+            let sent = outbox::fetch_outbox(&endpoint).await?;
+            let now = std::time::SystemTime::now();
+            let receipt = if let Some(sms) = sent.sms.iter().find(|m| m.message_id == id) {
+                let status = match event.as_str() {
+                    "delivered" => receipt_event::SmsStatus::Delivered,
+                    "failed" => receipt_event::SmsStatus::Failed(reason),
+                    other => return Err(format!("{other:?}: an SMS is delivered or failed").into()),
+                };
+                let group = receipt_event::sms_log_group("123456789012", stack::LOCAL_REGION, &status);
+                let log = receipt_event::sms_log(&status, &id, &sms.to, now);
+                receipt_event::sms_logs_event(&group, &[log])
+            } else if let Some(email) = sent.emails.iter().find(|m| m.id == id) {
+                let kind: receipt_event::EmailEvent = event.parse()?;
+                let to = email.to.first().ok_or("that email has no recipient")?;
+                let record =
+                    receipt_event::ses_message(kind, &id, to, now, std::time::Duration::from_secs(2));
+                receipt_event::ses_event(
+                    &record,
+                    "arn:aws:sns:eu-west-3:123456789012:vigie-DeliveryEventsTopic",
+                )
+            } else {
+                return Err(format!(
+                    "no SMS or email with message id {id} in the outbox (make outbox lists them)"
+                )
+                .into());
+            };
+            let lambda = env_or("VIGIE_LAMBDA_URL", "http://127.0.0.1:9000");
+            let response = HttpInvoker::new(&lambda, "delivery-events").invoke(receipt).await?;
             println!("{}", serde_json::to_string_pretty(&response)?);
         }
         Cmd::Outbox => print!("{}", outbox::fetch_outbox(&endpoint).await?),

@@ -202,10 +202,13 @@ impl fmt::Display for Outbox {
         writeln!(f, "SMS ({}):", self.sms.len())?;
         for sms in &self.sms {
             writeln!(f, "  {}  {}", sms.to, sms.body.replace('\n', "\n                 "))?;
+            // What `make receipt ID=...` takes.
+            writeln!(f, "      message id: {}", sms.message_id)?;
         }
         writeln!(f, "Emails ({}):", self.emails.len())?;
         for email in &self.emails {
             writeln!(f, "  to {}  subject {:?}", email.to.join(", "), email.subject)?;
+            writeln!(f, "      message id: {}", email.id)?;
             if let Some(u) = &email.list_unsubscribe {
                 writeln!(f, "      List-Unsubscribe: {u}")?;
             }

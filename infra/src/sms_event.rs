@@ -12,20 +12,24 @@ use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Keywords a number has registered by default (opt-out, opt-in, help); any other first word
-/// gives the account's default keyword, `KEYWORD_<account id>`.
+/// Keywords a number has by default: the opt-out keywords AWS End User Messaging SMS lists
+/// (https://docs.aws.amazon.com/sms-voice/latest/userguide/opt-out-list-keywords.html), HELP and
+/// the opt-in ones (https://docs.aws.amazon.com/sms-voice/latest/userguide/keywords-required.html).
+/// A message beginning with one carries it as `messageKeyword`; any other gives the account's
+/// default keyword, `KEYWORD_<account id>` (an approximation of what AWS sends).
 const REGISTERED_KEYWORDS: &[&str] = &[
     "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
+    "ARRET",
     "CANCEL",
     "END",
-    "QUIT",
+    "OPT-OUT",
     "OPTOUT",
-    "ARRET",
+    "QUIT",
+    "REMOVE",
+    "TD",
+    "UNSUBSCRIBE",
     "START",
     "UNSTOP",
-    "YES",
     "HELP",
 ];
 
@@ -41,7 +45,9 @@ struct InboundSms<'a> {
     previous_published_message_id: String,
 }
 
-/// The SNS event for an inbound SMS `body` sent by `from` to the shared number `to`, published
+/// The SNS event for an inbound SMS `body` sent by `from` to the shared number `to` (a short code
+/// such as `38123`, or an E.164 long code, written as the number's `PhoneNumber` in End User
+/// Messaging), published
 /// to `topic_arn`. `inbound_message_id` is the message's id (give the same one twice to replay
 /// a message). `messageKeyword` is the first word when it is a registered keyword (STOP,
 /// START, HELP...), else `KEYWORD_<account>` (an approximation of what AWS sends);
@@ -53,9 +59,7 @@ pub fn inbound_sms_event(
     inbound_message_id: &str,
     topic_arn: &str,
 ) -> Value {
-    let arn: Vec<&str> = topic_arn.split(':').collect();
-    let region = arn.get(3).copied().filter(|r| !r.is_empty()).unwrap_or("eu-west-3");
-    let account = arn.get(4).copied().filter(|a| !a.is_empty()).unwrap_or("123456789012");
+    let account = topic_arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or("123456789012");
     let first_word = body.split_whitespace().next().unwrap_or_default().to_uppercase();
     let keyword = match REGISTERED_KEYWORDS.contains(&first_word.as_str()) {
         true => first_word,
@@ -69,6 +73,14 @@ pub fn inbound_sms_event(
         inbound_message_id,
         previous_published_message_id: String::new(),
     };
+    sns_notification(serde_json::to_string(&message).expect("a struct of strings serializes"), topic_arn)
+}
+
+/// The SNS event Lambda receives for one notification `message` published to `topic_arn`, in
+/// the envelope of the runtime's fixture with Lambda's casing.
+pub fn sns_notification(message: String, topic_arn: &str) -> Value {
+    let arn: Vec<&str> = topic_arn.split(':').collect();
+    let region = arn.get(3).copied().filter(|r| !r.is_empty()).unwrap_or("eu-west-3");
     let subscription_arn = format!("{topic_arn}:{}", uuid());
     json!({
         "Records": [{
@@ -80,7 +92,7 @@ pub fn inbound_sms_event(
                 "MessageId": uuid(),
                 "TopicArn": topic_arn,
                 "Subject": null,
-                "Message": serde_json::to_string(&message).expect("a struct of strings serializes"),
+                "Message": message,
                 "Timestamp": timestamp(SystemTime::now()),
                 "SignatureVersion": "1",
                 "Signature": "RVhBTVBMRQ==",
@@ -122,7 +134,7 @@ mod tests {
 
     #[test]
     fn it_is_an_sns_event_whose_message_is_the_two_way_payload() {
-        let event = inbound_sms_event("+33611111111", "+33700000000", "Rôdeur rue des Lilas", "in-1", TOPIC);
+        let event = inbound_sms_event("+33611111111", "38123", "Rôdeur rue des Lilas", "in-1", TOPIC);
         let parsed: SnsEvent = serde_json::from_value(event.clone()).unwrap();
         let record = &parsed.records[0];
         assert_eq!(record.event_source, "aws:sns");
@@ -139,7 +151,7 @@ mod tests {
             message,
             json!({
                 "originationNumber": "+33611111111",
-                "destinationNumber": "+33700000000",
+                "destinationNumber": "38123",
                 "messageKeyword": "KEYWORD_123456789012",
                 "messageBody": "Rôdeur rue des Lilas",
                 "inboundMessageId": "in-1",
@@ -154,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_keyword_is_the_first_word_when_registered() {
-        let event = inbound_sms_event("+33611111111", "+33700000000", "stop merci", "in-2", TOPIC);
+        let event = inbound_sms_event("+33611111111", "38123", "stop merci", "in-2", TOPIC);
         let message: Value =
             serde_json::from_str(event["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
         assert_eq!(message["messageKeyword"], "STOP");

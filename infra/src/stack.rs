@@ -1,4 +1,4 @@
-//! SDK configuration for the local emulator, and the SES sender identity.
+//! SDK configuration for the local emulator, the SES sender identity and configuration set.
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -41,14 +41,20 @@ pub async fn create_sender_identity(ses: &aws_sdk_sesv2::Client, email: &str) ->
     Ok(())
 }
 
+/// The error of SES `operation` on `identity` (an identity, a configuration set).
+fn ses_error(
+    operation: &'static str,
+    identity: &str,
+) -> impl FnOnce(&dyn std::error::Error) -> IdentityError {
+    move |e| IdentityError {
+        operation,
+        identity: identity.to_owned(),
+        message: DisplayErrorContext(e).to_string(),
+    }
+}
+
 async fn create_identity(ses: &aws_sdk_sesv2::Client, identity: &str) -> Result<(), IdentityError> {
-    let error = |operation: &'static str| {
-        move |e: &dyn std::error::Error| IdentityError {
-            operation,
-            identity: identity.to_owned(),
-            message: DisplayErrorContext(e).to_string(),
-        }
-    };
+    let error = |operation| ses_error(operation, identity);
     // moto accepts a second CreateEmailIdentity for the same identity (and lists it twice):
     // look first, so running `setup` twice leaves one of each.
     match ses.get_email_identity().email_identity(identity).send().await {
@@ -63,5 +69,29 @@ async fn create_identity(ses: &aws_sdk_sesv2::Client, identity: &str) -> Result<
         }
         Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => Ok(()),
         Err(e) => Err(error("CreateEmailIdentity")(&e)),
+    }
+}
+
+/// Creates the SES v2 configuration set `name` that every email is sent with (AWS refuses a send
+/// naming a set that does not exist; the emulator does not check, so the local stack creates
+/// what the sends name). Idempotent. The emulator has no event destinations
+/// (CreateConfigurationSetEventDestination answers 404): receipts are fed by `vigie-local
+/// receipt` instead.
+pub async fn create_configuration_set(ses: &aws_sdk_sesv2::Client, name: &str) -> Result<(), IdentityError> {
+    let error = |operation| ses_error(operation, name);
+    // Listed rather than fetched: the emulator's GetConfigurationSet answers a `SendingEnabled`
+    // the SDK cannot read.
+    let listed =
+        ses.list_configuration_sets().send().await.map_err(|e| error("ListConfigurationSets")(&e))?;
+    if listed.configuration_sets().iter().any(|set| set == name) {
+        return Ok(());
+    }
+    match ses.create_configuration_set().configuration_set_name(name).send().await {
+        Ok(_) => {
+            tracing::info!(name, "SES configuration set created");
+            Ok(())
+        }
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => Ok(()),
+        Err(e) => Err(error("CreateConfigurationSet")(&e)),
     }
 }

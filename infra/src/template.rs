@@ -770,6 +770,15 @@ mod tests {
         let ledger = &specs[2];
         assert_eq!(ledger.ttl_attribute.as_deref(), Some("expires_at"));
         assert_eq!(ledger.global_indexes[0].projection, ProjectionSpec::Include(vec!["alert_id".into()]));
+        assert_eq!(
+            ledger.global_indexes[1],
+            IndexSpec {
+                name: "ByMessageId".into(),
+                key: KeySpec { hash: "message_id".into(), range: None },
+                projection: ProjectionSpec::Include(vec!["member_id".into()]),
+                throughput: None
+            }
+        );
         assert!(
             ledger.attributes.contains(&AttributeSpec { name: "sent_at".into(), kind: AttributeKind::N })
         );

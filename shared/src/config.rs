@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Email, PhoneNumber};
+use crate::domain::{Email, OriginationIdentity, SharedNumber};
 
 /// Names of the three tables (see `docs/data-model.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,10 +27,19 @@ impl Tables {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub tables: Tables,
-    /// The one shared number every member texts, and every SMS comes from.
-    pub sms_number: PhoneNumber,
+    /// The one shared number members text (a short code or a long code); replies to their
+    /// messages come from it, so they can answer them.
+    pub sms_shared_number: SharedNumber,
+    /// What alerts and the sender's confirmation come from: the shared number unless the town
+    /// chose another identity (a sender ID, another number). Never a pool or an ARN: SNS
+    /// `Publish` cannot take them.
+    pub sms_alert_sender: OriginationIdentity,
     /// The SES identity emails are sent from.
     pub sender_email: Email,
+    /// The SES configuration set every email is sent with (`EMAIL_CONFIGURATION_SET`): its event
+    /// destination publishes the bounces, complaints and deliveries the `delivery-events`
+    /// function reads. `None` when unset (then no receipt ever comes back).
+    pub email_configuration_set: Option<String>,
     /// Where the web page lives, without a trailing slash (`https://vigie.example.org`).
     pub public_base_url: String,
     /// How many sends the fan-out keeps in flight at once.
@@ -90,8 +99,7 @@ impl Config {
                 }),
             }
         };
-        let sms_number = PhoneNumber::parse(&required("SMS_ORIGINATION_NUMBER")?)
-            .map_err(|e| ConfigError::Invalid { name: "SMS_ORIGINATION_NUMBER", reason: e.to_string() })?;
+        let (sms_shared_number, sms_alert_sender) = sms_identities(&lookup)?;
         let sender_email = Email::parse(&required("SENDER_EMAIL")?)
             .map_err(|e| ConfigError::Invalid { name: "SENDER_EMAIL", reason: e.to_string() })?;
         Ok(Self {
@@ -100,8 +108,26 @@ impl Config {
                 alerts: required("ALERTS_TABLE")?,
                 ledger: required("LEDGER_TABLE")?,
             },
-            sms_number,
+            sms_shared_number,
+            sms_alert_sender,
             sender_email,
+            email_configuration_set: lookup("EMAIL_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    // SES names: letters, digits, `_` and `-`, at most 64 characters.
+                    let ok = v.len() <= 64
+                        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                    if ok {
+                        Ok(v)
+                    } else {
+                        Err(ConfigError::Invalid {
+                            name: "EMAIL_CONFIGURATION_SET",
+                            reason: format!("not an SES configuration set name: {v:?}"),
+                        })
+                    }
+                })
+                .transpose()?,
             public_base_url: required("PUBLIC_BASE_URL")?.trim_end_matches('/').to_owned(),
             fanout_concurrency: number("FANOUT_CONCURRENCY", 16)?,
             fanout_page_size: number("FANOUT_PAGE_SIZE", 100)?.min(1000) as i32,
@@ -114,5 +140,135 @@ impl Config {
             join_requests_per_ip_per_hour: number("JOIN_REQUESTS_PER_IP_PER_HOUR", 10)?.min(u32::MAX as usize)
                 as u32,
         })
+    }
+}
+
+/// `SMS_SHARED_NUMBER` (or, for a stack deployed before it existed, `SMS_ORIGINATION_NUMBER`) and
+/// `SMS_ALERT_SENDER` (empty: the shared number).
+fn sms_identities(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(SharedNumber, OriginationIdentity), ConfigError> {
+    let present = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty()).map(|v| (name, v));
+    let (name, value) = present("SMS_SHARED_NUMBER")
+        .or_else(|| present("SMS_ORIGINATION_NUMBER"))
+        .ok_or(ConfigError::Missing("SMS_SHARED_NUMBER"))?;
+    let shared =
+        SharedNumber::parse(&value).map_err(|e| ConfigError::Invalid { name, reason: e.to_string() })?;
+    let sender = match present("SMS_ALERT_SENDER") {
+        None => shared.identity(),
+        Some((name, value)) => {
+            let invalid = |reason: String| ConfigError::Invalid { name, reason };
+            let sender = OriginationIdentity::parse(&value).map_err(|e| invalid(e.to_string()))?;
+            sender.sns_attribute().map_err(|e| invalid(e.to_string()))?;
+            sender
+        }
+    };
+    Ok((shared, sender))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            let base = match name {
+                "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => Some("t"),
+                "SENDER_EMAIL" => Some("alertes@vigie.example.org"),
+                "PUBLIC_BASE_URL" => Some("https://vigie.example.org"),
+                _ => None,
+            };
+            extra.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).or(base).map(str::to_owned)
+        })
+    }
+
+    fn with(set: Option<&str>) -> Result<Config, ConfigError> {
+        let mut extra = vec![("SMS_SHARED_NUMBER", "38123")];
+        extra.extend(set.map(|set| ("EMAIL_CONFIGURATION_SET", set)));
+        config(&extra)
+    }
+
+    #[test]
+    fn the_email_configuration_set_is_a_set_name_or_none() {
+        assert_eq!(with(None).unwrap().email_configuration_set, None);
+        assert_eq!(with(Some("  ")).unwrap().email_configuration_set, None);
+        assert_eq!(
+            with(Some("vigie-prod_email")).unwrap().email_configuration_set.as_deref(),
+            Some("vigie-prod_email")
+        );
+        for bad in ["vigie email", "vigie/email", &"x".repeat(65)] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("EMAIL_CONFIGURATION_SET"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_shared_number_and_the_alert_sender() {
+        let c = config(&[("SMS_SHARED_NUMBER", "38123")]).unwrap();
+        assert_eq!(c.sms_shared_number.as_str(), "38123");
+        assert_eq!(c.sms_alert_sender.as_str(), "38123", "alerts come from the shared number by default");
+        let c = config(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ALERT_SENDER", "BELLERIVE")]).unwrap();
+        assert_eq!(c.sms_alert_sender.kind(), "a sender ID");
+        let c = config(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ALERT_SENDER", "")]).unwrap();
+        assert_eq!(c.sms_alert_sender.as_str(), "38123", "empty is the default");
+        // A stack deployed before SMS_SHARED_NUMBER still starts.
+        let c = config(&[("SMS_ORIGINATION_NUMBER", "+33939000000")]).unwrap();
+        assert_eq!(c.sms_shared_number.as_str(), "+33939000000");
+        let c =
+            config(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ORIGINATION_NUMBER", "+33939000000")]).unwrap();
+        assert_eq!(c.sms_shared_number.as_str(), "38123", "the new name wins");
+    }
+
+    /// The samples the template's patterns are checked against (`infra/test_sms_parameters.py`):
+    /// what the template refuses at deploy, the functions refuse at start, and more.
+    #[test]
+    fn the_template_samples() {
+        let samples: serde_json::Value =
+            serde_json::from_str(include_str!("../../infra/sms-identity-samples.json")).unwrap();
+        let values = |name: &str, kind: &str| -> Vec<String> {
+            samples[name][kind].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+        };
+        for value in values("SharedNumber", "valid") {
+            assert!(config(&[("SMS_SHARED_NUMBER", &value)]).is_ok(), "{value:?}");
+        }
+        for value in values("SharedNumber", "invalid").into_iter().chain(values("SharedNumber", "start_only"))
+        {
+            assert!(config(&[("SMS_SHARED_NUMBER", &value)]).is_err(), "{value:?}");
+        }
+        let with_sender =
+            |value: &str| config(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ALERT_SENDER", value)]);
+        for value in values("AlertSenderIdentity", "valid") {
+            assert!(with_sender(&value).is_ok(), "{value:?}");
+        }
+        for value in values("AlertSenderIdentity", "invalid")
+            .into_iter()
+            .chain(values("AlertSenderIdentity", "start_only"))
+        {
+            assert!(with_sender(&value).is_err(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn garbage_stops_the_cold_start_with_a_clear_error() {
+        let err = |extra: &[(&str, &str)]| config(extra).unwrap_err().to_string();
+        assert_eq!(err(&[]), "environment variable SMS_SHARED_NUMBER is not set");
+        let e = err(&[("SMS_SHARED_NUMBER", "BELLERIVE")]);
+        assert!(
+            e.starts_with("environment variable SMS_SHARED_NUMBER is invalid")
+                && e.contains("cannot receive"),
+            "{e}"
+        );
+        let e = err(&[("SMS_SHARED_NUMBER", "06 39 98 00 00")]);
+        assert!(e.contains("SMS_SHARED_NUMBER"), "{e}");
+        let e = err(&[("SMS_ORIGINATION_NUMBER", "hello")]);
+        assert!(e.starts_with("environment variable SMS_ORIGINATION_NUMBER is invalid"), "{e}");
+        let pool = "pool-a2a21dfe3b5d4506961fca46cb4a8bdf";
+        let e = err(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ALERT_SENDER", pool)]);
+        assert!(
+            e.contains("SMS_ALERT_SENDER") && e.contains("a phone pool cannot be used with SNS Publish"),
+            "{e}"
+        );
+        let e = err(&[("SMS_SHARED_NUMBER", "38123"), ("SMS_ALERT_SENDER", "A B")]);
+        assert!(e.contains("SMS_ALERT_SENDER") && e.contains("sender ID"), "{e}");
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, Member, MemberId,
-    PhoneNumber, Role, UnsubscribeToken,
+    AlertId, AlertSource, AlertText, Category, CommunityId, Consequence, DeliveryProblem, Email, FirstName,
+    LastName, Member, MemberId, PhoneNumber, ReceiptStatus, Role, UnsubscribeToken,
 };
 
 /// An alert raised in one community.
@@ -177,6 +177,11 @@ pub struct Recipient {
     pub email_alerts: bool,
     pub role: Role,
     pub unsubscribe_token: UnsubscribeToken,
+    /// The member's delivery problems, for their referent's page (copies of the profile's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_problem: Option<DeliveryProblem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_problem: Option<DeliveryProblem>,
 }
 
 impl Recipient {
@@ -193,6 +198,8 @@ impl Recipient {
             email_alerts: member.email_alerts,
             role: member.role,
             unsubscribe_token: member.unsubscribe_token.clone(),
+            email_problem: member.email_problem.clone(),
+            sms_problem: member.sms_problem.clone(),
         }
     }
 
@@ -297,10 +304,14 @@ pub enum Outcome {
     },
 }
 
-/// An alert's delivery report, tallied from the ledger.
+/// An alert's delivery report. The fan-out tallies what it sent from the ledger (`*_sent`,
+/// `*_failed`, `*_unsettled`, `recipients`, `pending`); the receipts count what became of it
+/// (`*_delivered`, `*_undelivered`), one by one as they come, on the same alert.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryCounts {
+    /// Accepted by SNS / SES.
     pub sms_sent: u32,
+    /// Refused at sending, for good (an invalid number, a rejected address).
     pub sms_failed: u32,
     pub email_sent: u32,
     pub email_failed: u32,
@@ -308,6 +319,109 @@ pub struct DeliveryCounts {
     pub recipients: u32,
     /// Deliveries claimed or released but not yet settled.
     pub pending: u32,
+    /// The same, per channel.
+    #[serde(default)]
+    pub sms_unsettled: u32,
+    #[serde(default)]
+    pub email_unsettled: u32,
+    /// Sent, and the receipt says it reached the phone / the mailbox.
+    #[serde(default)]
+    pub sms_delivered: u32,
+    #[serde(default)]
+    pub email_delivered: u32,
+    /// Sent, and the receipt says it never will (a carrier's failure, a hard bounce).
+    #[serde(default)]
+    pub sms_undelivered: u32,
+    #[serde(default)]
+    pub email_undelivered: u32,
+}
+
+/// What became of an alert's deliveries on one channel, as the report shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelReport {
+    /// Accepted by the provider.
+    pub sent: u32,
+    /// Reached the phone or the mailbox.
+    pub delivered: u32,
+    /// Refused at sending, or failed after (the receipt said so).
+    pub failed: u32,
+    /// Sent without a receipt yet, or not sent yet.
+    pub pending: u32,
+}
+
+impl DeliveryCounts {
+    /// The report of one channel: delivered, failed, pending add up to what was to be sent.
+    pub fn channel(&self, channel: Channel) -> ChannelReport {
+        let (sent, failed, unsettled, delivered, undelivered) = match channel {
+            Channel::Sms => {
+                (self.sms_sent, self.sms_failed, self.sms_unsettled, self.sms_delivered, self.sms_undelivered)
+            }
+            Channel::Email => (
+                self.email_sent,
+                self.email_failed,
+                self.email_unsettled,
+                self.email_delivered,
+                self.email_undelivered,
+            ),
+        };
+        // Receipts are counted as they come, the sends when the fan-out tallies: a receipt may be
+        // counted before the tally that includes its send is written.
+        let delivered = delivered.min(sent);
+        let undelivered = undelivered.min(sent - delivered);
+        ChannelReport {
+            sent,
+            delivered,
+            failed: failed + undelivered,
+            pending: sent - delivered - undelivered + unsettled,
+        }
+    }
+}
+
+/// One receipt from SES or SNS: what became of one message sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The provider's id of the message (what `SendEmail` or `Publish` answered).
+    pub message_id: String,
+    pub channel: Channel,
+    /// What the provider calls it (`Bounce`, `Delivery`, `SUCCESS`...), for the logs.
+    pub event: &'static str,
+    /// When the message was sent (epoch ms), as the provider recorded it.
+    pub sent_at: i64,
+    /// When this happened (epoch ms).
+    pub at: i64,
+    /// `None` when there is nothing to record on the delivery (a soft bounce, a delay...).
+    pub status: Option<ReceiptStatus>,
+    /// What the member's settings must learn from it.
+    pub consequences: Vec<Consequence>,
+}
+
+impl Receipt {
+    /// A receipt of `message_id` sent at `sent_at`, saying nothing yet.
+    pub fn of(message_id: String, channel: Channel, sent_at: i64) -> Self {
+        Self { message_id, channel, event: "", sent_at, at: sent_at, status: None, consequences: Vec::new() }
+    }
+}
+
+/// What recording a receipt on its delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptRecorded {
+    /// Recorded now, and counted on the alert.
+    Now,
+    /// Recorded before, or overtaken by a failure (which a later "delivered" never undoes).
+    AlreadyBefore,
+    /// The delivery was settled with another message (sent again after a crash): not this one's.
+    NotThisMessage,
+}
+
+/// What a member's settings learnt from a receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberNoted {
+    /// Noted now; `stopped`: that channel's alerts are now off.
+    Now { member: MemberId, stopped: bool },
+    /// Noted before (the same receipt again).
+    AlreadyBefore,
+    /// No member has that address or number (any more).
+    NoSuchMember,
 }
 
 /// One page of a paged query and where the next one starts.

@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::domain::{Email, PhoneNumber};
+use crate::domain::{Email, OriginationIdentity};
 use crate::ports::{Mailer, RateLedger, SendError, StoreError};
 
 /// The most quota one reservation takes (at least the units of the message that asks).
@@ -379,17 +379,17 @@ impl Inner {
 }
 
 /// The name of the SMS timeline of an origination identity: its quota is its own.
-pub fn sms_timeline(origination: &PhoneNumber) -> String {
-    format!("sms#{origination}")
+pub fn sms_timeline(origination: &OriginationIdentity) -> String {
+    format!("sms#{}", origination.as_str())
 }
 
 /// The name of the email timeline: SES's sending rate is the account's, in this region.
 pub const EMAIL_TIMELINE: &str = "email";
 
-/// The two quotas a function sends under.
+/// The two quotas the fan-out sends under.
 #[derive(Clone, Debug)]
 pub struct Rates {
-    /// SMS message parts per second of the shared number.
+    /// SMS message parts per second of the alert sender (`SMS_ALERT_SENDER`).
     pub sms: Pacer,
     /// Emails per second of the account.
     pub email: Pacer,
@@ -399,9 +399,22 @@ impl Rates {
     /// The account's quotas of `config`, shared with every process through the store.
     pub fn shared<L: RateLedger + Clone + Send + Sync + 'static>(ledger: &L, config: &Config) -> Self {
         Self {
-            sms: Pacer::shared(ledger.clone(), sms_timeline(&config.sms_number), config.sms_parts_per_second),
+            sms: Pacer::shared(ledger.clone(), sms_timeline(&config.sms_alert_sender), config.sms_parts_per_second),
             email: Pacer::shared(ledger.clone(), EMAIL_TIMELINE, config.emails_per_second),
         }
+    }
+
+    /// The shared number's SMS quota, which replies to inbound messages come from (the alert
+    /// sender's own timeline when the alert sender is the shared number).
+    pub fn replies<L: RateLedger + Send + Sync + 'static>(ledger: &L, config: &Config) -> Pacer
+    where
+        L: Clone,
+    {
+        Pacer::shared(
+            ledger.clone(),
+            sms_timeline(&config.sms_shared_number.identity()),
+            config.sms_parts_per_second,
+        )
     }
 
     /// The quotas of `config` for this process alone: each process keeps to the whole quota

@@ -4,10 +4,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber};
+use crate::domain::{
+    AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
+};
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Claim, ClaimHolder, Cursor, DeliveryCounts, InboundMessageId,
-    JoinRequest, Outcome, Page, Recipient, Recorded, Session, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts,
+    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded,
+    Session, Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -177,6 +180,39 @@ pub trait RateLedger {
     ) -> impl Future<Output = Result<SlotAnswer, StoreError>> + Send;
 }
 
+/// What became of the messages sent: receipts, and what they teach about members' channels.
+pub trait Receipts {
+    /// The ledger task a provider's message id was settled with, if it was.
+    fn sent_with(&self, message_id: &str) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+    /// Records the receipt of a neighbour's delivery sent as `message_id`, and counts it on the
+    /// alert, once: the same receipt again changes nothing, a failure overtakes a delivery, and a
+    /// delivery never overtakes a failure.
+    fn record_receipt(
+        &self,
+        alert: AlertId,
+        member: MemberId,
+        channel: Channel,
+        message_id: &str,
+        status: &ReceiptStatus,
+        at: i64,
+    ) -> impl Future<Output = Result<ReceiptRecorded, StoreError>> + Send;
+    /// Turns email alerts off for the member who has `address`, noting why.
+    fn stop_email(
+        &self,
+        address: &Email,
+        problem: &DeliveryProblem,
+    ) -> impl Future<Output = Result<MemberNoted, StoreError>> + Send;
+    /// Counts one permanent SMS failure (of message `message_id`, once) on the member who has
+    /// `phone`; their SMS alerts stop at `SMS_FAILURES_BEFORE_STOP`.
+    fn note_sms_failure(
+        &self,
+        phone: &PhoneNumber,
+        message_id: &str,
+        detail: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<MemberNoted, StoreError>> + Send;
+}
+
 /// Sign-in links and sessions, stored only as hashes of their secrets.
 pub trait Sessions {
     /// Stores a one-time sign-in link for `member`, valid for `ttl`.
@@ -265,7 +301,7 @@ pub trait Membership {
     ) -> impl Future<Output = Result<Option<JoinRequest>, StoreError>> + Send;
 }
 
-/// Sending an SMS from the shared number.
+/// Sending an SMS from one origination identity (the shared number, or the alert sender).
 pub trait Texter {
     fn send_sms(
         &self,
@@ -277,4 +313,39 @@ pub trait Texter {
 /// Sending an email built as raw MIME.
 pub trait Mailer {
     fn send_raw(&self, to: &Email, mime: Vec<u8>) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// The numbers on the account's SMS opt-out list (AWS's own, apart from a member's `sms_alerts`).
+/// SNS accepts a `Publish` to such a number and delivers nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptedOut(std::collections::HashSet<String>);
+
+impl OptedOut {
+    pub fn new(numbers: std::collections::HashSet<String>) -> Self {
+        Self(numbers)
+    }
+
+    #[must_use]
+    pub fn contains(&self, phone: &PhoneNumber) -> bool {
+        self.0.contains(phone.as_str())
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The account's SMS opt-out list (SNS `ListPhoneNumbersOptedOut`, `OptInPhoneNumber`).
+pub trait OptOuts {
+    /// Every number on the list.
+    fn opted_out(&self) -> impl Future<Output = Result<OptedOut, SendError>> + Send;
+    /// Takes a number off the list. AWS allows it once every 30 days per number: a refusal is
+    /// [`SendError::Permanent`].
+    fn opt_in(&self, phone: &PhoneNumber) -> impl Future<Output = Result<(), SendError>> + Send;
 }

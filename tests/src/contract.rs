@@ -20,8 +20,10 @@ use infra::gateway::iam::{Denial, IamCheck};
 use infra::gateway::lost::LostAnswers;
 use infra::gateway::quota::SendQuota;
 use infra::gateway::roles::Environment;
+use infra::gateway::sms::SmsRule;
 use infra::gateway::tokens::ClientTokens;
 use infra::gateway::{Gateway, Rule};
+use infra::sms_account::{Identity, SmsAccount};
 use vigie::adapters::Adapters;
 use vigie::config::Config;
 
@@ -31,6 +33,7 @@ use crate::{SENDER_EMAIL, SHARED_NUMBER, Stack};
 pub const WEB: &str = "web";
 pub const INBOUND_SMS: &str = "inbound-sms";
 pub const FAN_OUT: &str = "fan-out";
+pub const DELIVERY_EVENTS: &str = "delivery-events";
 
 /// What a stack is made from.
 #[derive(Clone, Debug)]
@@ -69,6 +72,8 @@ pub(crate) struct Routing {
 /// The check, its gateways, and each function's adapters.
 pub(crate) struct Contract {
     pub check: Arc<IamCheck>,
+    /// What End User Messaging does with SMS (after the IAM check, on every gateway).
+    pub sms: Arc<SmsRule>,
     /// What AWS does beyond IAM, in every gateway after the check (see [`Contract::rules`]).
     pub lost: Arc<LostAnswers>,
     pub tokens: Arc<ClientTokens>,
@@ -89,19 +94,22 @@ impl Contract {
         env.names.insert("AlertsTable".into(), config.tables.alerts.clone());
         env.names.insert("LedgerTable".into(), config.tables.ledger.clone());
         env.parameters.insert("SenderEmail".into(), setup.sender_email.clone());
-        env.parameters.insert("SmsNumber".into(), SHARED_NUMBER.into());
+        env.parameters.insert("SharedNumber".into(), SHARED_NUMBER.into());
+        env.parameters.insert("AlertSenderIdentity".into(), config.sms_alert_sender.to_string());
         env.parameters.insert("PublicBaseUrl".into(), config.public_base_url.clone());
         env.parameters.extend(setup.parameters.clone());
         let check = IamCheck::from_template(&setup.template, &env, setup.ses_sandbox)
             .unwrap_or_else(|e| panic!("the IAM contract cannot read {}: {e}", setup.template.display()));
         let check = Arc::new(check);
+        let sms = Arc::new(SmsRule::new(sms_account(config), moto_endpoint));
         let lost = Arc::new(LostAnswers::new(20261202));
         let tokens = Arc::new(ClientTokens::new());
         let quota = Arc::new(SendQuota::new(config.sms_parts_per_second, config.emails_per_second));
-        let rules = Self::rules_of(&check, &lost, &tokens, &quota);
+        let rules = Self::rules_of(&check, &sms, &lost, &tokens, &quota);
         let gateway = Gateway::spawn(moto_endpoint, rules).expect("the gateway starts");
         Contract {
             check,
+            sms,
             lost,
             tokens,
             quota,
@@ -112,18 +120,21 @@ impl Contract {
         }
     }
 
-    /// The rules of every gateway, in order: the IAM check; lost answers (inert until a test sets
-    /// a rate), before the client request tokens so that these remember the real answer; the
-    /// account's send quotas (those of the stack's configuration: 0, no limit, unless a test sets
-    /// them), shared by every gateway as the account's are by every function.
+    /// The rules of every gateway, in order: the IAM check; what End User Messaging does with
+    /// SMS; lost answers (inert until a test sets a rate), before the client request tokens so
+    /// that these remember the real answer; the account's send quotas (those of the stack's
+    /// configuration: 0, no limit, unless a test sets them), shared by every gateway as the
+    /// account's are by every function.
     fn rules_of(
         check: &Arc<IamCheck>,
+        sms: &Arc<SmsRule>,
         lost: &Arc<LostAnswers>,
         tokens: &Arc<ClientTokens>,
         quota: &Arc<SendQuota>,
     ) -> Vec<Arc<dyn Rule>> {
         vec![
             Arc::clone(check) as Arc<dyn Rule>,
+            Arc::clone(sms) as Arc<dyn Rule>,
             Arc::clone(lost) as Arc<dyn Rule>,
             Arc::clone(tokens) as Arc<dyn Rule>,
             Arc::clone(quota) as Arc<dyn Rule>,
@@ -131,7 +142,7 @@ impl Contract {
     }
 
     fn rules(&self) -> Vec<Arc<dyn Rule>> {
-        Self::rules_of(&self.check, &self.lost, &self.tokens, &self.quota)
+        Self::rules_of(&self.check, &self.sms, &self.lost, &self.tokens, &self.quota)
     }
 
     /// The endpoint of a gateway that checks calls, then forwards them to `upstream`.
@@ -185,6 +196,19 @@ impl Contract {
     }
 }
 
+/// The town's account as the harness has it: the shared number, two-way to the stack's topic,
+/// and the alert sender if it is another identity; self-managed opt-outs, the Default opt-out
+/// list, SNS allowed. They reach every country ([`Identity::anywhere`]).
+fn sms_account(config: &Config) -> SmsAccount {
+    let topic = infra::sms_event::local_topic_arn();
+    let shared = config.sms_shared_number.identity();
+    let mut identities = vec![Identity::french(shared.as_str(), Some(&topic)).anywhere()];
+    if config.sms_alert_sender != shared {
+        identities.push(Identity::french(config.sms_alert_sender.as_str(), None).anywhere());
+    }
+    SmsAccount::new(identities)
+}
+
 /// `base` with the function's credentials (access key id = its name) and `endpoint`.
 pub(crate) fn function_sdk(
     base: &SdkConfig,
@@ -207,6 +231,12 @@ impl Stack {
     /// The IAM check of this stack: its refusals so far, the roles it judges with.
     pub fn iam(&self) -> &IamCheck {
         &self.contract.check
+    }
+
+    /// What End User Messaging SMS did with the functions' SMS (the gateway rule after the IAM
+    /// check): the account to change, the `Publish` calls judged.
+    pub fn sms(&self) -> &SmsRule {
+        &self.contract.sms
     }
 
     /// The gateway every function's calls go through (IAM check first): other rules go after
@@ -255,6 +285,7 @@ impl Stack {
             let sends = function_sdk(&self.sdk, function, &self.contract.route(&r.sends), r.retry.as_ref());
             let sending = Adapters::new(&sends, config);
             adapters.texter = sending.texter;
+            adapters.replier = sending.replier;
             adapters.mailer = sending.mailer;
         }
         adapters

@@ -54,7 +54,8 @@ impl Stack {
             ("MEMBERS_TABLE", c.tables.members.clone()),
             ("ALERTS_TABLE", c.tables.alerts.clone()),
             ("LEDGER_TABLE", c.tables.ledger.clone()),
-            ("SMS_ORIGINATION_NUMBER", c.sms_number.to_string()),
+            ("SMS_SHARED_NUMBER", c.sms_shared_number.to_string()),
+            ("SMS_ALERT_SENDER", c.sms_alert_sender.to_string()),
             ("SENDER_EMAIL", c.sender_email.to_string()),
             ("PUBLIC_BASE_URL", c.public_base_url.clone()),
             ("FANOUT_CONCURRENCY", c.fanout_concurrency.to_string()),
@@ -68,6 +69,9 @@ impl Stack {
             ("RUST_LOG", "info".to_owned()),
         ];
         env.extend(settings.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        if let Some(set) = &c.email_configuration_set {
+            env.push(("EMAIL_CONFIGURATION_SET".to_owned(), set.clone()));
+        }
         env
     }
 

@@ -23,13 +23,18 @@ pub mod lambda;
 pub mod outbound;
 pub mod web_client;
 
-pub use contract::{FAN_OUT, INBOUND_SMS, Setup, WEB};
+pub use contract::{DELIVERY_EVENTS, FAN_OUT, INBOUND_SMS, Setup, WEB};
+pub use delivery_events::handler::DeliveryEvents;
 pub use fan_out::handler::FanOut;
 pub use inbound_sms::handler::{Handled, Inbound};
 
-/// The shared number of the tests, and where emails come from.
-pub const SHARED_NUMBER: &str = "+33639980000";
+/// The shared number of the tests, a short code of AF2M's transactional 38xxx range as a French
+/// town would have (no range is reserved for fiction among short codes), and where emails come
+/// from.
+pub const SHARED_NUMBER: &str = "38123";
 pub const SENDER_EMAIL: &str = "alertes@vigie.example.org";
+/// The SES configuration set every email of the tests is sent with (created on the emulator).
+pub const EMAIL_CONFIGURATION_SET: &str = "vigie-EmailConfigurationSet";
 /// The demo data the tests use: the same file `make run` loads.
 pub const DEMO_SEED: &str = include_str!("../../infra/demo/seed.json");
 
@@ -132,8 +137,9 @@ impl Stack {
                     "MEMBERS_TABLE" => tables.members.clone(),
                     "ALERTS_TABLE" => tables.alerts.clone(),
                     "LEDGER_TABLE" => tables.ledger.clone(),
-                    "SMS_ORIGINATION_NUMBER" => SHARED_NUMBER.into(),
+                    "SMS_SHARED_NUMBER" => SHARED_NUMBER.into(),
                     "SENDER_EMAIL" => setup.sender_email.clone(),
+                    "EMAIL_CONFIGURATION_SET" => EMAIL_CONFIGURATION_SET.into(),
                     "PUBLIC_BASE_URL" => "https://vigie.example.org".into(),
                     _ => return None,
                 }
@@ -141,9 +147,11 @@ impl Stack {
             )
         })
         .expect("test configuration");
-        infra::stack::create_sender_identity(&aws_sdk_sesv2::Client::new(&sdk), config.sender_email.as_str())
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        infra::stack::create_sender_identity(&ses, config.sender_email.as_str()).await.expect("SES identity");
+        infra::stack::create_configuration_set(&ses, EMAIL_CONFIGURATION_SET)
             .await
-            .expect("SES identity");
+            .expect("SES configuration set");
         // Small pages, so every test also walks the roster page by page; no quotas to wait for.
         config.fanout_page_size = 3;
         config.sms_parts_per_second = 0;
@@ -240,8 +248,9 @@ impl Stack {
     /// pacer on the shared rate).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
         let adapters = self.adapters_of(INBOUND_SMS);
-        let sms_rate = Rates::shared(&adapters.store, &self.config).sms;
-        Inbound { store: adapters.store, texter: adapters.texter, config: self.config.clone(), sms_rate }
+        // Every SMS inbound-sms sends is a reply: from the shared number (its main.rs).
+        let sms_rate = Rates::replies(&adapters.store, &self.config);
+        Inbound { store: adapters.store, texter: adapters.replier, config: self.config.clone(), sms_rate }
     }
 
     /// The fan-out's dependencies, as one execution environment's `main.rs` builds them (its
@@ -273,6 +282,21 @@ impl Stack {
             let rates = rates(&store, &config);
             FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)
         })
+    }
+
+    /// The receipts function on the store, looking for late settlements only through Lambda's
+    /// retries (no waiting in the invocation, so tests say when the retry comes).
+    pub fn delivery_events(&self) -> DeliveryEvents<DynamoStore> {
+        DeliveryEvents { store: self.adapters_of(DELIVERY_EVENTS).store, settle_waits: Vec::new() }
+    }
+
+    /// Invokes `delivery-events` with an SNS or CloudWatch Logs event, as Lambda would.
+    pub async fn invoke_delivery_events(
+        &self,
+        event: Value,
+    ) -> Result<Vec<delivery_events::handler::Handled>, delivery_events::handler::DeliveryEventsError> {
+        delivery_events::handler::handle(&self.delivery_events(), LambdaEvent::new(event, Context::default()))
+            .await
     }
 
     /// The SNS event AWS delivers when `from` texts `body` to the shared number.

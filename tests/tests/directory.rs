@@ -61,6 +61,8 @@ fn member(first_name: &str, phone: &str) -> Member {
         email_alerts: true,
         role: Role::Resident,
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     }
 }
 

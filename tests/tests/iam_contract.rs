@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use infra::gateway::iam::{Denial, Why};
 use infra::gateway::policy::{Context, Decision, Policy, evaluate};
 use infra::gateway::roles::{self, Environment};
-use vigie_tests::{DEMO_SEED, FAN_OUT, Handled, INBOUND_SMS, SENDER_EMAIL, Setup, Stack, WEB};
+use vigie_tests::{DELIVERY_EVENTS, DEMO_SEED, FAN_OUT, Handled, INBOUND_SMS, SENDER_EMAIL, Setup, Stack, WEB};
 
 const LEDGER: &str = "arn:aws:dynamodb:eu-west-3:123456789012:table/vigie-LedgerTable";
 const ALERTS: &str = "arn:aws:dynamodb:eu-west-3:123456789012:table/vigie-AlertsTable";
@@ -103,7 +103,12 @@ async fn a_capitalised_sender_email_still_sends_every_email() {
     assert!(!denied.is_empty());
     for (function, action, resource) in denied {
         assert_eq!((function.as_str(), action.as_str()), (FAN_OUT, "ses:SendEmail"));
-        assert!(resource.starts_with("arn:aws:ses:eu-west-3:123456789012:identity/"), "{resource}");
+        // The identity, and the configuration set the send names: the condition is on the statement.
+        assert!(
+            resource.starts_with("arn:aws:ses:eu-west-3:123456789012:identity/")
+                || resource.starts_with("arn:aws:ses:eu-west-3:123456789012:configuration-set/"),
+            "{resource}"
+        );
     }
 }
 
@@ -203,10 +208,10 @@ fn every_function_of_the_template_has_a_role_the_check_reads() {
     let cfn = roles::transformed(&infra::template::workspace_template()).expect("the transform");
     let mut env = Environment::local("vigie");
     env.parameters.insert("SenderEmail".into(), SENDER_EMAIL.into());
-    env.parameters.insert("SmsNumber".into(), vigie_tests::SHARED_NUMBER.into());
+    env.parameters.insert("SharedNumber".into(), vigie_tests::SHARED_NUMBER.into());
     let roles = roles::Roles::from_transformed(&cfn, &env).expect("roles");
     let principals: Vec<&str> = roles.by_principal.keys().map(String::as_str).collect();
-    assert_eq!(principals, [FAN_OUT, INBOUND_SMS, WEB]);
+    assert_eq!(principals, [DELIVERY_EVENTS, FAN_OUT, INBOUND_SMS, WEB]);
     for role in roles.by_principal.values() {
         assert!(!role.policies.is_empty(), "{} has policies", role.function);
         assert_eq!(role.role, format!("{}Role", role.function));
@@ -218,7 +223,7 @@ fn the_inbound_topic_takes_messages_from_end_user_messaging_of_this_account_only
     let cfn = roles::transformed(&infra::template::workspace_template()).expect("the transform");
     let mut env = Environment::local("vigie");
     env.parameters.insert("SenderEmail".into(), SENDER_EMAIL.into());
-    env.parameters.insert("SmsNumber".into(), vigie_tests::SHARED_NUMBER.into());
+    env.parameters.insert("SharedNumber".into(), vigie_tests::SHARED_NUMBER.into());
     let document =
         roles::resolve(&cfn, &env, "/Resources/InboundSmsTopicPolicy/Properties/PolicyDocument").unwrap();
     // A resource policy: each statement is for the End User Messaging service principal, which

@@ -19,7 +19,14 @@ use vigie::config::Config;
 use vigie::domain::{self, AlertId, AlertSource, Member, MemberId};
 use vigie::model::{Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task};
 use vigie::pace::{PaceError, Pacer, Priority, Rates};
-use vigie::ports::{AlertLog, Ledger, Mailer, MemberLookup, Roster, SendError, StoreError, Texter};
+use vigie::ports::{
+    AlertLog, Ledger, Mailer, MemberLookup, OptOuts, OptedOut, Roster, SendError, StoreError, Texter,
+};
+
+/// Why an SMS to a number on the account's SMS opt-out list is recorded as failed, unsent: SNS
+/// would accept it and deliver nothing.
+pub const OPTED_OUT_AT_AWS: &str =
+    "number on the account's SMS opt-out list (AWS delivers nothing to it): the member can text START";
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
@@ -130,7 +137,7 @@ pub async fn handle<S, T, M>(
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let invocation = Invocation::of(&event.context);
@@ -178,7 +185,7 @@ pub async fn handle_json<S, T, M>(
 ) -> Result<serde_json::Value, (&'static str, String)>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let event: Event =
@@ -229,7 +236,7 @@ pub async fn run<S, T, M>(
 ) -> Result<Option<Progress>, FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let Some(alert) = persist("alert", || deps.store.alert(work.alert)).await? else {
@@ -246,7 +253,7 @@ pub async fn fan_out<S, T, M>(
 ) -> Result<Progress, FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     fan_out_within(deps, alert, after, &Invocation::unbounded()).await
@@ -273,7 +280,7 @@ pub async fn fan_out_within<S, T, M>(
 ) -> Result<Progress, FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let sms = compose::alert_sms(
@@ -285,6 +292,13 @@ where
     );
     let sms_parts = domain::count_segments(&sms).segments as u32;
     let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts);
+    // One read of AWS's own opt-out list per chunk: an SMS to a number on it would be accepted and
+    // never delivered, so it is recorded as failed instead of sent. If the list cannot be read,
+    // the SMS go out as before (an alert is not held back for it).
+    let opted_out = deps.texter.opted_out().await.unwrap_or_else(|error| {
+        warn!(%error, "the account's SMS opt-out list could not be read: sending without it");
+        OptedOut::default()
+    });
     // A queue per channel, each holding a page's deliveries (the reader claims the next page
     // while this one is sent), and a sender per channel: each channel keeps to its own quota
     // without waiting behind the other's.
@@ -295,8 +309,8 @@ where
     let queues = Queues { sms: sms_tx, email: email_tx };
     let (walked, released_sms, released_email, settled) = tokio::join!(
         claim_chunk(deps, alert, after, &schedule, queues),
-        send_claimed(deps, alert, &sms, &schedule, sms_rx, outcomes_tx.clone()),
-        send_claimed(deps, alert, &sms, &schedule, email_rx, outcomes_tx),
+        send_claimed(deps, alert, (&sms, &opted_out), &schedule, sms_rx, outcomes_tx.clone()),
+        send_claimed(deps, alert, (&sms, &opted_out), &schedule, email_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
     );
     settled?;
@@ -607,13 +621,13 @@ where
 async fn send_claimed<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    sms: &str,
+    sms: (&str, &OptedOut),
     schedule: &Schedule,
     jobs: mpsc::Receiver<Job>,
     outcomes: mpsc::Sender<(Task, Outcome)>,
 ) -> bool
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let mut released = false;
@@ -692,17 +706,18 @@ where
 async fn send<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    sms: &str,
+    (sms, opted_out): (&str, &OptedOut),
     schedule: &Schedule,
     task: &Task,
     recipient: &Recipient,
 ) -> Outcome
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let result = match task {
         Task::Delivery { channel: Channel::Sms, .. } => match recipient.sms_target() {
+            Some(phone) if opted_out.contains(phone) => Err(SendError::Permanent(OPTED_OUT_AT_AWS.into())),
             Some(phone) => {
                 schedule.sending(Channel::Sms);
                 let sent = match schedule.slot(&deps.rates.sms, schedule.sms_parts).await {
@@ -774,7 +789,7 @@ async fn confirm_to_sender<S, T, M>(
 ) -> Result<(), FanOutError>
 where
     S: Store,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     let Some(sender) = persist("sender", || deps.store.member(alert.sender_id)).await? else {
@@ -815,7 +830,7 @@ async fn send_confirmation<S, T, M>(
     schedule: &Schedule,
 ) -> Result<String, SendError>
 where
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
     match (channel, &sender.phone, &sender.email) {
@@ -847,7 +862,7 @@ mod tests {
             Some(
                 match name {
                     "MEMBERS_TABLE" | "ALERTS_TABLE" | "LEDGER_TABLE" => "t",
-                    "SMS_ORIGINATION_NUMBER" => "+33639980000",
+                    "SMS_SHARED_NUMBER" => "38123",
                     "SENDER_EMAIL" => "alertes@vigie.example.org",
                     "PUBLIC_BASE_URL" => "https://vigie.example.org",
                     _ => return None,

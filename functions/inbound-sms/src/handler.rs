@@ -10,19 +10,22 @@ use tracing::{info, instrument, warn};
 use vigie::adapters::now_ms;
 use vigie::config::Config;
 use vigie::domain::{
-    self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Member, PhoneNumber, Role,
+    self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Language, Member, PhoneNumber, Role,
+    SharedNumber,
 };
 use vigie::model::{Alert, Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Recorded, Task};
 use vigie::pace::{Pacer, Priority};
-use vigie::ports::{AlertLog, Ledger, MemberLookup, SendError, Settings, StoreError, Texter};
+use vigie::ports::{AlertLog, Ledger, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// An unknown number gets at most one answer in this window.
 pub const UNKNOWN_REPLY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-/// What the handler needs. `sms_rate` is the shared number's quota, shared with the fan-out
-/// (`Rates::shared`): replies wait for their slot like every other text.
+/// What the handler needs. `texter` sends from the shared number (every SMS this function sends
+/// is a reply to the message it handles), and reads the account's SMS opt-out list. `sms_rate`
+/// is the shared number's quota, shared with every other process (`Rates::replies`): replies
+/// wait for their slot like every other text.
 pub struct Inbound<S, T> {
     pub store: S,
     pub texter: T,
@@ -45,6 +48,8 @@ pub enum InboundError {
     Reply(SendError),
     #[error("reply still being sent by another invocation")]
     ReplyBusy,
+    #[error("the account's SMS opt-out list could not be read or changed: {0}")]
+    OptOutList(SendError),
 }
 
 tokio::task_local! {
@@ -73,12 +78,16 @@ impl Invocation {
 }
 
 /// The JSON that AWS End User Messaging SMS publishes to SNS for a two-way inbound message: only
-/// the fields read here must be right. The others (`destinationNumber`, the shared number;
-/// `messageKeyword`...) route nothing, so their type or absence never drops an SMS.
+/// the fields read here must be right. `destinationNumber` must be the shared number; read as any
+/// JSON value so that a missing or wrong-typed one is reported as such, not as malformed. The
+/// others (`messageKeyword`, `previousPublishedMessageId`) route nothing, so their type or
+/// absence never drops an SMS.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InboundSms {
     origination_number: String,
+    #[serde(default)]
+    destination_number: serde_json::Value,
     #[serde(default)]
     message_body: String,
     inbound_message_id: String,
@@ -90,6 +99,7 @@ impl From<InboundError> for lambda_runtime::Diagnostic {
             InboundError::Store(_) => "StoreUnavailable",
             InboundError::Reply(_) => "ReplyNotSent",
             InboundError::ReplyBusy => "ReplyBusy",
+            InboundError::OptOutList(_) => "OptOutListUnavailable",
         };
         lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: err.to_string() }
     }
@@ -107,6 +117,11 @@ pub enum Handled {
     Duplicate,
     SmsOff,
     SmsOn,
+    /// START, but the number stays on the account's SMS opt-out list (AWS takes a number off it
+    /// once every 30 days): nothing can reach it by SMS, so no reply is sent; logged for on-call.
+    StillOptedOut,
+    /// Began with STOP or START and went on: neither applied nor broadcast; the sender is asked.
+    KeywordFirst,
     Help,
     Empty,
     TooLong,
@@ -130,7 +145,7 @@ pub async fn handle<S, T>(
 ) -> Result<Vec<Handled>, InboundError>
 where
     S: MemberLookup + Settings + AlertLog + Ledger + Sync,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
 {
     let invocation = Invocation::of(&event.context);
     INVOCATION
@@ -161,6 +176,11 @@ pub enum DropReason {
     Malformed { category: serde_json::error::Category, line: usize, bytes: usize },
     /// `inboundMessageId` empty, too long, or not printable ASCII.
     InvalidInboundId,
+    /// `destinationNumber` missing, or not a string.
+    NoDestination { inbound: InboundMessageId },
+    /// `destinationNumber` is not the shared number (another number of the account, or a
+    /// message that was never for this stack).
+    WrongDestination { inbound: InboundMessageId, chars: usize },
     /// `originationNumber` is not a phone number.
     InvalidNumber { inbound: InboundMessageId, chars: usize },
 }
@@ -172,13 +192,15 @@ impl DropReason {
         match self {
             Self::Malformed { .. } => "malformed message",
             Self::InvalidInboundId => "invalid inbound message id",
+            Self::NoDestination { .. } => "no destination number",
+            Self::WrongDestination { .. } => "not sent to the shared number",
             Self::InvalidNumber { .. } => "invalid origination number",
         }
     }
 }
 
-/// Reads the JSON string SNS carries for one inbound SMS. Pure: no I/O, no logging.
-pub fn parse_inbound(message: &str) -> Result<ParsedInbound, DropReason> {
+/// Reads the JSON string SNS carries for one inbound SMS to `shared`. Pure: no I/O, no logging.
+pub fn parse_inbound(message: &str, shared: &SharedNumber) -> Result<ParsedInbound, DropReason> {
     let sms: InboundSms = serde_json::from_str(message).map_err(|err| DropReason::Malformed {
         category: err.classify(),
         line: err.line(),
@@ -186,6 +208,12 @@ pub fn parse_inbound(message: &str) -> Result<ParsedInbound, DropReason> {
     })?;
     let inbound =
         InboundMessageId::parse(&sms.inbound_message_id).map_err(|_| DropReason::InvalidInboundId)?;
+    let Some(destination) = sms.destination_number.as_str() else {
+        return Err(DropReason::NoDestination { inbound });
+    };
+    if !shared.matches(destination) {
+        return Err(DropReason::WrongDestination { inbound, chars: destination.chars().count() });
+    }
     let Ok(from) = PhoneNumber::parse(&sms.origination_number) else {
         return Err(DropReason::InvalidNumber { inbound, chars: sms.origination_number.chars().count() });
     };
@@ -197,9 +225,9 @@ pub fn parse_inbound(message: &str) -> Result<ParsedInbound, DropReason> {
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
     S: MemberLookup + Settings + AlertLog + Ledger + Sync,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
 {
-    let ParsedInbound { inbound, from, body } = match parse_inbound(message) {
+    let ParsedInbound { inbound, from, body } = match parse_inbound(message, &deps.config.sms_shared_number) {
         Ok(parsed) => parsed,
         Err(reason) => {
             match &reason {
@@ -208,6 +236,13 @@ where
                 }
                 DropReason::InvalidInboundId => {
                     warn!("inbound SMS without a valid inboundMessageId dropped");
+                }
+                DropReason::NoDestination { inbound } => {
+                    warn!(%inbound, "inbound SMS without a destinationNumber string dropped");
+                }
+                DropReason::WrongDestination { inbound, chars } => {
+                    // Only its length: it may be anything, a resident's number included.
+                    warn!(%inbound, chars, shared = %deps.config.sms_shared_number, "inbound SMS to another number dropped");
                 }
                 DropReason::InvalidNumber { inbound, chars } => {
                     warn!(%inbound, chars, "inbound SMS from an invalid number dropped");
@@ -229,7 +264,7 @@ async fn handle_sms<S, T>(
 ) -> Result<Handled, InboundError>
 where
     S: MemberLookup + Settings + AlertLog + Ledger + Sync,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
         // The text of a stranger's message is not kept anywhere.
@@ -242,14 +277,21 @@ where
     };
     match domain::classify(body) {
         Kind::Empty => reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,
-        Kind::Help => reply_with(deps, inbound, from, domain::help_reply(), Handled::Help).await,
-        Kind::Stop => {
-            deps.store.set_sms_alerts(&member, false, inbound).await?;
-            reply_with(deps, inbound, from, domain::stop_reply(), Handled::SmsOff).await
+        Kind::Help(language) => {
+            reply_with(deps, inbound, from, domain::help_reply(language), Handled::Help).await
         }
-        Kind::Start => {
+        Kind::Stop(language) => {
+            deps.store.set_sms_alerts(&member, false, inbound).await?;
+            reply_with(deps, inbound, from, domain::stop_reply(language), Handled::SmsOff).await
+        }
+        Kind::Start(language) => {
             deps.store.set_sms_alerts(&member, true, inbound).await?;
-            reply_with(deps, inbound, from, domain::start_reply(), Handled::SmsOn).await
+            start(deps, inbound, from, language).await
+        }
+        Kind::KeywordFirst(keyword, language) => {
+            let written = domain::first_keyword(body).unwrap_or("STOP");
+            let reply = domain::keyword_first_reply(written, keyword, language);
+            reply_with(deps, inbound, from, reply, Handled::KeywordFirst).await
         }
         Kind::Ack => {
             let since = now_ms() - ACK_WINDOW.as_millis() as i64;
@@ -271,6 +313,40 @@ where
     }
 }
 
+/// Brings a number back after START: vigie's own setting is on; if the number is also on the
+/// account's SMS opt-out list (a STOP AWS handled before self-managed opt-outs, or a number opted
+/// out by hand), it is taken off it first, or SNS would accept the reply and every alert and
+/// deliver none of them.
+async fn start<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    language: Language,
+) -> Result<Handled, InboundError>
+where
+    S: Ledger + Sync,
+    T: Texter + OptOuts + Sync,
+{
+    let opted_out = deps.texter.opted_out().await.map_err(InboundError::OptOutList)?;
+    if opted_out.contains(from) {
+        match deps.texter.opt_in(from).await {
+            Ok(()) => {
+                info!(%inbound, from = %from.masked(), "number taken off the account's SMS opt-out list")
+            }
+            Err(SendError::Permanent(error)) => {
+                warn!(
+                    %inbound, from = %from.masked(), %error,
+                    "START: the number stays on the account's SMS opt-out list (AWS opts a number in once \
+                     every 30 days); no SMS can reach it until it is removed"
+                );
+                return Ok(Handled::StillOptedOut);
+            }
+            Err(err @ SendError::Transient(_)) => return Err(InboundError::OptOutList(err)),
+        }
+    }
+    reply_with(deps, inbound, from, domain::start_reply(language), Handled::SmsOn).await
+}
+
 /// Records one alert per community of the sender; the fan-out takes it from there.
 async fn raise_alerts<S, T>(
     deps: &Inbound<S, T>,
@@ -281,7 +357,7 @@ async fn raise_alerts<S, T>(
 ) -> Result<Handled, InboundError>
 where
     S: MemberLookup + Settings + AlertLog + Ledger + Sync,
-    T: Texter + Sync,
+    T: Texter + OptOuts + Sync,
 {
     let text = match AlertText::parse(body) {
         Ok(text) => text,
@@ -407,27 +483,66 @@ where
 mod tests {
     use super::*;
 
+    fn shared() -> SharedNumber {
+        SharedNumber::parse("38123").unwrap()
+    }
+
     #[test]
     fn parses_the_two_way_payload() {
-        let message = r#"{"originationNumber":"+33639980001","destinationNumber":"+33639980000",
+        let message = r#"{"originationNumber":"+33639980001","destinationNumber":"38123",
             "messageKeyword":"KEYWORD_123456789012","messageBody":"Rôdeur rue des Lilas",
             "inboundMessageId":"in-1","previousPublishedMessageId":""}"#;
-        let parsed = parse_inbound(message).unwrap();
+        let parsed = parse_inbound(message, &shared()).unwrap();
         assert_eq!(parsed.inbound.as_str(), "in-1");
         assert_eq!(parsed.from.as_str(), "+33639980001");
         assert_eq!(parsed.body, "Rôdeur rue des Lilas");
         // No body at all is an empty message, not a malformed one.
-        let parsed = parse_inbound(r#"{"originationNumber":"0639980001","inboundMessageId":"x"}"#).unwrap();
+        let parsed = parse_inbound(
+            r#"{"originationNumber":"0639980001","destinationNumber":"+38123","inboundMessageId":"x"}"#,
+            &shared(),
+        )
+        .unwrap();
         assert_eq!(parsed.body, "");
         // The fields that route nothing may be of any type.
-        for destination in ["33639980000", "null", r#"{"n":1}"#, "[]", "true"] {
+        for keyword in ["7", "null", r#"{"n":1}"#, "[]", "true"] {
             let message = format!(
-                r#"{{"originationNumber":"+33639980001","destinationNumber":{destination},
-                "messageKeyword":7,"messageBody":"Rôdeur","inboundMessageId":"in-2"}}"#
+                r#"{{"originationNumber":"+33639980001","destinationNumber":"38123",
+                "messageKeyword":{keyword},"previousPublishedMessageId":{keyword},
+                "messageBody":"Rôdeur","inboundMessageId":"in-2"}}"#
             );
-            let parsed = parse_inbound(&message).unwrap();
+            let parsed = parse_inbound(&message, &shared()).unwrap();
             assert_eq!((parsed.inbound.as_str(), parsed.body.as_str()), ("in-2", "Rôdeur"), "{message}");
         }
+    }
+
+    #[test]
+    fn only_messages_to_the_shared_number_are_handled() {
+        let to = |destination: &str| {
+            format!(
+                r#"{{"originationNumber":"+33639980001","destinationNumber":{destination},"messageBody":"Rôdeur","inboundMessageId":"in-3"}}"#
+            )
+        };
+        for destination in [r#""38123""#, r#""+38123""#] {
+            assert!(parse_inbound(&to(destination), &shared()).is_ok(), "{destination}");
+        }
+        for (destination, reason) in [
+            (r#""38124""#, "not sent to the shared number"),
+            (r#""+33639980000""#, "not sent to the shared number"),
+            (r#""""#, "not sent to the shared number"),
+            ("38123", "no destination number"),
+            ("null", "no destination number"),
+            (r#"{"n":1}"#, "no destination number"),
+            ("[]", "no destination number"),
+        ] {
+            let err = parse_inbound(&to(destination), &shared()).unwrap_err();
+            assert_eq!(err.as_str(), reason, "{destination}");
+        }
+        let missing = r#"{"originationNumber":"+33639980001","messageBody":"x","inboundMessageId":"in-4"}"#;
+        assert_eq!(parse_inbound(missing, &shared()).unwrap_err().as_str(), "no destination number");
+        // A long code is compared in E.164.
+        let long = SharedNumber::parse("+33939000000").unwrap();
+        assert!(parse_inbound(&to(r#""+33939000000""#), &long).is_ok());
+        assert!(parse_inbound(&to(r#""38123""#), &long).is_err());
     }
 
     #[test]
@@ -449,14 +564,20 @@ mod tests {
                 "invalid inbound message id",
             ),
             (r#"{"originationNumber":"+33639980001","inboundMessageId":""}"#, "invalid inbound message id"),
-            (r#"{"originationNumber":"abc","inboundMessageId":"x"}"#, "invalid origination number"),
-            (r#"{"originationNumber":"+","inboundMessageId":"x"}"#, "invalid origination number"),
+            (
+                r#"{"originationNumber":"abc","destinationNumber":"38123","inboundMessageId":"x"}"#,
+                "invalid origination number",
+            ),
+            (
+                r#"{"originationNumber":"+","destinationNumber":"38123","inboundMessageId":"x"}"#,
+                "invalid origination number",
+            ),
         ] {
-            let err = parse_inbound(message).unwrap_err();
+            let err = parse_inbound(message, &shared()).unwrap_err();
             assert_eq!(err.as_str(), reason, "{message}");
         }
         let long_id =
             format!(r#"{{"originationNumber":"+33639980001","inboundMessageId":"{}"}}"#, "i".repeat(129));
-        assert_eq!(parse_inbound(&long_id), Err(DropReason::InvalidInboundId));
+        assert_eq!(parse_inbound(&long_id, &shared()), Err(DropReason::InvalidInboundId));
     }
 }

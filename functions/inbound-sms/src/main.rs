@@ -13,9 +13,10 @@ async fn main() -> Result<(), Error> {
     let sdk = vigie::adapters::sdk::load().await;
     // Only the clients this function uses: no SES client at cold start.
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
-    let texter = SnsTexter::from_sdk(&sdk, config.sms_number.clone());
-    // The shared number's quota, shared with the fan-out through the ledger.
-    let sms_rate = Rates::shared(&store, &config).sms;
+    // Every SMS it sends is a reply: from the shared number, which residents can answer; its
+    // quota is shared with every other process through the ledger.
+    let texter = SnsTexter::from_sdk(&sdk, &config.sms_shared_number.identity());
+    let sms_rate = Rates::replies(&store, &config);
     let deps = Inbound { store, texter, config, sms_rate };
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }

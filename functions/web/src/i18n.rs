@@ -6,8 +6,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use vigie::domain::{AlertSource, Category, Encoding};
-use vigie::model::DeliveryCounts;
+use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, ProblemKind};
+use vigie::model::{Channel, DeliveryCounts};
 
 use crate::cookies;
 
@@ -135,9 +135,11 @@ impl Lang {
         let Some(c) = counts else {
             return self.t().sending.to_owned();
         };
-        let failed = (c.sms_failed + c.email_failed) as usize;
+        let (by_sms, by_email) = (c.channel(Channel::Sms), c.channel(Channel::Email));
+        let failed = (by_sms.failed + by_email.failed) as usize;
+        let delivered = (by_sms.delivered + by_email.delivered) as usize;
         let (sms, email, acks) = (c.sms_sent as usize, c.email_sent as usize, acks as usize);
-        let mut parts = Vec::with_capacity(4);
+        let mut parts = Vec::with_capacity(5);
         match self {
             Lang::Fr => {
                 parts.push(format!(
@@ -146,6 +148,9 @@ impl Lang {
                     plural(c.recipients as usize, "voisin prévenu", "voisins prévenus")
                 ));
                 parts.push(format!("{sms} SMS, {email} {}", plural(email, "e-mail", "e-mails")));
+                if delivered > 0 {
+                    parts.push(format!("{delivered} {}", plural(delivered, "remis", "remis")));
+                }
                 if failed > 0 {
                     parts.push(format!("{failed} {}", plural(failed, "échec", "échecs")));
                 }
@@ -162,6 +167,9 @@ impl Lang {
                     plural(sms, "text", "texts"),
                     plural(email, "email", "emails")
                 ));
+                if delivered > 0 {
+                    parts.push(format!("{delivered} delivered"));
+                }
                 if failed > 0 {
                     parts.push(format!("{failed} failed"));
                 }
@@ -172,6 +180,64 @@ impl Lang {
             parts.push(self.t().sending.to_owned());
         }
         parts.join(" · ")
+    }
+
+    /// A delivery problem on a member's channel, in a sentence, `when` being its date as the
+    /// pages write dates. `own`: said to the member themselves (their settings), else to their
+    /// referent.
+    pub fn delivery_problem(
+        self,
+        channel: Channel,
+        problem: &DeliveryProblem,
+        when: &str,
+        own: bool,
+    ) -> String {
+        let detail = &problem.detail;
+        let n = problem.failures as usize;
+        let what = match (self, problem.kind) {
+            (Lang::Fr, ProblemKind::HardBounce) => format!(
+                "{} le {when} : l'adresse n'existe pas ou refuse les messages (réponse du serveur : « {detail} »).",
+                if problem.stopped { "Alertes par e-mail coupées" } else { "E-mail non remis" }
+            ),
+            (Lang::Fr, ProblemKind::Complaint) => format!(
+                "{} le {when} : un e-mail d'alerte a été signalé comme indésirable depuis {}.",
+                if problem.stopped { "Alertes par e-mail coupées" } else { "E-mail signalé" },
+                if own { "votre messagerie" } else { "sa messagerie" }
+            ),
+            (Lang::Fr, ProblemKind::SmsUndeliverable) => format!(
+                "{n} {} à ce numéro (dernier échec le {when} : « {detail} »){}.",
+                plural(n, "SMS n'a pas pu être remis", "SMS n'ont pas pu être remis"),
+                if problem.stopped { " : alertes par SMS coupées" } else { "" }
+            ),
+            (Lang::En, ProblemKind::HardBounce) => format!(
+                "{} on {when}: the address does not exist or refuses mail (the server answered \"{detail}\").",
+                if problem.stopped { "Email alerts turned off" } else { "Email not delivered" }
+            ),
+            (Lang::En, ProblemKind::Complaint) => format!(
+                "{} on {when}: an alert email was reported as spam from {} mailbox.",
+                if problem.stopped { "Email alerts turned off" } else { "Email reported" },
+                if own { "your" } else { "their" }
+            ),
+            (Lang::En, ProblemKind::SmsUndeliverable) => format!(
+                "{n} {} to this number (last failure on {when}: \"{detail}\"){}.",
+                plural(n, "text could not be delivered", "texts could not be delivered"),
+                if problem.stopped { ": text alerts turned off" } else { "" }
+            ),
+        };
+        let what_to_do = match (self, channel, own && problem.stopped) {
+            (Lang::Fr, Channel::Email, true) => {
+                " Recochez « par e-mail » ci-dessous pour les recevoir à nouveau, ou demandez à votre référent de corriger votre adresse."
+            }
+            (Lang::Fr, Channel::Sms, true) => {
+                " Corrigez votre numéro, ou recochez « par SMS » ci-dessous pour réessayer."
+            }
+            (Lang::En, Channel::Email, true) => {
+                " Tick \"by email\" below to receive them again, or ask your referent to correct your address."
+            }
+            (Lang::En, Channel::Sms, true) => " Correct your number, or tick \"by SMS\" below to try again.",
+            _ => "",
+        };
+        what + what_to_do
     }
 
     pub fn rate_limited(self, per_hour: u32) -> String {
@@ -336,7 +402,11 @@ pub struct Texts {
     pub email_sent: &'static str,
     pub sms_failed: &'static str,
     pub email_failed: &'static str,
-    pub pending: &'static str,
+    pub sms_delivered: &'static str,
+    pub email_delivered: &'static str,
+    pub sms_pending: &'static str,
+    pub email_pending: &'static str,
+    pub receipts_hint: &'static str,
     pub acks: &'static str,
     pub back_to_feed: &'static str,
     // Settings
@@ -510,7 +580,11 @@ pub static FR: Texts = Texts {
     email_sent: "E-mails envoyés",
     sms_failed: "SMS en échec",
     email_failed: "E-mails en échec",
-    pending: "En attente",
+    sms_delivered: "SMS remis",
+    email_delivered: "E-mails remis",
+    sms_pending: "SMS en attente de remise",
+    email_pending: "E-mails en attente de remise",
+    receipts_hint: "« Remis » : l'opérateur ou le serveur de messagerie du voisin a confirmé la remise. « En échec » : refusé à l'envoi, ou non remis (numéro ou adresse invalide). « En attente » : envoyé, sans confirmation pour l'instant.",
     acks: "Accusés de réception",
     back_to_feed: "Retour aux alertes",
     settings_title: "Mes réglages",
@@ -679,7 +753,11 @@ pub static EN: Texts = Texts {
     email_sent: "Emails sent",
     sms_failed: "Text messages failed",
     email_failed: "Emails failed",
-    pending: "Pending",
+    sms_delivered: "Text messages delivered",
+    email_delivered: "Emails delivered",
+    sms_pending: "Text messages awaiting delivery",
+    email_pending: "Emails awaiting delivery",
+    receipts_hint: "\"Delivered\": the neighbour's carrier or mail server confirmed it. \"Failed\": refused when sent, or not delivered (invalid number or address). \"Awaiting delivery\": sent, not confirmed yet.",
     acks: "Acknowledgements",
     back_to_feed: "Back to alerts",
     settings_title: "My settings",
@@ -810,6 +888,29 @@ mod tests {
     }
 
     #[test]
+    fn delivery_problems_in_sentences() {
+        let bounce = DeliveryProblem::email(ProblemKind::HardBounce, "smtp; 550 5.1.1 user unknown", 0);
+        let to_referent = Lang::Fr.delivery_problem(Channel::Email, &bounce, "3 mars 2026 à 09:05", false);
+        assert_eq!(
+            to_referent,
+            "Alertes par e-mail coupées le 3 mars 2026 à 09:05 : l'adresse n'existe pas ou refuse les messages (réponse du serveur : « smtp; 550 5.1.1 user unknown »)."
+        );
+        let to_member = Lang::Fr.delivery_problem(Channel::Email, &bounce, "3 mars 2026 à 09:05", true);
+        assert!(to_member.starts_with(&to_referent) && to_member.contains("Recochez"), "{to_member}");
+        let sms = DeliveryProblem::sms_failure(None, "m1", "Invalid phone number", 0).unwrap();
+        assert_eq!(
+            Lang::En.delivery_problem(Channel::Sms, &sms, "3 March 2026, 09:05", true),
+            "1 text could not be delivered to this number (last failure on 3 March 2026, 09:05: \"Invalid phone number\")."
+        );
+        let complaint = DeliveryProblem::email(ProblemKind::Complaint, "marked as spam (abuse)", 0);
+        assert!(
+            Lang::Fr
+                .delivery_problem(Channel::Email, &complaint, "hier", false)
+                .contains("indésirable depuis sa messagerie")
+        );
+    }
+
+    #[test]
     fn numbers_in_sentences() {
         assert_eq!(Lang::Fr.sms_size(1, 1000, 1, Encoding::Gsm7), "1 caractère sur 1000 · 1 SMS");
         assert_eq!(Lang::En.sms_size(300, 1000, 2, Encoding::Gsm7), "300 characters of 1000 · 2 texts");
@@ -827,6 +928,16 @@ mod tests {
             "5 neighbours reached · 3 texts, 4 emails · 1 failed · 1 acknowledgement"
         );
         assert_eq!(Lang::Fr.delivery_summary(None, 0), "Envoi en cours…");
+        // Receipts: what was delivered, and what failed after it was sent.
+        let counts = DeliveryCounts { sms_delivered: 2, email_delivered: 3, email_undelivered: 1, ..counts };
+        assert_eq!(
+            Lang::Fr.delivery_summary(Some(&counts), 0),
+            "5 voisins prévenus · 3 SMS, 4 e-mails · 5 remis · 2 échecs · 0 accusé de réception"
+        );
+        assert_eq!(
+            Lang::En.delivery_summary(Some(&counts), 0),
+            "5 neighbours reached · 3 texts, 4 emails · 5 delivered · 2 failed · 0 acknowledgement"
+        );
         assert_eq!(Lang::Fr.date_time(3, 3, 2026, 9, 5), "3 mars 2026 à 09:05");
         assert_eq!(Lang::En.date_time(25, 12, 2026, 23, 59), "25 December 2026, 23:59");
     }

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     // Sign-in emails take their slot of the account's email quota (shared with the fan-out),
     // waiting at most a few seconds: past that the link is not sent and the visitor asks again.
     let rate = Rates::shared(&store, &config).email;
-    let mailer =
-        PacedMailer::new(SesMailer::from_sdk(&sdk, config.sender_email.clone()), rate, SIGNIN_EMAIL_PATIENCE);
+    let ses = SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone());
+    let mailer = PacedMailer::new(ses, rate, SIGNIN_EMAIL_PATIENCE);
     run(router(AppState::new((store, mailer), config))).await
 }

@@ -7,11 +7,15 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use vigie::domain::{DeliveryProblem, Member};
+use vigie::model::{Channel, Recipient};
+
 use crate::app::{AppState, Backend};
 use crate::error::{ErrorPage, WebError};
 use crate::forms::query_pair;
 use crate::frame::Here;
 use crate::i18n::{Lang, Texts};
+use crate::paris;
 use crate::session::Signed;
 
 /// The request's language and where it is (for the language switch).
@@ -216,6 +220,43 @@ pub fn phone_display(phone: &vigie::domain::PhoneNumber) -> String {
     }
 }
 
+/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them).
+pub fn delivery_notes(lang: Lang, member_problems: &impl HasProblems, own: bool) -> Vec<String> {
+    let (email, sms) = member_problems.problems();
+    [(Channel::Email, email), (Channel::Sms, sms)]
+        .into_iter()
+        .filter_map(|(channel, problem)| {
+            problem.map(|p| lang.delivery_problem(channel, p, &paris::format(lang, p.at), own))
+        })
+        .collect()
+}
+
+/// A member's or a roster row's delivery problems.
+pub trait HasProblems {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>);
+}
+
+impl HasProblems for Member {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
+    }
+}
+
+impl HasProblems for Recipient {
+    fn problems(&self) -> (Option<&DeliveryProblem>, Option<&DeliveryProblem>) {
+        (self.email_problem.as_ref(), self.sms_problem.as_ref())
+    }
+}
+
+/// The shared number as people dial it: a short code as is (`38123`), a long code as
+/// [`phone_display`] writes it.
+pub fn shared_number_display(number: &vigie::domain::SharedNumber) -> String {
+    match number.phone_number() {
+        Some(phone) => phone_display(phone),
+        None => number.as_str().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +267,9 @@ mod tests {
         assert_eq!(phone_display(&fr), "06 39 98 00 01");
         let uk = vigie::domain::PhoneNumber::parse("+447700900123").unwrap();
         assert_eq!(phone_display(&uk), "+447700900123");
+        let short = vigie::domain::SharedNumber::parse("38123").unwrap();
+        assert_eq!(shared_number_display(&short), "38123");
+        let long = vigie::domain::SharedNumber::parse("+33939000000").unwrap();
+        assert_eq!(shared_number_display(&long), "09 39 00 00 00");
     }
 }

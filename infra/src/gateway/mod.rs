@@ -14,6 +14,9 @@
 //! - [`iam::IamCheck`] (first): the call is judged against the role of the function that signed
 //!   it, as the SAM transform generates the role from `template.yaml`; a refused call is answered
 //!   with the service's own AccessDenied error and recorded (docs/iam.md);
+//! - [`sms::SmsRule`]: what AWS End User Messaging SMS does with an SMS `Publish` (the
+//!   origination identity must be the account's; nothing reaches a number on its opt-out list)
+//!   and with `OptInPhoneNumber` (once every 30 days), from [`crate::sms_account`];
 //! - [`faults::Faults`]: a share of calls fails as AWS fails them, poisons, held sends;
 //! - [`lost::LostAnswers`]: for the lost-answer tests, a write carried out whose answer is lost;
 //! - [`tokens::ClientTokens`]: DynamoDB's client request tokens as AWS honours them;
@@ -31,6 +34,7 @@ pub mod lost;
 pub mod policy;
 pub mod quota;
 pub mod roles;
+pub mod sms;
 pub mod tokens;
 
 use std::future::Future;
@@ -142,9 +146,13 @@ impl Call {
         !needle.is_empty() && self.body.windows(needle.len()).any(|w| w == needle)
     }
 
-    /// `Publish` or SES `SendEmail`: a message leaves.
+    /// `Publish` or SES `SendEmail`: a message leaves. (Other SNS calls, such as the fan-out's
+    /// read of the SMS opt-out list, are not sends: the crash tests count and hold sends.)
     pub fn is_send(&self) -> bool {
-        matches!(self.service, Service::Sns | Service::Ses)
+        matches!(
+            (self.service, self.operation.as_deref()),
+            (Service::Sns, Some("Publish")) | (Service::Ses, Some("SendEmail"))
+        )
     }
 
     /// A short label for logs and reports: `fan-out DynamoDB GetItem`.

@@ -6,7 +6,7 @@
 //!   Messaging counts them ("SMS throughput limits … are measured in Message Parts per Second",
 //!   <https://docs.aws.amazon.com/sms-voice/latest/userguide/sms-limitations-mps.html>), counted
 //!   with vigie's own segment counter (`vigie::domain::count_segments`); one bucket per origination
-//!   identity (`AWS.MM.SMS.OriginationNumber`). An SES v2 `SendEmail` counts its recipients, as
+//!   identity (`AWS.MM.SMS.OriginationNumber`, or `AWS.SNS.SMS.SenderID`). An SES v2 `SendEmail` counts its recipients, as
 //!   SES's sending rate does (an email to five recipients counts five: the SES team's answer quoted
 //!   in <https://github.com/django-ses/django-ses/issues/59>); one bucket for the account.
 //! - **The bucket.** A token bucket of capacity one second of quota, full at the start, refilled
@@ -183,11 +183,12 @@ impl Rule for SendQuota {
 }
 
 /// The origination identity a Publish names (`MessageAttributes.entry.N.Name` =
-/// `AWS.MM.SMS.OriginationNumber`, its `Value.StringValue`).
+/// `AWS.MM.SMS.OriginationNumber` or `AWS.SNS.SMS.SenderID`, its `Value.StringValue`).
 fn origination(call: &Call) -> Option<&str> {
     let params = call.params();
-    let (name, _) =
-        params.iter().find(|(k, v)| k.ends_with(".Name") && v == "AWS.MM.SMS.OriginationNumber")?;
+    let (name, _) = params.iter().find(|(k, v)| {
+        k.ends_with(".Name") && (v == "AWS.MM.SMS.OriginationNumber" || v == "AWS.SNS.SMS.SenderID")
+    })?;
     let prefix = name.strip_suffix(".Name")?;
     let value = format!("{prefix}.Value.StringValue");
     params.iter().find(|(k, _)| *k == value).map(|(_, v)| v.as_str())

@@ -10,21 +10,23 @@ use tracing::instrument;
 use crate::domain::{Email, redact};
 use crate::ports::{Mailer, SendError};
 
-/// Sends raw emails from the service's verified identity.
+/// Sends raw emails from the service's verified identity, with the service's configuration set
+/// (whose event destination sends the bounces, complaints and deliveries back to vigie).
 #[derive(Clone, Debug)]
 pub struct SesMailer {
     client: Client,
     from: Email,
+    configuration_set: Option<String>,
 }
 
 impl SesMailer {
-    pub fn new(client: Client, from: Email) -> Self {
-        Self { client, from }
+    pub fn new(client: Client, from: Email, configuration_set: Option<String>) -> Self {
+        Self { client, from, configuration_set }
     }
 
     /// A mailer with its own client from the SDK configuration (no network call).
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, from: Email) -> Self {
-        Self::new(Client::new(sdk), from)
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, from: Email, configuration_set: Option<String>) -> Self {
+        Self::new(Client::new(sdk), from, configuration_set)
     }
 }
 
@@ -50,6 +52,7 @@ impl Mailer for SesMailer {
             .from_email_address(self.from.as_str())
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().raw(raw).build())
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
             .map_err(classify)?;

@@ -46,6 +46,9 @@ pub enum DomainError {
     /// An unknown alert source name.
     #[error("invalid alert source: expected sms, web or police")]
     InvalidSource,
+    /// Not an origination identity AWS accepts (short code, E.164 number, sender ID, pool...).
+    #[error("invalid origination identity: {0}")]
+    InvalidOrigination(&'static str),
     /// Not an IPv4 or IPv6 address.
     #[error("invalid IP address")]
     InvalidIp,

@@ -1,25 +1,89 @@
 //! Classification of inbound SMS bodies (STOP, START, HELP, acknowledgements).
+//!
+//! The keywords are those AWS End User Messaging SMS answers by default (`docs/sms-identity.md`
+//! has the sources): to opt out STOP, ARRET, CANCEL, END, OPT-OUT, OPTOUT, QUIT, REMOVE, TD,
+//! UNSUBSCRIBE; to opt back in START, UNSTOP; HELP (and AIDE, vigie's French one). vigie's
+//! identity has self-managed opt-outs, so vigie answers them itself. AWS acts on a message that
+//! *begins* with a keyword, ignoring case; vigie reads them the same way, with two differences
+//! chosen for a service whose messages are alerts:
+//! - a keyword followed only by polite words (`STOP merci`, `stop SMS svp`, `unsubscribe me
+//!   please`) is that keyword; followed by anything else (`Arrêt de bus vandalisé`, `End of the
+//!   road blocked`), it is neither applied nor broadcast: [`Inbound::KeywordFirst`], the sender is
+//!   asked to send the keyword alone, or to rephrase the alert. Nobody is opted out by an alert,
+//!   and no opt-out request reaches 500 neighbours;
+//! - HELP and AIDE count only alone: `Aide ! un homme est tombé rue des Lilas` is an alert.
+//!
+//! Case, accents, spacing, edge punctuation and invisible characters never matter.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+
+/// The language a keyword is written in; the reply follows it. French by default: STOP and
+/// START are the French conventions too.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Language {
+    #[default]
+    French,
+    English,
+}
+
+/// What a keyword asks for.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Keyword {
+    /// Opt out of SMS alerts.
+    Stop,
+    /// Opt back in.
+    Start,
+}
 
 /// What an inbound SMS is, judged on the whole message.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Inbound {
     /// Nothing but whitespace or punctuation.
     Empty,
-    /// Opt out of SMS alerts (`STOP`, `ARRÊT`, `STOP SMS`).
-    Stop,
+    /// Opt out of SMS alerts (`STOP`, `ARRÊT`, `STOP SMS`, `UNSUBSCRIBE`...).
+    Stop(Language),
     /// Opt back in (`START`, `UNSTOP`).
-    Start,
+    Start(Language),
     /// Ask for help (`HELP`, `AIDE`).
-    Help,
+    Help(Language),
+    /// Begins with an opt-out or opt-in keyword and goes on with other words: neither applied
+    /// nor broadcast; the sender is asked what they meant.
+    KeywordFirst(Keyword, Language),
     /// A short acknowledgement (`ok`, `merci`, `bien reçu`, 👍...) that must
     /// not be broadcast as an alert.
     Ack,
     /// Anything else: an alert to relay.
     Message,
 }
+
+/// The opt-out keywords AWS End User Messaging SMS lists, folded, with their language.
+pub const OPT_OUT_KEYWORDS: &[(&str, Language)] = &[
+    ("stop", Language::French),
+    ("arret", Language::French),
+    ("td", Language::French),
+    ("cancel", Language::English),
+    ("end", Language::English),
+    ("opt-out", Language::English),
+    ("optout", Language::English),
+    ("quit", Language::English),
+    ("remove", Language::English),
+    ("unsubscribe", Language::English),
+];
+
+/// The opt-in keywords, folded.
+pub const OPT_IN_KEYWORDS: &[(&str, Language)] =
+    &[("start", Language::French), ("unstop", Language::English)];
+
+/// The help keywords, folded; they count only as the whole message.
+pub const HELP_KEYWORDS: &[(&str, Language)] = &[("aide", Language::French), ("help", Language::English)];
+
+/// Words that may follow an opt-out or opt-in keyword without changing what it asks
+/// (`STOP SMS`, `stop merci`, `unsubscribe me please`).
+const POLITE_WORDS: &[&str] = &[
+    "sms", "svp", "stp", "merci", "please", "pls", "thanks", "thank", "you", "me", "moi", "now", "all",
+    "tout", "les", "des", "alertes", "alerte", "messages", "vigie",
+];
 
 /// Short replies that acknowledge an alert, in folded form.
 const ACK_WORDS: &[&str] = &[
@@ -102,19 +166,43 @@ fn fold(body: &str) -> String {
     collapsed.trim_matches(is_edge_punctuation).to_owned()
 }
 
+/// The words of a folded message: split at spaces and at `, ; . ! ? :` (`stop,merci`), with their
+/// edge punctuation trimmed (a hyphen inside, as in `opt-out`, stays).
+fn words(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split([' ', ',', ';', '.', '!', '?', ':'])
+        .map(|w| w.trim_matches(is_edge_punctuation))
+        .filter(|w| !w.is_empty())
+}
+
+fn keyword_in(table: &[(&str, Language)], word: &str) -> Option<Language> {
+    table.iter().find(|(k, _)| *k == word).map(|&(_, language)| language)
+}
+
 /// Classifies a whole inbound SMS body.
-///
-/// Keywords only count when they are the whole message: `STOP` stops,
-/// `Stop the car` is a message.
 #[must_use]
 pub fn classify(body: &str) -> Inbound {
     let folded = fold(body);
-    match folded.as_str() {
-        "" => return Inbound::Empty,
-        "stop" | "arret" | "stop sms" => return Inbound::Stop,
-        "start" | "unstop" => return Inbound::Start,
-        "help" | "aide" => return Inbound::Help,
-        _ => {}
+    if folded.is_empty() {
+        return Inbound::Empty;
+    }
+    if let Some(language) = keyword_in(HELP_KEYWORDS, &folded) {
+        return Inbound::Help(language);
+    }
+    let mut words = words(&folded);
+    let first = words.next().unwrap_or_default();
+    let keyword = match (keyword_in(OPT_OUT_KEYWORDS, first), keyword_in(OPT_IN_KEYWORDS, first)) {
+        (Some(language), _) => Some((Keyword::Stop, language, OPT_OUT_KEYWORDS)),
+        (None, Some(language)) => Some((Keyword::Start, language, OPT_IN_KEYWORDS)),
+        (None, None) => None,
+    };
+    if let Some((keyword, language, same)) = keyword {
+        let polite = words.all(|w| POLITE_WORDS.contains(&w) || keyword_in(same, w).is_some());
+        return match (polite, keyword) {
+            (true, Keyword::Stop) => Inbound::Stop(language),
+            (true, Keyword::Start) => Inbound::Start(language),
+            (false, _) => Inbound::KeywordFirst(keyword, language),
+        };
     }
     // Ack emoji may accompany a short word: "Merci 👍", "👍👍", "ok 👌".
     let words = folded.trim_matches(|c: char| is_ack_emoji(c) || is_skin_tone(c) || is_edge_punctuation(c));
@@ -126,46 +214,116 @@ pub fn classify(body: &str) -> Inbound {
     }
 }
 
+/// The keyword a message begins with, in capitals as AWS lists it (`ARRET`, `OPT-OUT`), for the
+/// reply to a [`Inbound::KeywordFirst`].
+#[must_use]
+pub fn first_keyword(body: &str) -> Option<&'static str> {
+    let folded = fold(body);
+    let first = words(&folded).next()?;
+    const CAPITALS: &[(&str, &str)] = &[
+        ("stop", "STOP"),
+        ("arret", "ARRET"),
+        ("td", "TD"),
+        ("cancel", "CANCEL"),
+        ("end", "END"),
+        ("opt-out", "OPT-OUT"),
+        ("optout", "OPTOUT"),
+        ("quit", "QUIT"),
+        ("remove", "REMOVE"),
+        ("unsubscribe", "UNSUBSCRIBE"),
+        ("start", "START"),
+        ("unstop", "UNSTOP"),
+    ];
+    CAPITALS.iter().find(|(k, _)| *k == first).map(|&(_, capitals)| capitals)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    use Language::{English, French};
+
     #[test]
     fn keywords() {
         for (body, expected) in [
-            ("STOP", Inbound::Stop),
-            ("stop", Inbound::Stop),
-            (" Arrêt ", Inbound::Stop),
-            ("ARRET", Inbound::Stop),
-            ("stop  sms", Inbound::Stop),
-            ("Stop.", Inbound::Stop),
-            ("START", Inbound::Start),
-            ("Unstop!", Inbound::Start),
-            ("aide", Inbound::Help),
-            ("HELP ?", Inbound::Help),
+            ("STOP", Inbound::Stop(French)),
+            ("stop", Inbound::Stop(French)),
+            (" Arrêt ", Inbound::Stop(French)),
+            ("ARRET", Inbound::Stop(French)),
+            ("stop  sms", Inbound::Stop(French)),
+            ("Stop.", Inbound::Stop(French)),
+            ("td", Inbound::Stop(French)),
+            ("CANCEL", Inbound::Stop(English)),
+            ("End", Inbound::Stop(English)),
+            ("opt-out", Inbound::Stop(English)),
+            ("OPTOUT", Inbound::Stop(English)),
+            ("quit", Inbound::Stop(English)),
+            ("Remove", Inbound::Stop(English)),
+            ("UNSUBSCRIBE", Inbound::Stop(English)),
+            ("START", Inbound::Start(French)),
+            ("Unstop!", Inbound::Start(English)),
+            ("aide", Inbound::Help(French)),
+            ("HELP ?", Inbound::Help(English)),
             ("", Inbound::Empty),
             ("   \n\t ", Inbound::Empty),
             ("?!", Inbound::Empty),
-            ("Stop the car", Inbound::Message),
-            ("stop stop", Inbound::Message),
-            ("arrêt de bus vandalisé", Inbound::Message),
             ("Cambriolage au 12 rue des Lilas", Inbound::Message),
+            // A keyword with polite words is still the keyword, as AWS reads "begins with".
+            ("STOP merci", Inbound::Stop(French)),
+            ("Stop SMS svp", Inbound::Stop(French)),
+            ("stop,merci", Inbound::Stop(French)),
+            ("stop stop", Inbound::Stop(French)),
+            ("Unsubscribe me please", Inbound::Stop(English)),
+            ("Start svp", Inbound::Start(French)),
+            ("arrêt des alertes merci", Inbound::Stop(French)),
+            // A keyword followed by anything else is neither applied nor broadcast.
+            ("Stop the car", Inbound::KeywordFirst(Keyword::Stop, French)),
+            ("arrêt de bus vandalisé", Inbound::KeywordFirst(Keyword::Stop, French)),
+            ("End of the road blocked by a truck", Inbound::KeywordFirst(Keyword::Stop, English)),
+            ("STOP envoyez plus rien", Inbound::KeywordFirst(Keyword::Stop, French)),
+            ("start the engine", Inbound::KeywordFirst(Keyword::Start, French)),
+            // Help counts only alone: a call for help is an alert.
+            ("Aide ! un homme est tombé rue des Lilas", Inbound::Message),
+            ("help svp", Inbound::Message),
+            // Words that merely contain a keyword are messages.
+            ("Stopper le voleur", Inbound::Message),
+            ("Tdm", Inbound::Message),
+            ("endroit suspect", Inbound::Message),
             // Invisible characters inside or around a keyword hide nothing.
-            ("S\u{200B}TOP", Inbound::Stop),
-            ("\u{200B}ARRET", Inbound::Stop),
-            ("ST\u{200C}O\u{200D}P", Inbound::Stop),
-            ("\u{FEFF}START\u{2060}", Inbound::Start),
-            ("AI\u{AD}DE", Inbound::Help),
-            ("\u{A0}\u{200E}stop\u{A0}sms\u{200F}\u{A0}", Inbound::Stop),
-            ("\u{2066}unstop\u{2069}", Inbound::Start),
-            ("Arr\u{200B}\u{EA}t", Inbound::Stop),
+            ("S\u{200B}TOP", Inbound::Stop(French)),
+            ("\u{200B}ARRET", Inbound::Stop(French)),
+            ("ST\u{200C}O\u{200D}P", Inbound::Stop(French)),
+            ("\u{FEFF}START\u{2060}", Inbound::Start(French)),
+            ("AI\u{AD}DE", Inbound::Help(French)),
+            ("\u{A0}\u{200E}stop\u{A0}sms\u{200F}\u{A0}", Inbound::Stop(French)),
+            ("\u{2066}unstop\u{2069}", Inbound::Start(English)),
+            ("Arr\u{200B}\u{EA}t", Inbound::Stop(French)),
             ("o\u{200B}k", Inbound::Ack),
             ("\u{200B}\u{FEFF}\u{2060}", Inbound::Empty),
-            ("S\u{200B}TOP la voiture", Inbound::Message),
+            ("S\u{200B}TOP la voiture", Inbound::KeywordFirst(Keyword::Stop, French)),
+            ("UN\u{200B}SUBSCRIBE", Inbound::Stop(English)),
         ] {
             assert_eq!(classify(body), expected, "{body:?}");
         }
+    }
+
+    #[test]
+    fn every_keyword_aws_lists_is_read() {
+        for (keyword, language) in OPT_OUT_KEYWORDS {
+            assert_eq!(classify(&keyword.to_uppercase()), Inbound::Stop(*language), "{keyword}");
+            let first = first_keyword(&format!("{keyword} de bus")).map(str::to_lowercase);
+            assert_eq!(first.as_deref(), Some(*keyword));
+        }
+        for (keyword, language) in OPT_IN_KEYWORDS {
+            assert_eq!(classify(keyword), Inbound::Start(*language), "{keyword}");
+        }
+        for (keyword, language) in HELP_KEYWORDS {
+            assert_eq!(classify(keyword), Inbound::Help(*language), "{keyword}");
+        }
+        assert_eq!(first_keyword("Arrêt de bus"), Some("ARRET"));
+        assert_eq!(first_keyword("opt-out now"), Some("OPT-OUT"));
+        assert_eq!(first_keyword("Cambriolage"), None);
     }
 
     #[test]
@@ -206,7 +364,7 @@ mod tests {
 
         #[test]
         fn invisible_characters_do_not_matter(
-            k in "(stop|arret|stop sms|start|unstop|aide|help)",
+            k in "(stop|arret|stop sms|start|unstop|aide|help|unsubscribe|opt-out|td)",
             invisible in "[\u{200B}-\u{200F}\u{2060}\u{FEFF}\u{AD}\u{2066}-\u{2069}]{1,3}",
             at in 0usize..9,
         ) {
@@ -216,10 +374,23 @@ mod tests {
         }
 
         #[test]
-        fn case_and_spacing_do_not_matter(k in "(stop|arret|start|aide|help)", pad in "[ \\t\\n]{0,3}") {
+        fn case_and_spacing_do_not_matter(k in "(stop|arret|start|aide|help|cancel|end|quit)", pad in "[ \\t\\n]{0,3}") {
             let upper = format!("{pad}{}{pad}", k.to_uppercase());
             prop_assert_eq!(classify(&upper), classify(&k));
             prop_assert_ne!(classify(&k), Inbound::Message);
+        }
+
+        #[test]
+        fn a_message_beginning_with_an_opt_out_keyword_is_never_broadcast(
+            k in "(stop|arret|td|cancel|end|opt-out|optout|quit|remove|unsubscribe|start|unstop)",
+            rest in "\\PC{0,60}",
+        ) {
+            // AWS would opt the number out; vigie either opts out (polite words only) or asks.
+            let kind = classify(&format!("{k} {rest}"));
+            prop_assert!(
+                matches!(kind, Inbound::Stop(_) | Inbound::Start(_) | Inbound::KeywordFirst(..)),
+                "{:?}", kind
+            );
         }
     }
 }

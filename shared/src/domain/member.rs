@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::newtype::validated_string;
-use super::{CommunityId, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber};
+use super::{CommunityId, DeliveryProblem, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber};
 
 /// What a member may do.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -87,6 +87,12 @@ pub struct Member {
     pub role: Role,
     /// Secret used in one-click unsubscribe links.
     pub unsubscribe_token: UnsubscribeToken,
+    /// What the receipts said went wrong with the address (a hard bounce, a complaint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_problem: Option<DeliveryProblem>,
+    /// What the receipts said went wrong with the number (texts failing for good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_problem: Option<DeliveryProblem>,
 }
 
 impl Member {
@@ -106,6 +112,20 @@ impl Member {
     #[must_use]
     pub fn belongs_to(&self, community: &CommunityId) -> bool {
         self.communities.contains(community)
+    }
+
+    /// `self`, changed from `previous` by the member (or their referent), without the delivery
+    /// problems the change settles: a new address, or email alerts turned back on, clears the
+    /// email problem; a new number, or SMS alerts turned back on, the SMS one.
+    #[must_use]
+    pub fn settling_problems(mut self, previous: &Member) -> Self {
+        if self.email != previous.email || (self.email_alerts && !previous.email_alerts) {
+            self.email_problem = None;
+        }
+        if self.phone != previous.phone || (self.sms_alerts && !previous.sms_alerts) {
+            self.sms_problem = None;
+        }
+        self
     }
 }
 
@@ -192,6 +212,8 @@ mod tests {
             email_alerts: false,
             role: Role::Resident,
             unsubscribe_token: UnsubscribeToken::generate(),
+            email_problem: None,
+            sms_problem: None,
         }
     }
 
@@ -207,6 +229,25 @@ mod tests {
         m.email = None;
         assert_eq!(m.wants_email(), None);
         assert!(m.belongs_to(&CommunityId::parse("les-tilleuls").unwrap()));
+    }
+
+    #[test]
+    fn turning_a_channel_back_on_or_changing_it_settles_its_problem() {
+        let problem = DeliveryProblem::email(super::super::ProblemKind::HardBounce, "550 user unknown", 1);
+        let mut before = member();
+        before.email_alerts = false;
+        before.email_problem = Some(problem.clone());
+        before.sms_problem = DeliveryProblem::sms_failure(None, "m1", "Invalid phone number", 1);
+        // Another setting changed: the problems stay.
+        let same = Member { hide_phone: true, ..before.clone() }.settling_problems(&before);
+        assert!(same.email_problem.is_some() && same.sms_problem.is_some());
+        // Email alerts back on: the email problem goes, the SMS one stays.
+        let on = Member { email_alerts: true, ..before.clone() }.settling_problems(&before);
+        assert_eq!((on.email_problem, on.sms_problem.is_some()), (None, true));
+        // A new number: the SMS problem goes.
+        let renumbered = Member { phone: Some(PhoneNumber::parse("0639980099").unwrap()), ..before.clone() }
+            .settling_problems(&before);
+        assert_eq!((renumbered.sms_problem, renumbered.email_problem), (None, Some(problem)));
     }
 
     #[test]

@@ -12,7 +12,9 @@ mod keyword;
 mod member;
 mod name;
 mod newtype;
+mod origination;
 mod phone;
+mod receipt;
 mod redact;
 mod seed;
 mod sms;
@@ -23,14 +25,24 @@ pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AlertId, CommunityId, MemberId};
 pub use ip::SourceIp;
-pub use keyword::{Inbound, classify};
+pub use keyword::{
+    HELP_KEYWORDS, Inbound, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, classify, first_keyword,
+};
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};
+pub use origination::{
+    NotForSns, OriginationIdentity, ResourceKind, SNS_ORIGINATION_NUMBER, SNS_SENDER_ID, SenderId,
+    SharedNumber, ShortCode, SmsResource,
+};
 pub use phone::PhoneNumber;
+pub use receipt::{
+    Consequence, DeliveryProblem, ProblemKind, ReceiptStatus, SMS_FAILURES_BEFORE_STOP, clean_reason,
+    sms_failure_is_permanent,
+};
 pub use redact::redact;
 pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{
-    empty_reply, help_reply, no_community_reply, rate_limited_reply, sender_confirmation, start_reply,
-    stop_reply, too_long_reply, unknown_sender_reply,
+    empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply,
+    sender_confirmation, start_reply, stop_reply, too_long_reply, unknown_sender_reply,
 };

@@ -301,6 +301,8 @@ fn validate_member(
         email_alerts: row.email_alerts,
         role: role.ok()?,
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     })
 }
 

@@ -1,25 +1,59 @@
-//! The French texts the service sends by SMS.
+//! The texts the service sends by SMS: French, and English for the replies to English keywords.
 //!
 //! Each fits in one GSM-7 segment (160 characters, no `ç`/`ê`/`’`...).
 
+use super::keyword::{Keyword, Language};
+
 /// Reply to `AIDE` / `HELP`.
 #[must_use]
-pub fn help_reply() -> String {
-    "vigie : envoyez votre alerte par SMS à ce numéro, elle sera transmise aux voisins de votre communauté. STOP pour ne plus recevoir les alertes."
-        .to_owned()
+pub fn help_reply(language: Language) -> String {
+    match language {
+        Language::French => "vigie : envoyez votre alerte par SMS à ce numéro, elle sera transmise aux voisins de votre communauté. STOP pour ne plus recevoir les alertes.",
+        Language::English => "vigie: text your alert to this number and it goes to the neighbours of your community. Text STOP to stop SMS alerts, START to get them back.",
+    }
+    .to_owned()
 }
 
-/// Reply to `STOP`.
+/// Reply to `STOP` and the other opt-out keywords.
 #[must_use]
-pub fn stop_reply() -> String {
-    "vigie : vous ne recevrez plus les alertes par SMS. Pour les réactiver, envoyez START à ce numéro."
-        .to_owned()
+pub fn stop_reply(language: Language) -> String {
+    match language {
+        Language::French => "vigie : vous ne recevrez plus les alertes par SMS. Pour les réactiver, envoyez START à ce numéro.",
+        Language::English => "vigie: you will no longer get alerts by SMS. To get them back, text START to this number.",
+    }
+    .to_owned()
 }
 
-/// Reply to `START`.
+/// Reply to `START` / `UNSTOP`.
 #[must_use]
-pub fn start_reply() -> String {
-    "vigie : les alertes par SMS sont réactivées. Envoyez STOP pour ne plus les recevoir.".to_owned()
+pub fn start_reply(language: Language) -> String {
+    match language {
+        Language::French => {
+            "vigie : les alertes par SMS sont réactivées. Envoyez STOP pour ne plus les recevoir."
+        }
+        Language::English => "vigie: SMS alerts are back on. Text STOP to stop them.",
+    }
+    .to_owned()
+}
+
+/// Reply to a message that begins with an opt-out or opt-in keyword (`written`, in capitals)
+/// and goes on: it was neither applied nor passed on.
+#[must_use]
+pub fn keyword_first_reply(written: &str, keyword: Keyword, language: Language) -> String {
+    match (language, keyword) {
+        (Language::French, Keyword::Stop) => format!(
+            "vigie : votre message commence par {written}, il n'a pas été transmis. Pour ne plus recevoir les alertes, envoyez STOP seul. Pour alerter, reformulez."
+        ),
+        (Language::French, Keyword::Start) => format!(
+            "vigie : votre message commence par {written}, il n'a pas été transmis. Pour recevoir les alertes, envoyez START seul. Pour alerter, reformulez."
+        ),
+        (Language::English, Keyword::Stop) => format!(
+            "vigie: your message starts with {written} and was not passed on. To stop SMS alerts, text STOP alone. To raise an alert, rephrase it."
+        ),
+        (Language::English, Keyword::Start) => format!(
+            "vigie: your message starts with {written} and was not passed on. To get SMS alerts, text START alone. To raise an alert, rephrase it."
+        ),
+    }
 }
 
 /// Reply to a number that is not registered.
@@ -87,10 +121,15 @@ mod tests {
     use super::*;
 
     fn all() -> Vec<String> {
-        vec![
-            help_reply(),
-            stop_reply(),
-            start_reply(),
+        let mut all = Vec::new();
+        for language in [Language::French, Language::English] {
+            all.extend([help_reply(language), stop_reply(language), start_reply(language)]);
+            for keyword in [Keyword::Stop, Keyword::Start] {
+                // The longest keyword AWS lists.
+                all.push(keyword_first_reply("UNSUBSCRIBE", keyword, language));
+            }
+        }
+        all.extend([
             unknown_sender_reply("https://vigie.example.fr/inscription"),
             empty_reply(),
             too_long_reply(1000),
@@ -99,7 +138,8 @@ mod tests {
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),
-        ]
+        ]);
+        all
     }
 
     #[test]
@@ -114,9 +154,15 @@ mod tests {
 
     #[test]
     fn replies_mention_keywords() {
-        assert!(help_reply().contains("STOP"));
-        assert!(stop_reply().contains("START"));
-        assert!(start_reply().contains("STOP"));
+        for language in [Language::French, Language::English] {
+            assert!(help_reply(language).contains("STOP"));
+            assert!(stop_reply(language).contains("START"));
+            assert!(start_reply(language).contains("STOP"));
+            assert!(keyword_first_reply("ARRET", Keyword::Stop, language).contains("ARRET"));
+            assert!(keyword_first_reply("ARRET", Keyword::Stop, language).contains("STOP"));
+            assert!(keyword_first_reply("UNSTOP", Keyword::Start, language).contains("START"));
+        }
+        assert!(stop_reply(Language::English).starts_with("vigie: you will no longer"));
         assert!(unknown_sender_reply("https://x.fr/i").ends_with("https://x.fr/i"));
         assert!(too_long_reply(1000).contains("1000"));
     }

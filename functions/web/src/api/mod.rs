@@ -16,7 +16,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use vigie::domain::{AlertId, AlertText, Category, Encoding, Member};
-use vigie::model::{AlertReport, Cursor};
+use vigie::model::{AlertReport, Channel, Cursor};
 use vigie::ports::Feed;
 
 use crate::app::{AppState, Backend};
@@ -26,7 +26,7 @@ use crate::i18n::Lang;
 use crate::pages::admin::{AddError, NewMember, add_member, remove_member};
 use crate::pages::alerts::{Draft, RaiseError, Raised, parse_submission, preview, raise_alerts, source_of};
 use crate::pages::feed::alerts_page;
-use crate::pages::members::{Neighbour, neighbours};
+use crate::pages::members::{DeliveryProblemJson, Neighbour, neighbours};
 use crate::pages::settings::{SaveError, Values, save_settings};
 use crate::paris;
 use crate::render::Ctx;
@@ -191,6 +191,31 @@ async fn sms_preview<B: Backend>(
     }))
 }
 
+/// What became of an alert's deliveries on one channel: `delivered`, `failed` and `pending` add
+/// up to what was to be sent.
+#[derive(Debug, Serialize)]
+pub struct ChannelJson {
+    /// Accepted by SNS / SES.
+    pub sent: u32,
+    /// The carrier or the mail server confirmed the delivery.
+    pub delivered: u32,
+    /// Refused when sent, or not delivered (the receipt said so).
+    pub failed: u32,
+    /// Sent without a receipt yet, or not sent yet.
+    pub pending: u32,
+}
+
+impl ChannelJson {
+    fn of(report: vigie::model::ChannelReport) -> Self {
+        Self {
+            sent: report.sent,
+            delivered: report.delivered,
+            failed: report.failed,
+            pending: report.pending,
+        }
+    }
+}
+
 /// The delivery report of an alert, as the API gives it.
 #[derive(Debug, Serialize)]
 pub struct DeliveryJson {
@@ -200,6 +225,8 @@ pub struct DeliveryJson {
     pub email_sent: u32,
     pub email_failed: u32,
     pub pending: u32,
+    pub sms: ChannelJson,
+    pub email: ChannelJson,
 }
 
 /// An alert with its delivery report.
@@ -242,6 +269,8 @@ impl AlertJson {
                 email_sent: c.email_sent,
                 email_failed: c.email_failed,
                 pending: c.pending,
+                sms: ChannelJson::of(c.channel(Channel::Sms)),
+                email: ChannelJson::of(c.channel(Channel::Email)),
             }),
             acks: report.acks,
             done_at: report.fanout_done_at.map(paris::iso_utc),
@@ -357,6 +386,10 @@ pub struct MeJson {
     pub email_alerts: bool,
     pub role: &'static str,
     pub communities: Vec<CommunityJson>,
+    /// Why email alerts failed or were turned off (a hard bounce, a complaint), if they did.
+    pub email_problem: Option<DeliveryProblemJson>,
+    /// Why texts to the number fail, if they do.
+    pub sms_problem: Option<DeliveryProblemJson>,
     /// The anti-CSRF token to send in `X-CSRF-Token`.
     pub csrf: String,
 }
@@ -378,6 +411,8 @@ impl MeJson {
                 .iter()
                 .map(|c| CommunityJson { id: c.id.to_string(), name: c.name.clone(), town: c.town.clone() })
                 .collect(),
+            email_problem: member.email_problem.as_ref().map(DeliveryProblemJson::of),
+            sms_problem: member.sms_problem.as_ref().map(DeliveryProblemJson::of),
             csrf: signed.session.csrf.clone(),
         }
     }

@@ -20,7 +20,7 @@ use crate::forms::{Form, FormData, Query, Segments, query_pair};
 use crate::i18n::Lang;
 use crate::pages::members::{PAGE_SIZE, role_badge};
 use crate::paris;
-use crate::render::{self, Chrome, Ctx, Section, phone_display};
+use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
@@ -159,6 +159,8 @@ pub fn check_new_member(
             email_alerts: values.email_alerts,
             role: Role::Resident,
             unsubscribe_token: UnsubscribeToken::generate(),
+            email_problem: None,
+            sms_problem: None,
         }),
         _ => Err(AddError::Invalid { problems, code: code.unwrap_or("invalid") }),
     }
@@ -226,6 +228,8 @@ struct Row {
     badge: Option<&'static str>,
     phone: Option<String>,
     channels: String,
+    /// What fails on their address or number, in sentences.
+    problems: Vec<String>,
     removable: bool,
 }
 
@@ -291,6 +295,7 @@ async fn admin_page<B: Backend>(
                 } else {
                     channels.join(", ")
                 },
+                problems: delivery_notes(lang, r, false),
                 removable: r.member_id != signed.member.id && r.role != Role::Police,
             }
         })
@@ -440,6 +445,8 @@ async fn approve<B: Backend>(
         email_alerts: true,
         role: Role::Resident,
         unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
     };
     match register(&state, &member, ctx.lang).await {
         Ok(()) => {

@@ -15,7 +15,7 @@ use vigie::domain::{
     AlertId, AlertSource, AlertText, Category, Community, DomainError, Encoding, FirstName, MemberId, Role,
     count_segments,
 };
-use vigie::model::{Alert, AlertReport, Budget, InboundMessageId, Recorded};
+use vigie::model::{Alert, AlertReport, Budget, Channel, InboundMessageId, Recorded};
 use vigie::ports::{AlertLog, Feed, Roster, StoreError};
 
 use crate::app::{AppState, Backend};
@@ -579,18 +579,20 @@ async fn detail<B: Backend>(
     let t = lang.t();
     let figures = match &report.counts {
         Some(c) => {
-            let mut figures = vec![
-                Figure { label: t.reached, value: c.recipients.to_string() },
-                Figure { label: t.sms_sent, value: c.sms_sent.to_string() },
-                Figure { label: t.email_sent, value: c.email_sent.to_string() },
-                Figure { label: t.sms_failed, value: c.sms_failed.to_string() },
-                Figure { label: t.email_failed, value: c.email_failed.to_string() },
-            ];
-            if c.pending > 0 {
-                figures.push(Figure { label: t.pending, value: c.pending.to_string() });
-            }
-            figures.push(Figure { label: t.acks, value: report.acks.to_string() });
-            figures
+            let (sms, email) = (c.channel(Channel::Sms), c.channel(Channel::Email));
+            let figure = |label, value: u32| Figure { label, value: value.to_string() };
+            vec![
+                figure(t.reached, c.recipients),
+                figure(t.sms_sent, sms.sent),
+                figure(t.sms_delivered, sms.delivered),
+                figure(t.sms_failed, sms.failed),
+                figure(t.sms_pending, sms.pending),
+                figure(t.email_sent, email.sent),
+                figure(t.email_delivered, email.delivered),
+                figure(t.email_failed, email.failed),
+                figure(t.email_pending, email.pending),
+                figure(t.acks, report.acks),
+            ]
         }
         None => Vec::new(),
     };

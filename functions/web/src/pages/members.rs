@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
-use vigie::domain::{Community, PhoneNumber, Role};
+use vigie::domain::{Community, DeliveryProblem, PhoneNumber, ProblemKind, Role};
 use vigie::model::{Cursor, Recipient};
 use vigie::ports::Roster;
 
@@ -15,6 +15,7 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
 use crate::i18n::Lang;
+use crate::paris;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
@@ -23,6 +24,37 @@ pub const PAGE_SIZE: i32 = 50;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
     Router::new().route("/members", get(page::<B>))
+}
+
+/// A delivery problem on a member's address or number.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryProblemJson {
+    /// `hard_bounce`, `complaint` or `sms_undeliverable`.
+    pub kind: &'static str,
+    /// The provider's words, masked.
+    pub detail: String,
+    /// RFC 3339, UTC: when it last happened.
+    pub at: String,
+    /// Messages that failed so.
+    pub failures: u32,
+    /// vigie turned this channel's alerts off because of it.
+    pub alerts_stopped: bool,
+}
+
+impl DeliveryProblemJson {
+    pub fn of(problem: &DeliveryProblem) -> Self {
+        Self {
+            kind: match problem.kind {
+                ProblemKind::HardBounce => "hard_bounce",
+                ProblemKind::Complaint => "complaint",
+                ProblemKind::SmsUndeliverable => "sms_undeliverable",
+            },
+            detail: problem.detail.clone(),
+            at: paris::iso_utc(problem.at),
+            failures: problem.failures,
+            alerts_stopped: problem.stopped,
+        }
+    }
 }
 
 /// A neighbour as another member may see them: the number only if its owner did not hide it
@@ -41,6 +73,12 @@ pub struct Neighbour {
     pub phone: Option<String>,
     /// This is the member asking.
     pub you: bool,
+    /// A delivery problem on their address, for their referent (and themselves) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_problem: Option<DeliveryProblemJson>,
+    /// A delivery problem on their number, for their referent (and themselves) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_problem: Option<DeliveryProblemJson>,
     #[serde(skip)]
     pub phone_display: Option<String>,
     #[serde(skip)]
@@ -52,6 +90,9 @@ impl Neighbour {
         let you = recipient.member_id == viewer.member.id;
         // Built without the number at all when it is hidden: it cannot leak from here.
         let phone: Option<&PhoneNumber> = recipient.phone.as_ref().filter(|_| you || !recipient.hide_phone);
+        // The referent looks after their community's members: they are told what fails.
+        let told = you || viewer.is_referent();
+        let problem = |p: &Option<DeliveryProblem>| p.as_ref().filter(|_| told).map(DeliveryProblemJson::of);
         Self {
             id: recipient.member_id.to_string(),
             first_name: recipient.first_name.to_string(),
@@ -59,6 +100,8 @@ impl Neighbour {
             role: recipient.role.as_str(),
             phone: phone.map(ToString::to_string),
             you,
+            email_problem: problem(&recipient.email_problem),
+            sms_problem: problem(&recipient.sms_problem),
             phone_display: phone.map(phone_display),
             badge: role_badge(recipient.role, lang),
         }

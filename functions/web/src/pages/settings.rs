@@ -14,7 +14,7 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Form, FormData, Query};
 use crate::i18n::Lang;
-use crate::render::{self, Chrome, Ctx, Section, phone_display};
+use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
@@ -74,6 +74,8 @@ struct SettingsPage {
     email: Option<String>,
     problems: Problems,
     saved: bool,
+    /// What the receipts said of the member's address and number, in sentences.
+    delivery_notes: Vec<String>,
 }
 
 fn settings_page<B: Backend>(
@@ -91,6 +93,7 @@ fn settings_page<B: Backend>(
         email: signed.member.email.as_ref().map(ToString::to_string),
         problems,
         saved,
+        delivery_notes: delivery_notes(ctx.lang, &signed.member, true),
     }
 }
 
@@ -177,7 +180,8 @@ pub async fn save_settings<B: Backend>(
         sms_alerts: values.sms_alerts,
         email_alerts: values.email_alerts,
         ..previous.clone()
-    };
+    }
+    .settling_problems(previous);
     if &updated != previous {
         match state.store().update_member(previous, &updated).await {
             Ok(()) => info!(member = %updated.id, "settings saved"),

@@ -55,7 +55,7 @@ fn signin_page<B: Backend>(
     error: Option<&'static str>,
     signed_out: bool,
 ) -> SigninPage {
-    let number = &state.config().sms_number;
+    let number = &state.config().sms_shared_number;
     SigninPage {
         chrome: Chrome::new(state, ctx, ctx.lang.t().signin_title, Section::Other, None),
         csrf,
@@ -63,7 +63,7 @@ fn signin_page<B: Backend>(
         error,
         signed_out,
         sms_number: number.to_string(),
-        sms_number_display: render::phone_display(number),
+        sms_number_display: render::shared_number_display(number),
     }
 }
 

@@ -23,6 +23,18 @@ struct Report {
     #[serde(default)]
     pending: u32,
     #[serde(default)]
+    sms_unsettled: u32,
+    #[serde(default)]
+    email_unsettled: u32,
+    #[serde(default)]
+    sms_delivered: u32,
+    #[serde(default)]
+    email_delivered: u32,
+    #[serde(default)]
+    sms_undelivered: u32,
+    #[serde(default)]
+    email_undelivered: u32,
+    #[serde(default)]
     acks: u32,
     fanout_done_at: Option<i64>,
 }
@@ -37,6 +49,12 @@ fn report(item: Item) -> Result<AlertReport, StoreError> {
         email_failed: extra.email_failed,
         recipients: extra.recipients,
         pending: extra.pending,
+        sms_unsettled: extra.sms_unsettled,
+        email_unsettled: extra.email_unsettled,
+        sms_delivered: extra.sms_delivered,
+        email_delivered: extra.email_delivered,
+        sms_undelivered: extra.sms_undelivered,
+        email_undelivered: extra.email_undelivered,
     });
     Ok(AlertReport { alert, counts, acks: extra.acks, fanout_done_at: extra.fanout_done_at })
 }

@@ -3,6 +3,7 @@
 mod feed;
 mod membership;
 mod rate;
+mod receipts;
 mod sessions;
 
 use std::collections::HashMap;
@@ -632,16 +633,13 @@ impl Settings for DynamoStore {
         let table = &self.tables.members;
         let values = HashMap::from([(":on".to_owned(), AttributeValue::Bool(on))]);
         let outcome = if on { "sms_on" } else { "sms_off" };
+        // START settles a delivery problem on the number: the member asks for texts again.
+        let expression = if on { "SET sms_alerts = :on REMOVE sms_problem" } else { "SET sms_alerts = :on" };
         let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, outcome)?];
-        actions.push(update_action(
-            table,
-            key(member_pk(member.id), "PROFILE"),
-            "SET sms_alerts = :on",
-            values.clone(),
-        )?);
+        actions.push(update_action(table, key(member_pk(member.id), "PROFILE"), expression, values.clone())?);
         for community in &member.communities {
             let membership = key(community_pk(community), format!("MEMBER#{}", member.id));
-            actions.push(update_action(table, membership, "SET sms_alerts = :on", values.clone())?);
+            actions.push(update_action(table, membership, expression, values.clone())?);
         }
         match self.transact("TransactWriteItems settings", actions).await? {
             Transaction::Committed => Ok(Applied::Now),
@@ -707,7 +705,9 @@ impl AlertLog for DynamoStore {
         counts: &DeliveryCounts,
         done: bool,
     ) -> Result<(), StoreError> {
-        let mut expression = "SET sms_sent = :ss, sms_failed = :sf, email_sent = :es, email_failed = :ef, recipients = :r, pending = :p".to_owned();
+        // What the fan-out sent, only: the receipts' counts (`*_delivered`, `*_undelivered`) are
+        // added one by one by the receipts themselves, and never overwritten here.
+        let mut expression = "SET sms_sent = :ss, sms_failed = :sf, email_sent = :es, email_failed = :ef, recipients = :r, pending = :p, sms_unsettled = :su, email_unsettled = :eu".to_owned();
         let mut values = HashMap::from([
             (":ss".to_owned(), n(counts.sms_sent)),
             (":sf".to_owned(), n(counts.sms_failed)),
@@ -715,6 +715,8 @@ impl AlertLog for DynamoStore {
             (":ef".to_owned(), n(counts.email_failed)),
             (":r".to_owned(), n(counts.recipients)),
             (":p".to_owned(), n(counts.pending)),
+            (":su".to_owned(), n(counts.sms_unsettled)),
+            (":eu".to_owned(), n(counts.email_unsettled)),
         ]);
         if done {
             expression.push_str(", fanout_done_at = if_not_exists(fanout_done_at, :now)");
@@ -886,7 +888,11 @@ impl Ledger for DynamoStore {
                 match outcome {
                     Outcome::Sent { message_id } => {
                         item.insert("state".into(), s("sent"));
-                        item.insert("message_id".into(), s(message_id.clone()));
+                        // The key of the ByMessageId index, by which receipts find their delivery:
+                        // an index key may not be an empty string.
+                        if !message_id.is_empty() {
+                            item.insert("message_id".into(), s(message_id.clone()));
+                        }
                         item.insert("sent_at".into(), n(now));
                         // Who last received which alert by SMS: so a short "merci" can be read
                         // as a reply to it rather than as a new alert.
@@ -956,7 +962,10 @@ impl Ledger for DynamoStore {
                             counts.email_failed += 1
                         }
                     }
-                    _ => counts.pending += 1,
+                    _ => {
+                        counts.pending += 1;
+                        if sms { counts.sms_unsettled += 1 } else { counts.email_unsettled += 1 }
+                    }
                 }
             }
             start = out.last_evaluated_key;
