@@ -96,7 +96,11 @@ pub async fn throughput(
     let deps = Arc::new(FanOut::new(
         store,
         SnsTexter::new(counter.sns(sdk), &config.sms_alert_sender),
-        SesMailer::new(counter.sesv2(sdk), config.sender_email.clone(), config.email_configuration_set.clone()),
+        SesMailer::new(
+            counter.sesv2(sdk),
+            config.sender_email.clone(),
+            config.email_configuration_set.clone(),
+        ),
         config.clone(),
         rates,
     ));

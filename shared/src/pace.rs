@@ -399,7 +399,11 @@ impl Rates {
     /// The account's quotas of `config`, shared with every process through the store.
     pub fn shared<L: RateLedger + Clone + Send + Sync + 'static>(ledger: &L, config: &Config) -> Self {
         Self {
-            sms: Pacer::shared(ledger.clone(), sms_timeline(&config.sms_alert_sender), config.sms_parts_per_second),
+            sms: Pacer::shared(
+                ledger.clone(),
+                sms_timeline(&config.sms_alert_sender),
+                config.sms_parts_per_second,
+            ),
             email: Pacer::shared(ledger.clone(), EMAIL_TIMELINE, config.emails_per_second),
         }
     }

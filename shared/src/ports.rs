@@ -9,8 +9,8 @@ use crate::domain::{
 };
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts,
-    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded,
-    Session, Task, TokenHash,
+    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded, Session,
+    Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 

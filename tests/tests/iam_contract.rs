@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use infra::gateway::iam::{Denial, Why};
 use infra::gateway::policy::{Context, Decision, Policy, evaluate};
 use infra::gateway::roles::{self, Environment};
-use vigie_tests::{DELIVERY_EVENTS, DEMO_SEED, FAN_OUT, Handled, INBOUND_SMS, SENDER_EMAIL, Setup, Stack, WEB};
+use vigie_tests::{
+    DELIVERY_EVENTS, DEMO_SEED, FAN_OUT, Handled, INBOUND_SMS, SENDER_EMAIL, Setup, Stack, WEB,
+};
 
 const LEDGER: &str = "arn:aws:dynamodb:eu-west-3:123456789012:table/vigie-LedgerTable";
 const ALERTS: &str = "arn:aws:dynamodb:eu-west-3:123456789012:table/vigie-AlertsTable";
