@@ -32,6 +32,16 @@ use crate::config::Config;
 use crate::domain::{Email, OriginationIdentity};
 use crate::ports::{Mailer, RateLedger, SendError, StoreError};
 
+/// The deadline Lambda gave an invocation (`deadline_ms`, milliseconds since the epoch, as
+/// `lambda_runtime::Context::deadline`), if it is one: `None` when it is 0 or already past when
+/// the invocation starts. Lambda's own deadline is always ahead; `cargo lambda watch` (`make
+/// run`) sends 600,000 ms since the epoch, a date in 1970, which would leave no time to send at
+/// all.
+pub fn invocation_deadline(deadline_ms: u64) -> Option<SystemTime> {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    (deadline_ms > 0 && deadline > SystemTime::now()).then_some(deadline)
+}
+
 /// The most quota one reservation takes (at least the units of the message that asks).
 pub const BLOCK: Duration = Duration::from_millis(500);
 /// An ordinary sender reserves only blocks starting this close to now.
@@ -410,10 +420,7 @@ impl Rates {
 
     /// The shared number's SMS quota, which replies to inbound messages come from (the alert
     /// sender's own timeline when the alert sender is the shared number).
-    pub fn replies<L: RateLedger + Send + Sync + 'static>(ledger: &L, config: &Config) -> Pacer
-    where
-        L: Clone,
-    {
+    pub fn replies<L: RateLedger + Clone + Send + Sync + 'static>(ledger: &L, config: &Config) -> Pacer {
         Pacer::shared(
             ledger.clone(),
             sms_timeline(&config.sms_shared_number.identity()),
@@ -619,6 +626,17 @@ mod tests {
         // 51 units at 10 a second: the reply cost its own slot and no idle second.
         let end = *ordinary.iter().max().unwrap();
         assert!(end <= Duration::from_millis(5_200), "{end:?}");
+    }
+
+    #[test]
+    fn only_a_deadline_ahead_is_one() {
+        assert_eq!(invocation_deadline(0), None);
+        // What cargo lambda watch sends.
+        assert_eq!(invocation_deadline(600_000), None);
+        let ahead = SystemTime::now() + Duration::from_secs(900);
+        let ms = ahead.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let deadline = invocation_deadline(ms).expect("a deadline 15 minutes ahead");
+        assert!(deadline.duration_since(SystemTime::now()).unwrap() > Duration::from_secs(890));
     }
 
     #[tokio::test(start_paused = true)]

@@ -92,7 +92,7 @@ impl Invocation {
 
     /// The invocation Lambda describes in `context` (its deadline, its request id).
     pub fn of(context: &lambda_runtime::Context) -> Self {
-        let deadline = (context.deadline > 0).then(|| context.deadline());
+        let deadline = vigie::pace::invocation_deadline(context.deadline);
         Self { deadline, holder: ClaimHolder::invocation(&context.request_id) }
     }
 }

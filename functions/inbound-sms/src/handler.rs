@@ -66,9 +66,9 @@ struct Invocation {
 
 impl Invocation {
     fn of(context: &lambda_runtime::Context) -> Self {
-        let left = match context.deadline {
-            0 => REPLY_PATIENCE + REPLY_MARGIN,
-            _ => context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default(),
+        let left = match vigie::pace::invocation_deadline(context.deadline) {
+            None => REPLY_PATIENCE + REPLY_MARGIN,
+            Some(deadline) => deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default(),
         };
         Self {
             reply_until: tokio::time::Instant::now() + left.saturating_sub(REPLY_MARGIN),

@@ -297,7 +297,15 @@ impl Gateway {
 
     /// As [`Gateway::start`], from synchronous code running inside a Tokio runtime.
     pub fn spawn(upstream: &str, rules: Vec<Arc<dyn Rule>>) -> std::io::Result<Gateway> {
-        let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Self::serve(std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?, upstream, rules)
+    }
+
+    /// As [`Gateway::spawn`], on a listener of the caller's (a given port: `vigie-local gateway`).
+    pub fn serve(
+        listener: std::net::TcpListener,
+        upstream: &str,
+        rules: Vec<Arc<dyn Rule>>,
+    ) -> std::io::Result<Gateway> {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         let endpoint = format!("http://{}", listener.local_addr()?);
