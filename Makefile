@@ -8,7 +8,8 @@ RUN_VENV := .venv-run
 API_VENV := .venv-api
 SAM_VENV := .venv-sam
 export CARGO_TERM_COLOR ?= never
-export VIGIE_MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+# moto with one DynamoDB request at a time (infra/moto/moto_server.py: why).
+export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
 

@@ -2,6 +2,10 @@
 # template.yaml in the cloud, for the local stack.
 port=${VIGIE_AWS_PORT:-4566}
 lambda_port=${VIGIE_LAMBDA_PORT:-9000}
+# The functions' calls go through `vigie-local gateway` (the account's send quotas, client request
+# tokens) in front of the emulator; the local tooling talks to the emulator itself.
+gateway_port=${VIGIE_GATEWAY_PORT:-4567}
+export VIGIE_GATEWAY_URL="http://127.0.0.1:${gateway_port}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-3
 export AWS_ENDPOINT_URL="http://127.0.0.1:${port}"
 export VIGIE_AWS_ENDPOINT="$AWS_ENDPOINT_URL"

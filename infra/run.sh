@@ -29,21 +29,29 @@ wait_for() { # url, what
 }
 
 # A second `make run` must not share (and corrupt) the first one's emulator.
-for url in "$AWS_ENDPOINT_URL" "$VIGIE_LAMBDA_URL"; do
+for url in "$AWS_ENDPOINT_URL" "$VIGIE_GATEWAY_URL" "$VIGIE_LAMBDA_URL"; do
   if curl -s -o /dev/null --max-time 1 "$url"; then
-    echo "something already answers at $url: is vigie already running? (set VIGIE_AWS_PORT / VIGIE_LAMBDA_PORT)" >&2
+    echo "something already answers at $url: is vigie already running? (set VIGIE_AWS_PORT / VIGIE_GATEWAY_PORT / VIGIE_LAMBDA_PORT)" >&2
     exit 1
   fi
 done
 
-moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
+# One DynamoDB request at a time, as transactions are isolated on AWS (infra/moto/moto_server.py).
+infra/moto/moto_server -H 127.0.0.1 -p "$port" >.local/moto.log 2>&1 &
 pids+=($!)
 wait_for "$AWS_ENDPOINT_URL/moto-api/data.json" "the AWS emulator"
 
 target/debug/vigie-local setup
 target/debug/vigie-local seed "$seed"
 
-cargo lambda watch -A 127.0.0.1 -P "$lambda_port" >.local/watch.log 2>&1 &
+# The functions reach AWS through the gateway: sends above SMS_PARTS_PER_SECOND and
+# EMAILS_PER_SECOND are answered with AWS's throttling errors, as AWS would (.local/gateway.log
+# says what went through and the busiest second).
+target/debug/vigie-local gateway --port "$gateway_port" >.local/gateway.log 2>&1 &
+pids+=($!)
+wait_for "$VIGIE_GATEWAY_URL/moto-api/data.json" "the gateway"
+
+AWS_ENDPOINT_URL="$VIGIE_GATEWAY_URL" cargo lambda watch -A 127.0.0.1 -P "$lambda_port" >.local/watch.log 2>&1 &
 pids+=($!)
 wait_for "$VIGIE_LAMBDA_URL/lambda-url/web/health" "cargo lambda watch"
 

@@ -137,8 +137,8 @@ impl Mix {
 }
 
 /// Member `i` of a generated community: everyone has an address, those with SMS alerts on have
-/// a number.
-fn member(community: &CommunityId, i: usize, mix: Mix) -> Result<Member, BoxError> {
+/// a number (`phone_of(number)`: numbers are unique across communities).
+fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<Member, BoxError> {
     let sms = mix.sms(i) || i == 0;
     Ok(Member {
         id: MemberId::new(),
@@ -146,7 +146,7 @@ fn member(community: &CommunityId, i: usize, mix: Mix) -> Result<Member, BoxErro
         first_name: FirstName::parse(FIRST_NAMES[i % FIRST_NAMES.len()])?,
         last_name: LastName::parse(LAST_NAMES[(i / FIRST_NAMES.len()) % LAST_NAMES.len()])?,
         email: Some(email_of(community, i)?),
-        phone: if sms { Some(phone_of(i)?) } else { None },
+        phone: if sms { Some(phone_of(number)?) } else { None },
         hide_phone: i.is_multiple_of(3),
         sms_alerts: sms,
         email_alerts: mix.email(i),
@@ -166,15 +166,27 @@ pub async fn populate(
     mix: Mix,
     concurrency: usize,
 ) -> Result<Generated, BoxError> {
+    populate_numbered(store, id, members, 0, mix, concurrency).await
+}
+
+/// [`populate`], the members' numbers from `phone_of(first_number)` on.
+pub async fn populate_numbered(
+    store: &DynamoStore,
+    id: &str,
+    members: usize,
+    first_number: usize,
+    mix: Mix,
+    concurrency: usize,
+) -> Result<Generated, BoxError> {
     let community_id = CommunityId::parse(id)?;
     let community =
         Community { id: community_id.clone(), name: format!("Quartier {id}"), town: "Bellerive".to_owned() };
     store.put_community(&community).await?;
-    let sender = member(&community_id, 0, mix)?;
+    let sender = member(&community_id, 0, first_number, mix)?;
     let (mut sms_deliveries, mut email_deliveries) = (0, 0);
     let mut all = vec![sender.clone()];
     for i in 1..members {
-        let m = member(&community_id, i, mix)?;
+        let m = member(&community_id, i, first_number + i, mix)?;
         sms_deliveries += usize::from(m.wants_sms().is_some());
         email_deliveries += usize::from(m.wants_email().is_some());
         all.push(m);

@@ -15,6 +15,7 @@ use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
 use vigie::compose::{self, AlertEmail};
 use vigie::domain::{AlertSource, Email, PhoneNumber};
 use vigie::model::{Alert, DeliveryCounts};
+use vigie::pace::Rates;
 use vigie::ports::{Ledger, Mailer, Texter};
 
 use crate::community::{BoxError, Emulator, Generated, email_of, phone_of};
@@ -25,7 +26,7 @@ use crate::process;
 pub const ALERT_TEXT: &str = "Deux hommes en scooter noir regardent dans les boîtes aux lettres, rue des Lilas, vers le n°12. Soyez vigilants.";
 
 /// A relay on the alerts stream that starts at its end: earlier alerts are not replayed.
-async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Relay<I>, BoxError> {
+pub async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Relay<I>, BoxError> {
     let yaml = std::fs::read_to_string(infra::template::workspace_template())?;
     let mut cfg = RelayConfig::from_template(&yaml, "FanOutFunction")?;
     cfg.starting_position = StartingPosition::Latest;
@@ -43,7 +44,7 @@ async fn relay_at_end<I: Invoker>(emulator: &Emulator, invoker: I) -> Result<Rel
 }
 
 /// Drains the stream until nothing new comes (the alert, then each chunk's hand-over).
-async fn drain_all<I: Invoker>(relay: &mut Relay<I>) -> Result<(usize, usize), BoxError> {
+pub async fn drain_all<I: Invoker>(relay: &mut Relay<I>) -> Result<(usize, usize), BoxError> {
     let (mut invocations, mut failed) = (0, 0);
     for _ in 0..10_000 {
         let report = relay.drain().await?;
@@ -90,8 +91,10 @@ pub async fn throughput(
 ) -> Result<Throughput, BoxError> {
     let sdk = &emulator.sdk;
     let config = emulator.config.clone();
+    let store = DynamoStore::new(counter.dynamodb(sdk), config.tables.clone());
+    let rates = Rates::shared(&store, &config);
     let deps = Arc::new(FanOut::new(
-        DynamoStore::new(counter.dynamodb(sdk), config.tables.clone()),
+        store,
         SnsTexter::new(counter.sns(sdk), &config.sms_alert_sender),
         SesMailer::new(
             counter.sesv2(sdk),
@@ -99,6 +102,7 @@ pub async fn throughput(
             config.email_configuration_set.clone(),
         ),
         config.clone(),
+        rates,
     ));
     let first_invocation: Arc<Mutex<Option<Instant>>> = Arc::default();
     let invoker = {
@@ -107,7 +111,7 @@ pub async fn throughput(
             let deps = Arc::clone(&deps);
             first.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Instant::now);
             async move {
-                fan_out::handler::handle_json(&deps, event)
+                fan_out::handler::handle_json(&deps, event, Default::default())
                     .await
                     .map_err(|(kind, why)| InvokeError::function(kind, why))
             }

@@ -13,6 +13,7 @@ mod counting;
 mod fanout;
 mod machine;
 mod process;
+mod quota;
 mod report;
 mod size;
 mod sms_cost;
@@ -36,10 +37,13 @@ enum Part {
     Memory,
     Sms,
     Size,
+    Quota,
 }
 
 #[derive(Parser, Debug)]
-#[command(about = "vigie's benchmarks: cold start, fan-out throughput, memory, SMS cost, size")]
+#[command(
+    about = "vigie's benchmarks: cold start, fan-out throughput, memory, SMS cost, size, shared send rate"
+)]
 struct Args {
     /// Parts to run (all by default).
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -65,6 +69,16 @@ struct Args {
     /// Percentage with email alerts on in the large community.
     #[arg(long, default_value_t = 10)]
     large_email_percent: usize,
+    /// Members of each of the two communities of the shared-rate run (a police alert to both).
+    #[arg(long, default_value_t = 1_000)]
+    quota_members: usize,
+    /// SMS parts per second of the shared-rate run (the template's default; below the
+    /// emulator's ceiling).
+    #[arg(long, default_value_t = 20)]
+    quota_sms: u32,
+    /// Emails per second of the shared-rate run.
+    #[arg(long, default_value_t = 20)]
+    quota_emails: u32,
     /// Price of one SMS segment, EUR (an assumption: SNS price of an SMS to France).
     #[arg(long, default_value_t = 0.0725)]
     sms_price: f64,
@@ -242,6 +256,20 @@ async fn run(args: Args, emulator: String) -> Result<(), BoxError> {
         }
         .await;
         report.throughput = Some(result.map_err(|e| e.to_string()));
+    }
+
+    // The shared send rate: paced, so it does not depend on a quiet machine as much.
+    if wants(Part::Quota) {
+        progress(
+            start,
+            &format!(
+                "shared send rate: a police alert to 2 × {} members at {} SMS parts and {} emails a second",
+                args.quota_members, args.quota_sms, args.quota_emails
+            ),
+        );
+        let run =
+            quota::measure(args.quota_members, args.quota_sms, args.quota_emails, register_concurrency).await;
+        report.quota = Some(run.map_err(|e| e.to_string()));
     }
 
     // Then the arm64 build, in the background: peak memory does not depend on a busy CPU.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::cold_start::ColdStart;
 use crate::fanout::{Ceiling, Memory, Throughput};
 use crate::machine::Machine;
+use crate::quota::{self, QuotaRun};
 use crate::size::{self, Artifact};
 use crate::sms_cost::{SHORT_ALERT_CHARS, SmsCost};
 use crate::stats::ms;
@@ -33,6 +34,7 @@ pub struct Report {
     pub memory_note: Option<String>,
     pub sms: Option<Result<SmsCost, String>>,
     pub size: Option<Vec<Artifact>>,
+    pub quota: Option<Result<QuotaRun, String>>,
     /// Why the arm64 build failed, if it did.
     pub size_error: Option<String>,
 }
@@ -180,6 +182,35 @@ impl Report {
             }
             Some(Err(e)) => {
                 let _ = writeln!(out, "| 4 | SMS cost | not measured: {e} | ≥ 95 % | ❌ |");
+            }
+            None => {}
+        }
+        match &self.quota {
+            Some(Ok(q)) => {
+                let _ = writeln!(
+                    out,
+                    "| 6 | police alert to {} × {} members at {} SMS parts/s and {} emails/s: time / what the quota needs | {:.3}× ({} / {}), {} throttled, busiest second {} SMS / {} emails, {} invocations in flight | ≤ {}×, 0 throttled, ≥ 2 in flight | {} |",
+                    q.communities,
+                    thousands(q.members_each),
+                    q.sms_per_second,
+                    q.emails_per_second,
+                    q.ratio(),
+                    secs(q.to_last_send),
+                    secs(q.physical()),
+                    q.throttled,
+                    q.busiest_sms_second,
+                    q.busiest_email_second,
+                    q.most_in_flight,
+                    quota::MAX_RATIO,
+                    verdict(q.met())
+                );
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(
+                    out,
+                    "| 6 | shared send rate | not measured: {e} | ≤ {}× | ❌ |",
+                    quota::MAX_RATIO
+                );
             }
             None => {}
         }
@@ -454,6 +485,62 @@ impl Report {
                     a.bytes.map_or("–".into(), size::mb),
                     a.machine,
                     verdict(a.bytes.is_some_and(|b| b < size::LIMIT_BYTES))
+                );
+            }
+        }
+        if let Some(Ok(q)) = &self.quota {
+            let _ = writeln!(
+                out,
+                "\n## 6. One send rate, shared\n\nA police alert to {} communities of {} members each (every member \
+                 with a number and an address, both channels on), at {} SMS parts and {} emails a second: the \
+                 fan-out handler in-process, driven by the stream relay with the event source mapping of \
+                 `template.yaml` (`ParallelizationFactor`: the two communities' records side by side), each \
+                 invocation in an execution environment of its own (its own clients and pacers on the rate \
+                 shared through the ledger, a 900 s deadline). The functions' calls go through the gateway's \
+                 send quotas (`infra::gateway::quota`: a bucket of one second of quota, AWS's throttling \
+                 answers above it), which counts what it lets through. The physical limit is the time the \
+                 quota needs for what was sent (the slower channel). Emulator: {}.\n",
+                q.communities,
+                thousands(q.members_each),
+                q.sms_per_second,
+                q.emails_per_second,
+                self.emulator
+            );
+            out.push_str("| | |\n|---|---|\n");
+            let _ = writeln!(
+                out,
+                "| SMS parts / emails sent | {} / {} |",
+                thousands(q.sms_parts as usize),
+                thousands(q.emails as usize)
+            );
+            let _ = writeln!(out, "| physical limit (what the quota needs) | {} |", secs(q.physical()));
+            let _ = writeln!(
+                out,
+                "| first invocation → first send, → last send (the sender's count, after the tally) | {}, {} |",
+                secs(q.to_first_send),
+                secs(q.to_last_send)
+            );
+            let _ = writeln!(out, "| ratio (goal ≤ {}×) | {:.3}× |", quota::MAX_RATIO, q.ratio());
+            let _ = writeln!(
+                out,
+                "| busiest second of the clock | {} SMS parts (quota {}), {} emails (quota {}) |",
+                q.busiest_sms_second, q.sms_per_second, q.busiest_email_second, q.emails_per_second
+            );
+            let _ = writeln!(out, "| throttled calls | {} |", q.throttled);
+            let _ = writeln!(
+                out,
+                "| invocations | {} in all, at most {} in flight, {} environments (failed batches: {}) |",
+                q.invocations, q.most_in_flight, q.environments, q.failed_batches
+            );
+            for (i, c) in q.counts.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "| community {} (ledger) | {} SMS + {} emails sent, {} failed, {} pending |",
+                    i + 1,
+                    c.sms_sent,
+                    c.email_sent,
+                    c.sms_failed + c.email_failed,
+                    c.pending
                 );
             }
         }

@@ -15,11 +15,14 @@
 //!   other tests add;
 //! - [`sms_account`]: what AWS End User Messaging SMS does on the account's side (origination
 //!   identities, opt-out lists), for the test harness;
-//! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does.
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a function's binary as Lambda does;
+//! - [`environments`]: Lambda's execution environments played in-process (one per concurrent
+//!   invocation, each invocation with its deadline).
 //!
 //! The `vigie-local` binary puts them behind a command line (`setup`, `relay`, `sms`, `receipt`,
 //! `outbox`).
 
+pub mod environments;
 pub mod gateway;
 pub mod moto;
 pub mod outbox;

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use infra::gateway::quota::SendQuota;
+use infra::gateway::tokens::ClientTokens;
+use infra::gateway::{Gateway, Rule};
 use infra::relay::{HttpInvoker, Invoker, Relay, RelayConfig};
 use infra::{outbox, receipt_event, sms_event, stack, template};
 use tracing_subscriber::EnvFilter;
@@ -71,6 +74,15 @@ enum Cmd {
         /// The carrier's answer of a failed SMS.
         #[arg(long, default_value = "Invalid phone number")]
         reason: String,
+    },
+    /// Serve the functions' AWS calls in front of the emulator until Ctrl-C, doing what AWS does
+    /// and the emulator does not: the account's send quotas (SMS_PARTS_PER_SECOND,
+    /// EMAILS_PER_SECOND, as the functions read them), answered above them with AWS's throttling
+    /// errors, and DynamoDB's client request tokens. Says what it let through every 10 s.
+    Gateway {
+        /// The port on 127.0.0.1 (default: VIGIE_GATEWAY_PORT, else 4567).
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Print the SMS and emails the emulator has sent.
     Outbox,
@@ -167,6 +179,55 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await?;
+        }
+        Cmd::Gateway { port } => {
+            let port = match port {
+                Some(port) => port,
+                None => env_or("VIGIE_GATEWAY_PORT", "4567").parse()?,
+            };
+            // The functions' own reading of their quotas (and their defaults).
+            let config = vigie::config::Config::from_env()?;
+            let quota =
+                std::sync::Arc::new(SendQuota::new(config.sms_parts_per_second, config.emails_per_second));
+            let rules: Vec<std::sync::Arc<dyn Rule>> =
+                vec![std::sync::Arc::new(ClientTokens::new()), quota.clone()];
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+                .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+            let gateway = Gateway::serve(listener, &endpoint, rules)?;
+            tracing::info!(
+                gateway = %gateway.endpoint,
+                upstream = %endpoint,
+                sms_parts_per_second = config.sms_parts_per_second,
+                emails_per_second = config.emails_per_second,
+                "gateway started"
+            );
+            let report = async {
+                let mut last = (0, 0, 0);
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    let stats = &quota.stats;
+                    let now = (
+                        stats.sms_parts_sent.load(std::sync::atomic::Ordering::Relaxed),
+                        stats.emails_sent.load(std::sync::atomic::Ordering::Relaxed),
+                        stats.throttled(),
+                    );
+                    if now != last {
+                        tracing::info!(
+                            sms_parts = now.0,
+                            emails = now.1,
+                            throttled = now.2,
+                            busiest_sms_second = stats.busiest_sms_second(),
+                            busiest_email_second = stats.busiest_email_second(),
+                            "gateway: sent so far"
+                        );
+                        last = now;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = report => {}
+            }
         }
         Cmd::Sms { from, text, id, event_out } => {
             let to = required_env("SMS_SHARED_NUMBER")?;

@@ -14,9 +14,10 @@
 //! # }
 //! ```
 //!
-//! - **Which binary**: `$VIGIE_MOTO_SERVER` if set, else the workspace's
-//!   `.venv/bin/moto_server` if it exists, else `moto_server` on the `PATH`
-//!   (`python3 -m venv .venv && .venv/bin/pip install 'moto[server]==5.2.5'`).
+//! - **Which binary**: `$VIGIE_MOTO_SERVER` if set, else the workspace's `infra/moto/moto_server`
+//!   (the `.venv`'s moto with one DynamoDB request at a time, as transactions are isolated on
+//!   AWS: see `infra/moto/moto_server.py`) if the `.venv` exists, else `moto_server` on the
+//!   `PATH` (`python3 -m venv .venv && .venv/bin/pip install 'moto[server]==5.2.5'`).
 //! - **Lifetime**: the server runs under `sh`, which kills it as soon as the pipe to its stdin
 //!   closes: when the [`Moto`] is dropped, or when the test process exits in any way (even
 //!   killed), so no server outlives its tests. [`Moto::shared`] is never dropped and lives until
@@ -81,16 +82,20 @@ pub enum MotoError {
 }
 
 impl Moto {
-    /// The server binary: `$VIGIE_MOTO_SERVER`, else the workspace's `.venv/bin/moto_server`,
-    /// else `moto_server`.
+    /// The server binary: `$VIGIE_MOTO_SERVER`, else the workspace's `infra/moto/moto_server`
+    /// (with `.venv`), else `moto_server`.
     pub fn binary() -> String {
         if let Ok(bin) = std::env::var("VIGIE_MOTO_SERVER")
             && !bin.is_empty()
         {
             return bin;
         }
-        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-        if venv.exists() { venv.to_string_lossy().into_owned() } else { "moto_server".to_owned() }
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        if root.join(".venv/bin/moto_server").exists() {
+            root.join("infra/moto/moto_server").to_string_lossy().into_owned()
+        } else {
+            "moto_server".to_owned()
+        }
     }
 
     /// Starts a private server on a free port and waits until it accepts connections.

@@ -8,6 +8,11 @@
 //! - only records matching the `FilterCriteria` patterns are delivered (the INSERT of an item
 //!   with `kind = alert`); the others are skipped;
 //! - batches of up to `BatchSize` records, in stream order;
+//! - `ParallelizationFactor`: up to that many batches of a shard at once, the records of one
+//!   item (same `pk` and `sk`, the keys of the record) always in the same lane, in order, as
+//!   Lambda guarantees for DynamoDB streams ("in-order processing at the item (partition and sort
+//!   key) level", <https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html>); items are spread
+//!   over the lanes in the order they first appear, so that distinct items run side by side;
 //! - `ReportBatchItemFailures`: a response `{"batchItemFailures":[{"itemIdentifier": seq}]}`
 //!   makes the relay retry from the lowest failed sequence number (the records before it count
 //!   as delivered); an identifier that is empty or not in the batch fails the whole batch, as on
@@ -28,6 +33,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -310,6 +316,8 @@ pub enum StartingPosition {
 pub struct RelayConfig {
     /// `BatchSize`: at most this many records per invocation.
     pub batch_size: usize,
+    /// `ParallelizationFactor`: batches of one shard invoked at the same time.
+    pub parallelization_factor: usize,
     /// `MaximumRetryAttempts`: retries of a failing batch before the on-failure destination.
     pub max_retries: u32,
     /// How often [`Relay::run`] reads the stream.
@@ -334,6 +342,7 @@ impl Default for RelayConfig {
     fn default() -> Self {
         Self {
             batch_size: 10,
+            parallelization_factor: 5,
             max_retries: 5,
             poll_interval: Duration::from_millis(100),
             on_failure_file: None,
@@ -350,7 +359,7 @@ impl Default for RelayConfig {
 impl RelayConfig {
     /// The settings of the `DynamoDB` event of function `function_logical_id`
     /// (`FanOutFunction`) in the template; what the template leaves out keeps the AWS default
-    /// (batch 100, infinite retries and age, no bisect, no filter). `poll_interval`,
+    /// (batch 100, parallelization 1, infinite retries and age, no bisect, no filter). `poll_interval`,
     /// `retry_backoff` and `on_failure_file` are local and keep the values of [`Default`].
     pub fn from_template(template_yaml: &str, function_logical_id: &str) -> Result<Self, RelayError> {
         use serde_norway::Value as Y;
@@ -401,6 +410,7 @@ impl RelayConfig {
 
         let mut cfg = Self {
             batch_size: int("BatchSize")?.map_or(100, |n| n.max(1) as usize),
+            parallelization_factor: int("ParallelizationFactor")?.map_or(1, |n| n.clamp(1, 10) as usize),
             max_retries: match int("MaximumRetryAttempts")? {
                 None | Some(-1) => u32::MAX,
                 Some(n) => n.max(0) as u32,
@@ -512,8 +522,7 @@ struct ShardState {
 
 /// Reads a table's stream and invokes a function with its records; see the module docs.
 pub struct Relay<I: Invoker> {
-    streams: aws_sdk_dynamodbstreams::Client,
-    stream_arn: String,
+    reader: Reader,
     invoker: I,
     cfg: RelayConfig,
     shards: Vec<(String, ShardState)>,
@@ -540,21 +549,23 @@ impl<I: Invoker> Relay<I> {
             .and_then(|t| t.latest_stream_arn())
             .ok_or_else(|| RelayError::NoStream(table.to_owned()))?
             .to_owned();
-        Ok(Self { streams, stream_arn, invoker, cfg, shards: Vec::new(), started: false })
+        let reader = Reader { streams, stream_arn };
+        Ok(Self { reader, invoker, cfg, shards: Vec::new(), started: false })
     }
 
     /// The ARN of the stream read (the events' `eventSourceARN`).
     pub fn stream_arn(&self) -> &str {
-        &self.stream_arn
+        &self.reader.stream_arn
     }
 
     pub fn config(&self) -> &RelayConfig {
         &self.cfg
     }
 
-    /// Reads everything currently in the stream since the last call and delivers it; returns
-    /// what it did. Invocation failures are handled (retries, on-failure destination) and
-    /// reported, not returned: an `Err` means the stream itself could not be read.
+    /// Reads everything currently in the stream since the last call and delivers it, and what
+    /// comes in while it does, until the stream is quiet and nothing runs; returns what it did.
+    /// Invocation failures are handled (retries, on-failure destination) and reported, not
+    /// returned: an `Err` means the stream itself could not be read.
     pub async fn drain(&mut self) -> Result<DrainReport, RelayError> {
         self.refresh_shards().await?;
         let mut report = DrainReport::default();
@@ -567,18 +578,21 @@ impl<I: Invoker> Relay<I> {
             if self.shards[i].1.finished || blocked {
                 continue;
             }
-            let records = match self.read_shard(i).await {
+            let Relay { reader, invoker, cfg, shards, .. } = &mut *self;
+            let (shard_id, state) = &mut shards[i];
+            let first = match reader.read_shard(shard_id, state, cfg.starting_position).await {
                 Ok(records) => records,
                 // Report what the other shards delivered; this one is read again next time.
                 Err(e) if report.records_seen > 0 => {
-                    tracing::warn!(error = %e, shard = %self.shards[i].0, "relay: could not read a shard");
+                    tracing::warn!(error = %e, shard = %shard_id, "relay: could not read a shard");
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            report.records_seen += records.len();
-            let shard_id = self.shards[i].0.clone();
-            report.add(self.deliver_records(&shard_id, &records).await);
+            let first: Vec<Value> = first.iter().map(|r| record_json(r, &reader.stream_arn)).collect();
+            let batch = BatchContext { shard_id, stream_arn: &reader.stream_arn };
+            let mut source = ShardSource { reader, shard_id, state, cfg };
+            report.add(deliver_stream(invoker, cfg, &batch, first, &mut source).await);
         }
         self.started = true;
         Ok(report)
@@ -588,7 +602,7 @@ impl<I: Invoker> Relay<I> {
     /// logged and retried at the next poll.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
         tokio::pin!(shutdown);
-        tracing::info!(stream = %self.stream_arn, "relay started");
+        tracing::info!(stream = %self.reader.stream_arn, "relay started");
         // Whether the last drain failed: an unreachable stream is logged once, not every poll.
         let mut failing = false;
         loop {
@@ -627,9 +641,10 @@ impl<I: Invoker> Relay<I> {
         let mut start: Option<String> = None;
         loop {
             let out = self
+                .reader
                 .streams
                 .describe_stream()
-                .stream_arn(&self.stream_arn)
+                .stream_arn(&self.reader.stream_arn)
                 .set_exclusive_start_shard_id(start.take())
                 .send()
                 .await
@@ -654,11 +669,23 @@ impl<I: Invoker> Relay<I> {
         }
         Ok(())
     }
+}
 
-    async fn shard_iterator(&self, i: usize) -> Result<String, RelayError> {
-        let (id, state) = &self.shards[i];
+/// Where the relay reads: the stream's client and ARN.
+struct Reader {
+    streams: aws_sdk_dynamodbstreams::Client,
+    stream_arn: String,
+}
+
+impl Reader {
+    async fn shard_iterator(
+        &self,
+        id: &str,
+        state: &ShardState,
+        starting_position: StartingPosition,
+    ) -> Result<String, RelayError> {
         let mut request = self.streams.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(id);
-        request = match (&state.last_sequence, state.initial, self.cfg.starting_position) {
+        request = match (&state.last_sequence, state.initial, starting_position) {
             (Some(seq), _, _) => {
                 request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq)
             }
@@ -670,15 +697,20 @@ impl<I: Invoker> Relay<I> {
             .ok_or(RelayError::Sdk { operation: "GetShardIterator", message: "no iterator returned".into() })
     }
 
-    /// GetRecords on shard `i` until it returns nothing new (or the shard ends).
-    async fn read_shard(&mut self, i: usize) -> Result<Vec<Record>, RelayError> {
-        // A fresh position after the last record read, at every drain, rather than the iterator
+    /// GetRecords on shard `id` until it returns nothing new (or the shard ends).
+    async fn read_shard(
+        &self,
+        id: &str,
+        state: &mut ShardState,
+        starting_position: StartingPosition,
+    ) -> Result<Vec<Record>, RelayError> {
+        // A fresh position after the last record read, at every read, rather than the iterator
         // kept from the last one: moto restores a copy of the table (stream included) when it
         // cancels a transaction, and an old iterator would go on reading the abandoned copy.
-        let kept = self.shards[i].1.iterator.take();
+        let kept = state.iterator.take();
         let mut iterator = match kept {
-            Some(it) if self.shards[i].1.last_sequence.is_none() => it,
-            _ => self.shard_iterator(i).await?,
+            Some(it) if state.last_sequence.is_none() => it,
+            _ => self.shard_iterator(id, state, starting_position).await?,
         };
         let mut records = Vec::new();
         let mut renewed = false;
@@ -690,13 +722,13 @@ impl<I: Invoker> Relay<I> {
                         && e.as_service_error().is_some_and(|e| e.is_expired_iterator_exception()) =>
                 {
                     renewed = true;
-                    iterator = self.shard_iterator(i).await?;
+                    iterator = self.shard_iterator(id, state, starting_position).await?;
                     continue;
                 }
                 Err(e) => {
-                    // Keep the position: the next drain reads on from here. What was read
+                    // Keep the position: the next read goes on from here. What was read
                     // already is delivered now.
-                    self.shards[i].1.iterator = Some(iterator);
+                    state.iterator = Some(iterator);
                     let error = RelayError::sdk("GetRecords")(&e);
                     if records.is_empty() {
                         return Err(error);
@@ -706,7 +738,6 @@ impl<I: Invoker> Relay<I> {
                 }
             };
             let page = out.records.unwrap_or_default();
-            let state = &mut self.shards[i].1;
             if let Some(seq) =
                 page.last().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone())
             {
@@ -728,43 +759,149 @@ impl<I: Invoker> Relay<I> {
         }
         Ok(records)
     }
+}
 
-    async fn deliver_records(&self, shard_id: &str, records: &[Record]) -> DrainReport {
-        let mut report = DrainReport::default();
+/// More records of a shard, read while its batches run (in their Lambda form).
+trait Source: Send {
+    fn more(&mut self) -> Pin<Box<dyn Future<Output = Vec<Value>> + Send + '_>>;
+}
+
+/// A shard of the stream as a [`Source`]: a read that fails is logged and tried again later.
+struct ShardSource<'a> {
+    reader: &'a Reader,
+    shard_id: &'a str,
+    state: &'a mut ShardState,
+    cfg: &'a RelayConfig,
+}
+
+impl Source for ShardSource<'_> {
+    fn more(&mut self) -> Pin<Box<dyn Future<Output = Vec<Value>> + Send + '_>> {
+        Box::pin(async move {
+            if self.state.finished {
+                return Vec::new();
+            }
+            match self.reader.read_shard(self.shard_id, self.state, self.cfg.starting_position).await {
+                Ok(records) => records.iter().map(|r| record_json(r, &self.reader.stream_arn)).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, shard = %self.shard_id, "relay: could not read the shard; trying again");
+                    Vec::new()
+                }
+            }
+        })
+    }
+}
+
+/// Delivers a shard's records (`first`, and those `source` gives while batches run) as the event
+/// source mapping does: filtered, too old ones to the on-failure destination, in batches of up
+/// to `BatchSize`, up to `ParallelizationFactor` batches at once ([`Lanes`]). Returns once
+/// nothing runs and the source has nothing new.
+async fn deliver_stream<I: Invoker>(
+    invoker: &I,
+    cfg: &RelayConfig,
+    batch: &BatchContext<'_>,
+    first: Vec<Value>,
+    source: &mut (dyn Source + Send),
+) -> DrainReport {
+    let mut report = DrainReport::default();
+    let mut lanes = Lanes::new(cfg.parallelization_factor);
+    let take = |records: Vec<Value>, lanes: &mut Lanes, report: &mut DrainReport| {
+        report.records_seen += records.len();
         let now = SystemTime::now();
-        let mut wanted = Vec::new();
         let mut too_old = Vec::new();
         for record in records {
-            let created = record.dynamodb.as_ref().and_then(|d| d.approximate_creation_date_time);
-            let old = match (self.cfg.max_record_age, created.and_then(|c| SystemTime::try_from(c).ok())) {
-                (Some(max), Some(created)) => now.duration_since(created).is_ok_and(|age| age > max),
+            let created = record.pointer("/dynamodb/ApproximateCreationDateTime").and_then(Value::as_i64);
+            let old = match (cfg.max_record_age, created) {
+                (Some(max), Some(secs)) => now
+                    .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64))
+                    .is_ok_and(|age| age > max),
                 _ => false,
             };
-            let json = record_json(record, &self.stream_arn);
-            if !self.cfg.wants(&json) {
-                tracing::debug!(seq = sequence_number(&json), "relay: record filtered out");
+            if !cfg.wants(&record) {
+                tracing::debug!(seq = sequence_number(&record), "relay: record filtered out");
             } else if old {
-                too_old.push(json);
+                too_old.push(record);
             } else {
-                wanted.push(json);
+                lanes.push(record);
             }
         }
-        let batch = BatchContext { shard_id, stream_arn: &self.stream_arn };
         if !too_old.is_empty() {
             report.sent_to_on_failure += too_old.len();
-            on_failure(
-                &self.cfg,
-                &batch,
-                &too_old,
-                "RecordAgeExceeded",
-                0,
-                "older than MaximumRecordAgeInSeconds",
-            );
+            on_failure(cfg, batch, &too_old, "RecordAgeExceeded", 0, "older than MaximumRecordAgeInSeconds");
         }
-        for chunk in wanted.chunks(self.cfg.batch_size.max(1)) {
-            deliver(&self.invoker, &self.cfg, &batch, chunk.to_vec(), &mut report).await;
+    };
+    take(first, &mut lanes, &mut report);
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut poll = tokio::time::interval(cfg.poll_interval);
+    poll.tick().await;
+    loop {
+        while let Some((lane, records)) = lanes.next_batch(cfg.batch_size) {
+            running.push(async move {
+                let mut done = DrainReport::default();
+                deliver(invoker, cfg, batch, records, &mut done).await;
+                (lane, done)
+            });
         }
-        report
+        if running.is_empty() {
+            let more = source.more().await;
+            if more.is_empty() {
+                break;
+            }
+            take(more, &mut lanes, &mut report);
+            continue;
+        }
+        tokio::select! {
+            Some((lane, done)) = futures::StreamExt::next(&mut running) => {
+                lanes.finished(lane);
+                report.add(done);
+            }
+            _ = poll.tick() => {
+                let more = source.more().await;
+                take(more, &mut lanes, &mut report);
+            }
+        }
+    }
+    report
+}
+
+/// The concurrent batches of one shard: up to `ParallelizationFactor` lanes, each running one
+/// batch at a time. The records of one item (its `Keys`) stay in one lane, in order, for as long
+/// as some of them wait or run there; a new item goes to an idle lane if there is one (else the
+/// shortest queue), so distinct items run side by side.
+struct Lanes {
+    queues: Vec<VecDeque<Value>>,
+    busy: Vec<bool>,
+    lane_of: HashMap<String, usize>,
+}
+
+impl Lanes {
+    fn new(n: usize) -> Self {
+        let n = n.max(1);
+        Self { queues: vec![VecDeque::new(); n], busy: vec![false; n], lane_of: HashMap::new() }
+    }
+
+    fn push(&mut self, record: Value) {
+        let item = record.pointer("/dynamodb/Keys").map(Value::to_string).unwrap_or_default();
+        let lane = match self.lane_of.get(&item) {
+            Some(&lane) if self.busy[lane] || !self.queues[lane].is_empty() => lane,
+            _ => (0..self.queues.len())
+                .min_by_key(|&l| (self.busy[l], self.queues[l].len()))
+                .unwrap_or_default(),
+        };
+        self.lane_of.insert(item, lane);
+        self.queues[lane].push_back(record);
+    }
+
+    /// The next batch of an idle lane with records waiting (the lane is then busy).
+    fn next_batch(&mut self, size: usize) -> Option<(usize, Vec<Value>)> {
+        let lane = (0..self.queues.len()).find(|&l| !self.busy[l] && !self.queues[l].is_empty())?;
+        let queue = &mut self.queues[lane];
+        let records: Vec<Value> = queue.drain(..size.max(1).min(queue.len())).collect();
+        self.busy[lane] = true;
+        Some((lane, records))
+    }
+
+    fn finished(&mut self, lane: usize) {
+        self.busy[lane] = false;
     }
 }
 
@@ -1040,6 +1177,7 @@ mod tests {
         if let Ok(real) = std::fs::read_to_string(crate::template::workspace_template()) {
             let real = RelayConfig::from_template(&real, "FanOutFunction").unwrap();
             assert_eq!((real.batch_size, real.max_retries, &real.filters), (10, 5, &default.filters));
+            assert_eq!(real.parallelization_factor, default.parallelization_factor);
         }
         assert!(RelayConfig::from_template(yaml, "Nope").is_err());
     }
@@ -1119,6 +1257,96 @@ mod tests {
         assert_eq!(entry["DDBStreamBatchInfo"]["startSequenceNumber"], "1100000000017454423001");
         assert_eq!(entry["DDBStreamBatchInfo"]["batchSize"], 2);
         assert_eq!(entry["records"][1]["dynamodb"]["Keys"]["pk"]["S"], "ALERT#0002");
+    }
+
+    /// A record of item `(pk, sk)`.
+    fn item_record(seq: u32, pk: &str, sk: &str) -> Value {
+        let mut record = record_json(&alert_record(seq, "alert", OperationType::Insert), ARN);
+        record["dynamodb"]["Keys"] = json!({"pk": {"S": pk}, "sk": {"S": sk}});
+        record
+    }
+
+    #[test]
+    fn the_records_of_one_item_share_a_lane_in_order() {
+        let mut lanes = Lanes::new(2);
+        for (seq, pk, sk) in [(1, "ALERT#a", "ALERT"), (2, "ALERT#b", "ALERT"), (3, "ALERT#a", "ALERT")] {
+            lanes.push(item_record(seq, pk, sk));
+        }
+        let seqs =
+            |batch: &[Value]| batch.iter().map(|r| sequence_number(r)[19..].to_owned()).collect::<Vec<_>>();
+        // Item a in lane 0 (both its records, in order), b in lane 1: both lanes start at once.
+        let (lane, first) = lanes.next_batch(10).unwrap();
+        assert_eq!((lane, seqs(&first)), (0, vec!["001".to_owned(), "003".to_owned()]));
+        let (lane, second) = lanes.next_batch(10).unwrap();
+        assert_eq!((lane, seqs(&second)), (1, vec!["002".to_owned()]));
+        assert!(lanes.next_batch(10).is_none(), "each lane runs one batch at a time");
+        // A new record of a while its lane runs waits behind it; a new item takes a free lane.
+        lanes.push(item_record(4, "ALERT#a", "ALERT"));
+        lanes.finished(1);
+        lanes.push(item_record(5, "ALERT#c", "ALERT"));
+        assert_eq!(lanes.next_batch(10).map(|(l, b)| (l, seqs(&b))), Some((1, vec!["005".to_owned()])));
+        lanes.finished(0);
+        assert_eq!(lanes.next_batch(10).map(|(l, b)| (l, seqs(&b))), Some((0, vec!["004".to_owned()])));
+        // One lane: everything in order.
+        let mut one = Lanes::new(1);
+        for seq in 1..=3 {
+            one.push(item_record(seq, &format!("ALERT#{seq}"), "ALERT"));
+        }
+        assert_eq!(
+            one.next_batch(2).map(|(l, b)| (l, seqs(&b))),
+            Some((0, vec!["001".to_owned(), "002".to_owned()]))
+        );
+    }
+
+    /// Records given out in rounds, as a stream read while batches run.
+    struct Rounds(VecDeque<Vec<Value>>);
+
+    impl Source for Rounds {
+        fn more(&mut self) -> Pin<Box<dyn Future<Output = Vec<Value>> + Send + '_>> {
+            let next = self.0.pop_front().unwrap_or_default();
+            Box::pin(async move { next })
+        }
+    }
+
+    #[tokio::test]
+    async fn distinct_items_are_invoked_side_by_side_one_items_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let invoker = {
+            let (in_flight, most, order) = (in_flight.clone(), most.clone(), order.clone());
+            move |event: Value| {
+                let (in_flight, most, order) = (in_flight.clone(), most.clone(), order.clone());
+                async move {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    for r in event["Records"].as_array().unwrap() {
+                        order.lock().unwrap().push(sequence_number(r).to_owned());
+                    }
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    Ok(Value::Null)
+                }
+            }
+        };
+        let cfg = RelayConfig {
+            batch_size: 1,
+            parallelization_factor: 5,
+            poll_interval: Duration::from_millis(10),
+            max_record_age: None,
+            ..fast()
+        };
+        let first = vec![item_record(1, "ALERT#a", "ALERT"), item_record(2, "ALERT#a", "ALERT")];
+        // Read while a's batches run: another item, which must not wait for them.
+        let mut later = Rounds(VecDeque::from([vec![item_record(3, "ALERT#b", "ALERT")]]));
+        let report = deliver_stream(&invoker, &cfg, &CTX, first, &mut later).await;
+        assert_eq!(most.load(Ordering::SeqCst), 2, "b ran beside a");
+        assert_eq!((report.delivered, report.records_seen, report.invocations), (3, 3, 3));
+        let order = order.lock().unwrap();
+        let position = |seq: u32| order.iter().position(|s| s.ends_with(&format!("{seq:03}"))).unwrap();
+        assert!(position(1) < position(2), "one item's records in order: {order:?}");
+        assert!(position(3) < position(2), "b did not wait for a's second batch: {order:?}");
     }
 
     #[tokio::test]

@@ -265,6 +265,15 @@ pub fn read_template(path: &std::path::Path) -> Result<String, TemplateError> {
     std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.to_owned(), source })
 }
 
+/// The `Timeout` of function `logical_id` (its own, or the template's `Globals`), as Lambda
+/// gives each invocation of it: the deadline of the local invocations.
+pub fn function_timeout(template_yaml: &str, logical_id: &str) -> Option<std::time::Duration> {
+    let doc: Value = serde_norway::from_str(template_yaml).ok()?;
+    let own = doc.get("Resources")?.get(logical_id)?.get("Properties").and_then(|p| p.get("Timeout"));
+    let global = doc.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get("Timeout"));
+    own.or(global).and_then(Value::as_u64).map(std::time::Duration::from_secs)
+}
+
 /// Every `AWS::DynamoDB::Table` resource of the template, in the template's order.
 pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, TemplateError> {
     let doc: Value = serde_norway::from_str(template_yaml)?;
@@ -807,6 +816,18 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(specs[0].stream, None);
+    }
+
+    #[test]
+    fn function_timeouts_are_their_own_or_the_globals() {
+        if let Ok(real) = std::fs::read_to_string(workspace_template()) {
+            assert_eq!(function_timeout(&real, "FanOutFunction"), Some(std::time::Duration::from_secs(900)));
+            assert_eq!(
+                function_timeout(&real, "InboundSmsFunction"),
+                Some(std::time::Duration::from_secs(30))
+            );
+            assert_eq!(function_timeout(&real, "Nope"), None);
+        }
     }
 
     #[test]

@@ -253,6 +253,41 @@ pub enum Claim {
     Busy,
 }
 
+/// Who holds a claim: one invocation of a function. A claim already held by the same holder is
+/// taken back at once, so an invocation that retries a claim whose answer was lost finds its
+/// tasks its own again, not busy until their lease runs out. Another invocation, even of the
+/// same event, has another holder: two invocations never both hold a task (see
+/// `docs/event-flow.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClaimHolder(String);
+
+impl ClaimHolder {
+    /// A holder of its own (a fresh ULID).
+    pub fn new() -> Self {
+        Self(ulid::Ulid::new().to_string())
+    }
+
+    /// The holder of an invocation: its Lambda request id (unique to each invocation, retries
+    /// included), or a fresh one when there is none (an in-process call).
+    pub fn invocation(request_id: &str) -> Self {
+        if request_id.is_empty() || request_id.len() > 128 {
+            Self::new()
+        } else {
+            Self(request_id.to_owned())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ClaimHolder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// How a claimed task ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -8,9 +8,11 @@ use crate::domain::{
     AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
 };
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId,
-    JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded, Session, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts,
+    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded, Session,
+    Task, TokenHash,
 };
+use crate::pace::{SlotAnswer, SlotRequest};
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
 #[derive(Debug, thiserror::Error)]
@@ -139,11 +141,13 @@ pub trait AlertLog {
 
 /// The ledger of what was sent, so nothing is sent twice.
 pub trait Ledger {
-    /// Reserves each task for `lease`; the answers are in the order of `tasks`.
+    /// Reserves each task for `lease` to `holder` (its claims of before are its own again at
+    /// once); the answers are in the order of `tasks`.
     fn claim(
         &self,
         tasks: &[Task],
         lease: Duration,
+        holder: &ClaimHolder,
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
     /// Records how claimed tasks ended.
     fn settle(&self, outcomes: &[(Task, Outcome)]) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -163,6 +167,17 @@ pub trait Ledger {
         inbound: &InboundMessageId,
         window: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The account's send quotas as timelines shared by every process (see [`crate::pace`]).
+pub trait RateLedger {
+    /// Applies [`SlotRequest::decide`] to the timeline `key` atomically: the block granted is
+    /// nobody else's, whatever other processes reserve at the same time.
+    fn reserve_slots(
+        &self,
+        key: &str,
+        request: SlotRequest,
+    ) -> impl Future<Output = Result<SlotAnswer, StoreError>> + Send;
 }
 
 /// What became of the messages sent: receipts, and what they teach about members' channels.

@@ -17,8 +17,11 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use infra::gateway::iam::{Denial, IamCheck};
+use infra::gateway::lost::LostAnswers;
+use infra::gateway::quota::SendQuota;
 use infra::gateway::roles::Environment;
 use infra::gateway::sms::SmsRule;
+use infra::gateway::tokens::ClientTokens;
 use infra::gateway::{Gateway, Rule};
 use infra::sms_account::{Identity, SmsAccount};
 use vigie::adapters::Adapters;
@@ -71,6 +74,10 @@ pub(crate) struct Contract {
     pub check: Arc<IamCheck>,
     /// What End User Messaging does with SMS (after the IAM check, on every gateway).
     pub sms: Arc<SmsRule>,
+    /// What AWS does beyond IAM, in every gateway after the check (see [`Contract::rules`]).
+    pub lost: Arc<LostAnswers>,
+    pub tokens: Arc<ClientTokens>,
+    pub quota: Arc<SendQuota>,
     /// IAM check, then the emulator: where the functions go by default.
     pub gateway: Gateway,
     moto_endpoint: String,
@@ -95,17 +102,47 @@ impl Contract {
             .unwrap_or_else(|e| panic!("the IAM contract cannot read {}: {e}", setup.template.display()));
         let check = Arc::new(check);
         let sms = Arc::new(SmsRule::new(sms_account(config), moto_endpoint));
-        let gateway =
-            Gateway::spawn(moto_endpoint, vec![Arc::clone(&check) as Arc<dyn Rule>, Arc::clone(&sms) as _])
-                .expect("the gateway starts");
+        let lost = Arc::new(LostAnswers::new(20261202));
+        let tokens = Arc::new(ClientTokens::new());
+        let quota = Arc::new(SendQuota::new(config.sms_parts_per_second, config.emails_per_second));
+        let rules = Self::rules_of(&check, &sms, &lost, &tokens, &quota);
+        let gateway = Gateway::spawn(moto_endpoint, rules).expect("the gateway starts");
         Contract {
             check,
             sms,
+            lost,
+            tokens,
+            quota,
             gateway,
             moto_endpoint: moto_endpoint.to_owned(),
             routes: Mutex::new(BTreeMap::new()),
             template: setup.template.display().to_string(),
         }
+    }
+
+    /// The rules of every gateway, in order: the IAM check; what End User Messaging does with
+    /// SMS; lost answers (inert until a test sets a rate), before the client request tokens so
+    /// that these remember the real answer; the account's send quotas (those of the stack's
+    /// configuration: 0, no limit, unless a test sets them), shared by every gateway as the
+    /// account's are by every function.
+    fn rules_of(
+        check: &Arc<IamCheck>,
+        sms: &Arc<SmsRule>,
+        lost: &Arc<LostAnswers>,
+        tokens: &Arc<ClientTokens>,
+        quota: &Arc<SendQuota>,
+    ) -> Vec<Arc<dyn Rule>> {
+        vec![
+            Arc::clone(check) as Arc<dyn Rule>,
+            Arc::clone(sms) as Arc<dyn Rule>,
+            Arc::clone(lost) as Arc<dyn Rule>,
+            Arc::clone(tokens) as Arc<dyn Rule>,
+            Arc::clone(quota) as Arc<dyn Rule>,
+        ]
+    }
+
+    fn rules(&self) -> Vec<Arc<dyn Rule>> {
+        Self::rules_of(&self.check, &self.sms, &self.lost, &self.tokens, &self.quota)
     }
 
     /// The endpoint of a gateway that checks calls, then forwards them to `upstream`.
@@ -117,13 +154,7 @@ impl Contract {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes
             .entry(upstream.to_owned())
-            .or_insert_with(|| {
-                Gateway::spawn(
-                    upstream,
-                    vec![Arc::clone(&self.check) as Arc<dyn Rule>, Arc::clone(&self.sms) as _],
-                )
-                .expect("a gateway starts")
-            })
+            .or_insert_with(|| Gateway::spawn(upstream, self.rules()).expect("a gateway starts"))
             .endpoint
             .clone()
     }
@@ -212,6 +243,22 @@ impl Stack {
     /// it with [`Gateway::push`] (see also [`infra::faults::FaultProxy::attach`]).
     pub fn gateway(&self) -> &Gateway {
         &self.contract.gateway
+    }
+
+    /// The lost-answer rule of every gateway: off until [`LostAnswers::set_rate`].
+    pub fn lost_answers(&self) -> &LostAnswers {
+        &self.contract.lost
+    }
+
+    /// The client request tokens every gateway honours (what it replayed, refused).
+    pub fn client_tokens(&self) -> &ClientTokens {
+        &self.contract.tokens
+    }
+
+    /// The account's send quotas every gateway enforces (the stack's configured rates): what it
+    /// let through and throttled.
+    pub fn send_quota(&self) -> &SendQuota {
+        &self.contract.quota
     }
 
     /// The adapters function `function` (`web`, `inbound-sms`, `fan-out`) runs with: signed as

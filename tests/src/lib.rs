@@ -1,17 +1,20 @@
 //! The harness of vigie's integration tests: a private moto server per test, the tables of
 //! `template.yaml`, the real adapters, and the handlers called with the events AWS sends.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::event::sns::SnsEvent;
 use infra::moto::Moto;
 use infra::outbox::Outbox;
-use infra::relay::{InvokeError, Invoker, Relay};
+use infra::relay::{DrainReport, InvokeError, Invoker, Relay};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer, SnsTexter};
 use vigie::config::Config;
 use vigie::domain::{Import, Member, parse_import};
+use vigie::pace::Rates;
 
 pub mod browser;
 pub mod contract;
@@ -53,6 +56,35 @@ pub fn community_of(n: usize, first_number: usize) -> String {
     )
 }
 
+/// An import file for a town of communities `c0`, `c1`... (Bellerive) of `sizes[i]` residents
+/// each, `Voisin<k>` with a number (`+33639980000 + first_number + k`, counted across the town)
+/// and, when `emails`, an address (`voisin<k>@example.org`); and a municipal police officer of
+/// every community, `Police`, whose number comes after the residents'.
+pub fn town_of(sizes: &[usize], first_number: usize, emails: bool) -> String {
+    let mut members = Vec::new();
+    let mut k = 0;
+    for (c, size) in sizes.iter().enumerate() {
+        for _ in 0..*size {
+            let email = if emails { format!(r#","email":"voisin{k}@example.org""#) } else { String::new() };
+            members.push(format!(
+                r#"{{"communities":["c{c}"],"first_name":"Voisin{k}","last_name":"Test","phone":"+3363998{:04}"{email},"role":"resident"}}"#,
+                first_number + k
+            ));
+            k += 1;
+        }
+    }
+    let all: Vec<String> = (0..sizes.len()).map(|c| format!(r#""c{c}""#)).collect();
+    members.push(format!(
+        r#"{{"communities":[{}],"first_name":"Police","last_name":"Municipale","phone":"+3363998{:04}","role":"police"}}"#,
+        all.join(","),
+        first_number + k
+    ));
+    let communities: Vec<String> = (0..sizes.len())
+        .map(|c| format!(r#"{{"id":"c{c}","name":"Quartier {c}","town":"Bellerive"}}"#))
+        .collect();
+    format!(r#"{{"communities":[{}],"members":[{}]}}"#, communities.join(","), members.join(","))
+}
+
 /// A private emulator with vigie's tables, and the functions' dependencies built on it.
 ///
 /// The functions' calls are checked against their roles (the IAM contract, [`contract`]): a
@@ -65,6 +97,9 @@ pub struct Stack {
     pub sdk: aws_config::SdkConfig,
     pub config: Config,
     pub members: Vec<Member>,
+    /// How long each fan-out invocation the relay makes may run: the function's `Timeout` in
+    /// `template.yaml` unless a test shortens it.
+    pub fanout_timeout: Duration,
     /// The harness's adapters (straight to the emulator).
     harness: Adapters,
     contract: contract::Contract,
@@ -123,6 +158,8 @@ impl Stack {
         config.emails_per_second = 0;
         tweak(&mut config);
         let harness = Adapters::new(&sdk, &config);
+        let fanout_timeout =
+            infra::template::function_timeout(&yaml, "FanOutFunction").expect("the fan-out's Timeout");
         let contract = contract::Contract::start(&setup, &config, &moto.endpoint);
         let routing =
             contract::Routing { dynamodb: moto.endpoint.clone(), sends: moto.endpoint.clone(), retry: None };
@@ -135,6 +172,7 @@ impl Stack {
             contract,
             routing,
             functions: Default::default(),
+            fanout_timeout,
         };
         stack.rebuild_functions();
         stack
@@ -206,17 +244,44 @@ impl Stack {
         self.member(first_name).email.as_ref().expect("member has an email").to_string()
     }
 
-    /// `inbound-sms`'s dependencies, as its `main.rs` builds them (its calls checked).
+    /// `inbound-sms`'s dependencies, as its `main.rs` builds them (its calls checked; its own
+    /// pacer on the shared rate).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {
         let adapters = self.adapters_of(INBOUND_SMS);
         // Every SMS inbound-sms sends is a reply: from the shared number (its main.rs).
-        Inbound { store: adapters.store, texter: adapters.replier, config: self.config.clone() }
+        let sms_rate = Rates::replies(&adapters.store, &self.config);
+        Inbound { store: adapters.store, texter: adapters.replier, config: self.config.clone(), sms_rate }
     }
 
-    /// The fan-out's dependencies, as its `main.rs` builds them (its calls checked).
+    /// The fan-out's dependencies, as one execution environment's `main.rs` builds them (its
+    /// calls checked; its own pacers on the rate shared through the ledger).
     pub fn fan_out(&self) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
         let adapters = self.adapters_of(FAN_OUT);
-        FanOut::new(adapters.store, adapters.texter, adapters.mailer, self.config.clone())
+        self.fan_out_with_rates(Rates::shared(&adapters.store, &self.config))
+    }
+
+    /// The fan-out's dependencies with the given rates.
+    pub fn fan_out_with_rates(&self, rates: Rates) -> FanOut<DynamoStore, SnsTexter, SesMailer> {
+        let adapters = self.adapters_of(FAN_OUT);
+        FanOut::new(adapters.store, adapters.texter, adapters.mailer, self.config.clone(), rates)
+    }
+
+    /// The fan-out's execution environments (see [`Environments`]), each built as
+    /// [`Stack::fan_out`] builds its dependencies.
+    pub fn fan_out_environments(&self) -> Arc<Environments> {
+        self.fan_out_environments_with(Rates::shared)
+    }
+
+    /// As [`Stack::fan_out_environments`], each environment with the rates `rates` makes of its
+    /// store and configuration (`Rates::per_process`: the pacing of before the shared rate).
+    pub fn fan_out_environments_with(&self, rates: fn(&DynamoStore, &Config) -> Rates) -> Arc<Environments> {
+        let adapters = self.adapters_of(FAN_OUT);
+        let (store, texter, mailer, config) =
+            (adapters.store, adapters.texter, adapters.mailer, self.config.clone());
+        Environments::new(self.fanout_timeout, move || {
+            let rates = rates(&store, &config);
+            FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)
+        })
     }
 
     /// The receipts function on the store, looking for late settlements only through Lambda's
@@ -254,6 +319,23 @@ impl Stack {
         inbound_sms::handler::handle(&self.inbound(), LambdaEvent::new(event, Context::default())).await
     }
 
+    /// Invokes `inbound-sms` with `event` again and again, as SNS and Lambda's async retries do
+    /// when it fails, until it succeeds (at most `tries` times); its last answer.
+    pub async fn invoke_inbound_until_done(
+        &self,
+        event: Value,
+        tries: usize,
+    ) -> Result<Vec<Handled>, inbound_sms::handler::InboundError> {
+        let mut last = self.invoke_inbound(event.clone()).await;
+        for _ in 1..tries {
+            if last.is_ok() {
+                break;
+            }
+            last = self.invoke_inbound(event.clone()).await;
+        }
+        last
+    }
+
     /// `from` texts `body` to the shared number (a fresh inbound message id).
     pub async fn text(&self, from: &str, body: &str) -> Handled {
         let id = ulid::Ulid::new().to_string();
@@ -264,14 +346,10 @@ impl Stack {
     }
 
     /// A relay on the alerts table's stream that invokes the fan-out in-process, with the event
-    /// source mapping settings of `template.yaml`.
+    /// source mapping settings of `template.yaml`, in execution environments of its own
+    /// ([`Stack::fan_out_environments`]).
     pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
-        let deps = Arc::new(self.fan_out());
-        let invoker = move |event: Value| {
-            let deps = Arc::clone(&deps);
-            async move { invoke_fan_out(&deps, event).await }
-        };
-        self.relay_with(invoker).await
+        self.relay_with(fan_out_invoker(&self.fan_out_environments())).await
     }
 
     /// Everything the emulator has sent so far.
@@ -280,10 +358,79 @@ impl Stack {
     }
 }
 
-/// Invokes the fan-out handler in-process with a stream event as JSON, and answers as Lambda.
+/// How many SMS each number got, and how many emails each address got.
+pub fn counts_by_recipient(outbox: &Outbox) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut sms: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &outbox.sms {
+        *sms.entry(s.to.clone()).or_default() += 1;
+    }
+    let mut emails: BTreeMap<String, usize> = BTreeMap::new();
+    for to in outbox.emails.iter().flat_map(|e| &e.to) {
+        *emails.entry(to.clone()).or_default() += 1;
+    }
+    (sms, emails)
+}
+
+/// Drains the stream until nothing new comes (at most 50 drains), as Lambda would go on
+/// polling; what the drains did, summed.
+pub async fn drain_until_quiet<I: Invoker>(relay: &mut Relay<I>) -> DrainReport {
+    let mut total = DrainReport::default();
+    for _ in 0..50 {
+        let report = relay.drain().await.expect("the stream is readable");
+        total.records_seen += report.records_seen;
+        total.delivered += report.delivered;
+        total.invocations += report.invocations;
+        total.retries += report.retries;
+        total.bisections += report.bisections;
+        total.sent_to_on_failure += report.sent_to_on_failure;
+        if report.records_seen == 0 {
+            break;
+        }
+    }
+    total
+}
+
+/// Invokes the fan-out handler in-process with a stream event as JSON (no deadline), and
+/// answers as Lambda.
 pub async fn invoke_fan_out(
     deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
     event: Value,
 ) -> Result<Value, InvokeError> {
-    fan_out::handler::handle_json(deps, event).await.map_err(|(kind, why)| InvokeError::function(kind, why))
+    invoke_fan_out_in(deps, event, lambda_runtime::Context::default()).await
+}
+
+/// [`invoke_fan_out`] in the invocation `context` (its deadline, its request id).
+pub async fn invoke_fan_out_in(
+    deps: &FanOut<DynamoStore, SnsTexter, SesMailer>,
+    event: Value,
+    context: lambda_runtime::Context,
+) -> Result<Value, InvokeError> {
+    fan_out::handler::handle_json(deps, event, context)
+        .await
+        .map_err(|(kind, why)| InvokeError::function(kind, why))
+}
+
+type FanOutDeps = FanOut<DynamoStore, SnsTexter, SesMailer>;
+
+/// The fan-out's execution environments ([`infra::environments`]).
+pub type Environments = infra::environments::Environments<FanOutDeps>;
+
+/// An invoker for a relay that runs each invocation in one of `environments`, with its request
+/// id and deadline in the Lambda context, as Lambda does.
+pub fn fan_out_invoker(environments: &Arc<Environments>) -> impl Invoker + use<> {
+    let environments = Arc::clone(environments);
+    move |event: Value| {
+        let environments = Arc::clone(&environments);
+        async move {
+            environments
+                .invoke(event, |deps, event, invocation| async move {
+                    let mut context = lambda_runtime::Context::default();
+                    context.request_id = invocation.request_id;
+                    context.deadline =
+                        invocation.deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+                    invoke_fan_out_in(&deps, event, context).await
+                })
+                .await
+        }
+    }
 }

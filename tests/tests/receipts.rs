@@ -407,7 +407,11 @@ async fn a_receipt_before_its_settlement_waits_for_it_and_is_not_lost() {
     assert!(!stack.store().member(stack.member("Lucas").id).await.unwrap().unwrap().email_alerts);
 
     // The fan-out claims and settles the delivery with that message id, as it does after a send.
-    stack.store().claim(std::slice::from_ref(&task), Duration::from_secs(60)).await.unwrap();
+    stack
+        .store()
+        .claim(std::slice::from_ref(&task), Duration::from_secs(60), &vigie::model::ClaimHolder::new())
+        .await
+        .unwrap();
     stack.store().settle(&[(task, Outcome::Sent { message_id: "early-1".into() })]).await.unwrap();
     // Lambda's retry a minute later finds it.
     assert_eq!(

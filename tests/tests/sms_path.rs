@@ -300,7 +300,7 @@ async fn a_delivery_held_by_a_crashed_invocation_is_taken_over_once_its_lease_ex
         member: stack.member("Karim").id,
         channel: vigie::model::Channel::Sms,
     };
-    stack.store().claim(&[held], lease).await.unwrap();
+    stack.store().claim(&[held], lease, &vigie::model::ClaimHolder::new()).await.unwrap();
 
     // The retry sends the rest at once, waits for the dead invocation's lease, then takes over.
     let started = std::time::Instant::now();
@@ -313,6 +313,29 @@ async fn a_delivery_held_by_a_crashed_invocation_is_taken_over_once_its_lease_ex
     assert_eq!(sms_counts(&outbox).values().max(), Some(&1), "nobody twice: {:?}", sms_counts(&outbox));
     assert_eq!(outbox.sms_to(&stack.phone("Marie")).count(), 1, "one count, after everyone");
     let _ = SHARED_NUMBER;
+}
+
+#[tokio::test]
+async fn a_claim_is_its_holders_own_again_at_once_and_anothers_after_its_lease() {
+    // An invocation whose claim's answer was lost claims again: its own claims are acquired at
+    // once (no send has happened: the sends come after the claim's answer); another invocation
+    // finds them busy until the lease runs out, and a settled one done.
+    use vigie::model::{Channel, Claim, ClaimHolder, Outcome};
+    let stack = Stack::demo().await;
+    let alert = vigie::domain::AlertId::new();
+    let task = |name: &str| Task::Delivery { alert, member: stack.member(name).id, channel: Channel::Sms };
+    let (karim, jeanne) = (task("Karim"), task("Jeanne"));
+    let lease = std::time::Duration::from_millis(600);
+    let (first, other) = (ClaimHolder::new(), ClaimHolder::new());
+    let store = stack.adapters_of("fan-out").store;
+    let tasks = [karim.clone(), jeanne.clone()];
+    assert_eq!(store.claim(&tasks, lease, &first).await.unwrap(), [Claim::Acquired, Claim::Acquired]);
+    assert_eq!(store.claim(&tasks, lease, &first).await.unwrap(), [Claim::Acquired, Claim::Acquired]);
+    assert_eq!(store.claim(&tasks, lease, &other).await.unwrap(), [Claim::Busy, Claim::Busy]);
+    store.settle(&[(karim, Outcome::Sent { message_id: "m".into() })]).await.unwrap();
+    tokio::time::sleep(lease + std::time::Duration::from_millis(100)).await;
+    assert_eq!(store.claim(&tasks, lease, &other).await.unwrap(), [Claim::Done, Claim::Acquired]);
+    assert_eq!(store.claim(&tasks, lease, &first).await.unwrap(), [Claim::Done, Claim::Busy]);
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! before it is sent and settled after, so a replayed stream record or a crashed invocation
 //! resumes without sending anything twice.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -10,12 +12,13 @@ use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
-use vigie::domain::{self, AlertId, Member, MemberId};
-use vigie::model::{Alert, Channel, Claim, Cursor, DeliveryCounts, Outcome, Recipient, Task};
-use vigie::pace::Pacer;
+use vigie::domain::{self, AlertId, AlertSource, Member, MemberId};
+use vigie::model::{Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task};
+use vigie::pace::{PaceError, Pacer, Priority, Rates};
 use vigie::ports::{
     AlertLog, Ledger, Mailer, MemberLookup, OptOuts, OptedOut, Roster, SendError, StoreError, Texter,
 };
@@ -35,21 +38,19 @@ const STORE_ATTEMPTS: u32 = 5;
 /// How many times deliveries held by an ended invocation are waited for, in one invocation.
 const BUSY_ROUNDS: usize = 1;
 
-/// What the handler needs. The pacers keep this process to the account's sending quotas.
+/// What the handler needs. The rates are the account's sending quotas, shared with every other
+/// process that sends (`Rates::shared`).
 pub struct FanOut<S, T, M> {
     pub store: S,
     pub texter: T,
     pub mailer: M,
     pub config: Config,
-    sms_pacer: Pacer,
-    email_pacer: Pacer,
+    pub rates: Rates,
 }
 
 impl<S, T, M> FanOut<S, T, M> {
-    pub fn new(store: S, texter: T, mailer: M, config: Config) -> Self {
-        let sms_pacer = Pacer::new(config.sms_parts_per_second);
-        let email_pacer = Pacer::new(config.emails_per_second);
-        Self { store, texter, mailer, config, sms_pacer, email_pacer }
+    pub fn new(store: S, texter: T, mailer: M, config: Config, rates: Rates) -> Self {
+        Self { store, texter, mailer, config, rates }
     }
 
     /// How long a claim is held: `CLAIM_LEASE_SECONDS`, or longer when the send rates are so low
@@ -72,6 +73,28 @@ impl<S, T, M> FanOut<S, T, M> {
 pub struct Work {
     pub alert: AlertId,
     pub after: Option<Cursor>,
+}
+
+/// What an invocation is allowed: until when it may run, and who holds its claims.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// When Lambda stops it (`None`: no limit, an in-process call).
+    pub deadline: Option<SystemTime>,
+    /// Its claims' holder: its retries of a claim take their own claims back at once.
+    pub holder: ClaimHolder,
+}
+
+impl Invocation {
+    /// No deadline, a holder of its own.
+    pub fn unbounded() -> Self {
+        Self { deadline: None, holder: ClaimHolder::new() }
+    }
+
+    /// The invocation Lambda describes in `context` (its deadline, its request id).
+    pub fn of(context: &lambda_runtime::Context) -> Self {
+        let deadline = vigie::pace::invocation_deadline(context.deadline);
+        Self { deadline, holder: ClaimHolder::invocation(&context.request_id) }
+    }
 }
 
 /// How far one invocation got.
@@ -117,6 +140,7 @@ where
     T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
+    let invocation = Invocation::of(&event.context);
     let mut response = DynamoDbEventResponse::default();
     for record in &event.payload.records {
         let work = match work_of(record) {
@@ -127,7 +151,7 @@ where
                 continue;
             }
         };
-        match run(deps, &work).await {
+        match run(deps, &work, &invocation).await {
             Ok(Some(Progress::Done(counts))) => info!(alert = %work.alert, ?counts, "alert fanned out"),
             Ok(Some(Progress::HandedOver)) => info!(alert = %work.alert, "chunk done, handed over"),
             Ok(None) => warn!(alert = %work.alert, "stream record of an alert that is not stored: skipped"),
@@ -150,12 +174,14 @@ where
     Ok(response)
 }
 
-/// Runs [`handle`] on a stream event given as JSON and answers with the JSON Lambda would send
-/// back, as an in-process stand-in for the Lambda runtime (the stream relay of the local stack,
-/// the tests, the benchmark). An error names the runtime's error type and says why.
+/// Runs [`handle`] on a stream event given as JSON, in the invocation `context` (its deadline
+/// and request id), and answers with the JSON Lambda would send back, as an in-process stand-in
+/// for the Lambda runtime (the stream relay of the local stack, the tests, the benchmark). An
+/// error names the runtime's error type and says why.
 pub async fn handle_json<S, T, M>(
     deps: &FanOut<S, T, M>,
     event: serde_json::Value,
+    context: lambda_runtime::Context,
 ) -> Result<serde_json::Value, (&'static str, String)>
 where
     S: Store,
@@ -164,9 +190,8 @@ where
 {
     let event: Event =
         serde_json::from_value(event).map_err(|e| ("Runtime.UnmarshalError", e.to_string()))?;
-    let response = handle(deps, LambdaEvent::new(event, lambda_runtime::Context::default()))
-        .await
-        .map_err(|e| ("Handler", e.to_string()))?;
+    let response =
+        handle(deps, LambdaEvent::new(event, context)).await.map_err(|e| ("Handler", e.to_string()))?;
     serde_json::to_value(response).map_err(|e| ("Runtime.MarshalError", e.to_string()))
 }
 
@@ -204,7 +229,11 @@ fn work_of(record: &EventRecord) -> Result<Option<Work>, String> {
 /// Runs one piece of work on the stored alert (the authority: a record for an alert that is not,
 /// or no longer, stored fans out nothing; the emulator even streams puts of cancelled
 /// transactions). `None` when there is no such alert.
-pub async fn run<S, T, M>(deps: &FanOut<S, T, M>, work: &Work) -> Result<Option<Progress>, FanOutError>
+pub async fn run<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    work: &Work,
+    invocation: &Invocation,
+) -> Result<Option<Progress>, FanOutError>
 where
     S: Store,
     T: Texter + OptOuts + Sync,
@@ -213,7 +242,21 @@ where
     let Some(alert) = persist("alert", || deps.store.alert(work.alert)).await? else {
         return Ok(None);
     };
-    fan_out(deps, &alert, work.after.clone()).await.map(Some)
+    fan_out_within(deps, &alert, work.after.clone(), invocation).await.map(Some)
+}
+
+/// [`fan_out_within`] an invocation without a deadline.
+pub async fn fan_out<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    after: Option<Cursor>,
+) -> Result<Progress, FanOutError>
+where
+    S: Store,
+    T: Texter + OptOuts + Sync,
+    M: Mailer + Sync,
+{
+    fan_out_within(deps, alert, after, &Invocation::unbounded()).await
 }
 
 /// Delivers one alert to its community, from `after` on, at most a chunk of members; then either
@@ -224,11 +267,16 @@ where
 /// members page by page and claims their deliveries (a page ahead of the sends), one sends what
 /// was claimed with bounded concurrency, one records the outcomes in batches. Bounded queues
 /// between them keep memory flat and claims at most about two pages ahead of their sending.
+///
+/// The chunk ends early, and hands over, when the invocation's remaining time would not cover
+/// more members at the rate its sends get ([`Schedule`]): no invocation runs into its timeout
+/// because the quota is low or shared.
 #[instrument(skip_all, fields(alert = %alert.alert_id, community = %alert.community_id))]
-pub async fn fan_out<S, T, M>(
+pub async fn fan_out_within<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     after: Option<Cursor>,
+    invocation: &Invocation,
 ) -> Result<Progress, FanOutError>
 where
     S: Store,
@@ -243,6 +291,7 @@ where
         deps.config.sms_max_segments,
     );
     let sms_parts = domain::count_segments(&sms).segments as u32;
+    let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts);
     // One read of AWS's own opt-out list per chunk: an SMS to a number on it would be accepted and
     // never delivered, so it is recorded as failed instead of sent. If the list cannot be read,
     // the SMS go out as before (an alert is not held back for it).
@@ -250,19 +299,23 @@ where
         warn!(%error, "the account's SMS opt-out list could not be read: sending without it");
         OptedOut::default()
     });
-    // A page's deliveries (two channels a member) fit in the queue: the reader claims the next
-    // page while this one is sent.
-    let page_jobs = (deps.config.fanout_page_size.max(1) as usize) * 2;
-    let (jobs_tx, jobs_rx) = mpsc::channel(page_jobs);
+    // A queue per channel, each holding a page's deliveries (the reader claims the next page
+    // while this one is sent), and a sender per channel: each channel keeps to its own quota
+    // without waiting behind the other's.
+    let page_jobs = deps.config.fanout_page_size.max(1) as usize;
+    let (sms_tx, sms_rx) = mpsc::channel(page_jobs);
+    let (email_tx, email_rx) = mpsc::channel(page_jobs);
     let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
-    let (walked, released, settled) = tokio::join!(
-        claim_chunk(deps, alert, after, deps.lease(sms_parts), jobs_tx),
-        send_claimed(deps, alert, (&sms, sms_parts), &opted_out, jobs_rx, outcomes_tx),
+    let queues = Queues { sms: sms_tx, email: email_tx };
+    let (walked, released_sms, released_email, settled) = tokio::join!(
+        claim_chunk(deps, alert, after, &schedule, queues),
+        send_claimed(deps, alert, (&sms, &opted_out), &schedule, sms_rx, outcomes_tx.clone()),
+        send_claimed(deps, alert, (&sms, &opted_out), &schedule, email_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
     );
     settled?;
     let walked = walked?;
-    let unfinished = released || walked.left_busy;
+    let unfinished = released_sms || released_email || walked.left_busy;
     if let Some(next) = walked.next {
         if unfinished {
             return Err(FanOutError::Incomplete { pending: 1 });
@@ -273,16 +326,182 @@ where
     }
     let counts = persist("tally", || deps.store.tally(alert.alert_id)).await?;
     if unfinished || counts.pending > 0 {
-        deps.store.record_counts(alert.alert_id, &counts, false).await?;
+        persist("counts", || deps.store.record_counts(alert.alert_id, &counts, false)).await?;
         return Err(FanOutError::Incomplete { pending: counts.pending.max(1) });
     }
-    confirm_to_sender(deps, alert, &counts).await?;
-    deps.store.record_counts(alert.alert_id, &counts, true).await?;
+    confirm_to_sender(deps, alert, &counts, &schedule).await?;
+    persist("counts", || deps.store.record_counts(alert.alert_id, &counts, true)).await?;
     Ok(Progress::Done(counts))
 }
 
 /// A delivery to make, and to whom.
 type Job = (Task, Recipient);
+
+/// The senders' queues, one per channel.
+struct Queues {
+    sms: mpsc::Sender<Job>,
+    email: mpsc::Sender<Job>,
+}
+
+impl Queues {
+    /// Queues a job for its channel's sender; false when that sender has stopped.
+    async fn send(&self, job: Job) -> bool {
+        let queue = match &job.0 {
+            Task::Delivery { channel: Channel::Sms, .. } => &self.sms,
+            _ => &self.email,
+        };
+        queue.send(job).await.is_ok()
+    }
+}
+
+/// Whose alert goes first when the quota is the limit: the police's.
+fn priority_of(alert: &Alert) -> Priority {
+    if alert.source == AlertSource::Police { Priority::Urgent } else { Priority::Ordinary }
+}
+
+/// Until a send rate has been measured this long, the quota stands in for it.
+const MEASURE_AFTER: Duration = Duration::from_secs(2);
+/// What an invocation keeps after its last send, as a share of its time and within bounds: the
+/// settlements, then the hand-over or the tally, the sender's confirmation and the counts.
+const MARGIN_SHARE: u32 = 10;
+const MARGIN_MIN: Duration = Duration::from_secs(1);
+const MARGIN_MAX: Duration = Duration::from_secs(30);
+
+/// One chunk's sends against its invocation's deadline: how many units are claimed and not yet
+/// sent on each channel, and the rate the sends really get (the quota is shared with the other
+/// invocations and the replies, and a police alert goes first), so the reader claims only the
+/// members the remaining time covers.
+struct Schedule {
+    invocation: Invocation,
+    priority: Priority,
+    /// The last moment a send may start.
+    last_send: Option<Instant>,
+    sms: Meter,
+    email: Meter,
+    /// SMS parts of one alert SMS.
+    sms_parts: u32,
+    /// Sends on their way to SNS or SES, both channels together (`FANOUT_CONCURRENCY`): what a
+    /// killed process can leave unsettled.
+    in_flight: tokio::sync::Semaphore,
+}
+
+/// One channel's units in a chunk.
+struct Meter {
+    per_second: u32,
+    queued: AtomicU64,
+    sent: AtomicU64,
+    first_send: OnceLock<Instant>,
+}
+
+impl Meter {
+    fn new(pacer: &Pacer) -> Self {
+        Self {
+            per_second: pacer.per_second(),
+            queued: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            first_send: OnceLock::new(),
+        }
+    }
+
+    /// Units per second this chunk gets: measured once sends have gone on long enough, the quota
+    /// before (never more than the quota).
+    fn rate(&self, now: Instant) -> f64 {
+        let quota = f64::from(self.per_second);
+        let sent = self.sent.load(Ordering::Relaxed) as f64;
+        match self.first_send.get() {
+            Some(first) if now.saturating_duration_since(*first) >= MEASURE_AFTER && sent > 0.0 => {
+                (sent / now.saturating_duration_since(*first).as_secs_f64()).min(quota)
+            }
+            _ => quota,
+        }
+    }
+
+    /// How many members of `units` each the channel can still send in `remaining`, after what
+    /// is claimed already; `None` without a quota.
+    fn members_fitting(&self, now: Instant, remaining: Duration, units: u32) -> Option<usize> {
+        if self.per_second == 0 {
+            return None;
+        }
+        let pending = self.queued.load(Ordering::Relaxed).saturating_sub(self.sent.load(Ordering::Relaxed));
+        let capacity = self.rate(now) * remaining.as_secs_f64() - pending as f64;
+        Some((capacity.max(0.0) / f64::from(units.max(1))).floor() as usize)
+    }
+}
+
+impl Schedule {
+    fn new<S, T, M>(
+        deps: &FanOut<S, T, M>,
+        invocation: &Invocation,
+        priority: Priority,
+        sms_parts: u32,
+    ) -> Self {
+        let last_send = invocation.deadline.map(|deadline| {
+            let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+            let margin = (remaining / MARGIN_SHARE).clamp(MARGIN_MIN, MARGIN_MAX);
+            Instant::now() + remaining.saturating_sub(margin)
+        });
+        Self {
+            invocation: invocation.clone(),
+            priority,
+            last_send,
+            sms: Meter::new(&deps.rates.sms),
+            email: Meter::new(&deps.rates.email),
+            sms_parts,
+            in_flight: tokio::sync::Semaphore::new(deps.config.fanout_concurrency.max(1)),
+        }
+    }
+
+    fn meter(&self, channel: Channel) -> (&Meter, u32) {
+        match channel {
+            Channel::Sms => (&self.sms, self.sms_parts),
+            Channel::Email => (&self.email, 1),
+        }
+    }
+
+    /// How many more members the time left covers, both channels at their rates (`None`: no
+    /// deadline or no quota).
+    fn members_fitting(&self) -> Option<usize> {
+        let now = Instant::now();
+        let remaining = self.last_send?.saturating_duration_since(now);
+        let sms = self.sms.members_fitting(now, remaining, self.sms_parts);
+        let email = self.email.members_fitting(now, remaining, 1);
+        match (sms, email) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (one, other) => one.or(other),
+        }
+    }
+
+    /// Whether there is time to wait `wait` and still send.
+    fn can_wait(&self, wait: Duration) -> bool {
+        self.last_send.is_none_or(|last| Instant::now() + wait < last)
+    }
+
+    fn queued(&self, channel: Channel) {
+        let (meter, units) = self.meter(channel);
+        meter.queued.fetch_add(u64::from(units), Ordering::Relaxed);
+    }
+
+    fn sending(&self, channel: Channel) {
+        self.meter(channel).0.first_send.get_or_init(Instant::now);
+    }
+
+    fn sent(&self, channel: Channel) {
+        let (meter, units) = self.meter(channel);
+        meter.sent.fetch_add(u64::from(units), Ordering::Relaxed);
+    }
+
+    /// Waits for the slot of `units` on `pacer`, no later than the last moment to send, then
+    /// for room among the sends in flight.
+    async fn slot(&self, pacer: &Pacer, units: u32) -> Result<tokio::sync::SemaphorePermit<'_>, SendError> {
+        pacer.take(units, self.priority, self.last_send).await.map_err(|err| match err {
+            PaceError::TooLate => {
+                SendError::Transient("no send slot before the invocation's deadline".into())
+            }
+            PaceError::Unavailable(err) => SendError::Transient(err.to_string()),
+        })?;
+        self.in_flight.acquire().await.map_err(|_| SendError::Transient("the invocation is ending".into()))
+    }
+}
 
 /// How far the reader got in a chunk.
 struct Walked {
@@ -293,24 +512,35 @@ struct Walked {
 }
 
 /// Reads a chunk of members page by page from `after`, claims their deliveries and queues the
-/// acquired ones for sending. Deliveries held by another invocation are claimed again at the
-/// end, once its lease has run out.
+/// acquired ones for sending, as long as the invocation's time covers them. Deliveries held by
+/// another invocation are claimed again at the end, once its lease has run out.
 async fn claim_chunk<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     after: Option<Cursor>,
-    lease: Duration,
-    jobs: mpsc::Sender<Job>,
+    schedule: &Schedule,
+    jobs: Queues,
 ) -> Result<Walked, FanOutError>
 where
     S: Store,
 {
+    let lease = deps.lease(schedule.sms_parts);
     let mut after = after;
     let mut members = 0;
     let mut busy = Vec::new();
     let next = loop {
+        let mut limit = deps.config.fanout_page_size.max(1) as usize;
+        if let Some(fitting) = schedule.members_fitting() {
+            if fitting == 0 && members > 0 {
+                // What is claimed already fills the time left: the next invocation goes on.
+                info!(members, "the invocation's time is taken: handing over early");
+                break after;
+            }
+            // At least one member an invocation, so every invocation moves the alert on.
+            limit = limit.min(fitting.max(1));
+        }
         let page = persist("roster page", || {
-            deps.store.members_page(&alert.community_id, after.clone(), deps.config.fanout_page_size)
+            deps.store.members_page(&alert.community_id, after.clone(), limit as i32)
         })
         .await?;
         members += page.items.len();
@@ -325,7 +555,7 @@ where
                 page_jobs.push((task(Channel::Email), recipient));
             }
         }
-        busy.extend(claim_and_queue(deps, page_jobs, lease, &jobs).await?);
+        busy.extend(claim_and_queue(deps, page_jobs, lease, schedule, &jobs).await?);
         after = page.next;
         match &after {
             None => break None,
@@ -334,13 +564,15 @@ where
         }
     };
     for _ in 0..BUSY_ROUNDS {
-        if busy.is_empty() {
+        let wait = lease + Duration::from_millis(100);
+        if busy.is_empty() || !schedule.can_wait(wait) {
             break;
         }
-        // Held by an invocation that has ended (a shard's records are handled one at a time, so
-        // the holder is a crashed or timed-out one): once its lease runs out, they're ours.
-        tokio::time::sleep(lease + Duration::from_millis(100)).await;
-        busy = claim_and_queue(deps, busy, lease, &jobs).await?;
+        // Held by an invocation that has ended (a record is handled by one invocation at a time,
+        // so the holder is a crashed or timed-out one, or a duplicate): once its lease runs out,
+        // they're ours.
+        tokio::time::sleep(wait).await;
+        busy = claim_and_queue(deps, busy, lease, schedule, &jobs).await?;
     }
     Ok(Walked { next, left_busy: !busy.is_empty() })
 }
@@ -350,7 +582,8 @@ async fn claim_and_queue<S, T, M>(
     deps: &FanOut<S, T, M>,
     pending: Vec<Job>,
     lease: Duration,
-    jobs: &mpsc::Sender<Job>,
+    schedule: &Schedule,
+    jobs: &Queues,
 ) -> Result<Vec<Job>, FanOutError>
 where
     S: Store,
@@ -359,14 +592,18 @@ where
         return Ok(pending);
     }
     let tasks: Vec<Task> = pending.iter().map(|(task, _)| task.clone()).collect();
-    // A claim retried after a lost answer finds its own claims taken: they come back as busy
-    // and are claimed again once the lease runs out, never sent twice.
-    let claims = persist("claim", || deps.store.claim(&tasks, lease)).await?;
+    // A claim retried after a lost answer finds its own claims taken by its own holder: they are
+    // acquired again at once, and nothing is sent twice (the sends come after the claim).
+    let holder = &schedule.invocation.holder;
+    let claims = persist("claim", || deps.store.claim(&tasks, lease, holder)).await?;
     let mut busy = Vec::new();
     for (job, claim) in pending.into_iter().zip(claims) {
         match claim {
             Claim::Acquired => {
-                if jobs.send(job).await.is_err() {
+                if let Task::Delivery { channel, .. } = &job.0 {
+                    schedule.queued(*channel);
+                }
+                if !jobs.send(job).await {
                     // The senders stopped (their outcomes can no longer be recorded): what is
                     // claimed and not sent goes back to the next attempt when the lease ends.
                     return Err(FanOutError::Incomplete { pending: 1 });
@@ -379,13 +616,13 @@ where
     Ok(busy)
 }
 
-/// Sends what was claimed, with bounded concurrency, and passes each outcome on to be recorded.
-/// True when some failed for now (released for a retry).
+/// Sends what was claimed on one channel, with bounded concurrency, and passes each outcome on
+/// to be recorded. True when some failed for now (released for a retry).
 async fn send_claimed<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    sms: (&str, u32),
-    opted_out: &OptedOut,
+    sms: (&str, &OptedOut),
+    schedule: &Schedule,
     jobs: mpsc::Receiver<Job>,
     outcomes: mpsc::Sender<(Task, Outcome)>,
 ) -> bool
@@ -396,7 +633,7 @@ where
     let mut released = false;
     let mut sends = receive(jobs)
         .map(|(task, recipient)| async move {
-            let outcome = send(deps, alert, sms, opted_out, &task, &recipient).await;
+            let outcome = send(deps, alert, sms, schedule, &task, &recipient).await;
             (task, outcome)
         })
         .buffer_unordered(deps.config.fanout_concurrency.max(1));
@@ -465,12 +702,12 @@ where
     }
 }
 
-/// Sends one delivery and says how it ended.
+/// Sends one delivery, in its slot of the quota, and says how it ended.
 async fn send<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
-    (sms, sms_parts): (&str, u32),
-    opted_out: &OptedOut,
+    (sms, opted_out): (&str, &OptedOut),
+    schedule: &Schedule,
     task: &Task,
     recipient: &Recipient,
 ) -> Outcome
@@ -482,8 +719,13 @@ where
         Task::Delivery { channel: Channel::Sms, .. } => match recipient.sms_target() {
             Some(phone) if opted_out.contains(phone) => Err(SendError::Permanent(OPTED_OUT_AT_AWS.into())),
             Some(phone) => {
-                deps.sms_pacer.take(sms_parts).await;
-                deps.texter.send_sms(phone, sms).await
+                schedule.sending(Channel::Sms);
+                let sent = match schedule.slot(&deps.rates.sms, schedule.sms_parts).await {
+                    Ok(_in_flight) => deps.texter.send_sms(phone, sms).await,
+                    Err(late) => Err(late),
+                };
+                schedule.sent(Channel::Sms);
+                sent
             }
             None => Err(SendError::Permanent("no number".into())),
         },
@@ -508,8 +750,13 @@ where
                     unsubscribe_url: &unsubscribe_url,
                     message_id_domain: deps.config.sender_email.domain(),
                 });
-                deps.email_pacer.take(1).await;
-                deps.mailer.send_raw(email, mime).await
+                schedule.sending(Channel::Email);
+                let sent = match schedule.slot(&deps.rates.email, 1).await {
+                    Ok(_in_flight) => deps.mailer.send_raw(email, mime).await,
+                    Err(late) => Err(late),
+                };
+                schedule.sent(Channel::Email);
+                sent
             }
             None => Err(SendError::Permanent("no address".into())),
         },
@@ -538,13 +785,14 @@ async fn confirm_to_sender<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
     counts: &DeliveryCounts,
+    schedule: &Schedule,
 ) -> Result<(), FanOutError>
 where
     S: Store,
     T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
-    let Some(sender) = deps.store.member(alert.sender_id).await? else {
+    let Some(sender) = persist("sender", || deps.store.member(alert.sender_id)).await? else {
         warn!(sender = %alert.sender_id, "sender no longer registered: no confirmation");
         return Ok(());
     };
@@ -554,7 +802,11 @@ where
         (None, None) => return Ok(()),
     };
     let task = Task::SenderConfirmation { alert: alert.alert_id, sender: sender.id, channel };
-    match deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease).await?.first() {
+    let holder = &schedule.invocation.holder;
+    let claimed =
+        persist("claim", || deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease, holder))
+            .await?;
+    match claimed.first() {
         Some(Claim::Acquired) => {}
         Some(Claim::Done) => return Ok(()),
         _ => return Err(FanOutError::Incomplete { pending: 1 }),
@@ -564,7 +816,7 @@ where
         counts.sms_sent as usize,
         counts.email_sent as usize,
     );
-    let outcome = outcome(send_confirmation(deps, &sender, channel, &text).await, sender.id);
+    let outcome = outcome(send_confirmation(deps, &sender, channel, &text, schedule).await, sender.id);
     let released = matches!(outcome, Outcome::Released { .. });
     settle(deps, &[(task, outcome)]).await?;
     if released { Err(FanOutError::Incomplete { pending: 1 }) } else { Ok(()) }
@@ -575,6 +827,7 @@ async fn send_confirmation<S, T, M>(
     sender: &Member,
     channel: Channel,
     text: &str,
+    schedule: &Schedule,
 ) -> Result<String, SendError>
 where
     T: Texter + OptOuts + Sync,
@@ -582,7 +835,8 @@ where
 {
     match (channel, &sender.phone, &sender.email) {
         (Channel::Sms, Some(phone), _) => {
-            deps.sms_pacer.take(domain::count_segments(text).segments as u32).await;
+            let _in_flight =
+                schedule.slot(&deps.rates.sms, domain::count_segments(text).segments as u32).await?;
             deps.texter.send_sms(phone, text).await
         }
         (Channel::Email, _, Some(email)) => {
@@ -592,7 +846,7 @@ where
                 &sender.first_name,
                 text,
             );
-            deps.email_pacer.take(1).await;
+            let _in_flight = schedule.slot(&deps.rates.email, 1).await?;
             deps.mailer.send_raw(email, mime).await
         }
         _ => Err(SendError::Permanent("no way to reach the sender".into())),
@@ -618,7 +872,7 @@ mod tests {
         })
         .expect("configuration");
         tweak(&mut config);
-        FanOut::new((), (), (), config)
+        FanOut::new((), (), (), config, Rates::unlimited())
     }
 
     #[test]

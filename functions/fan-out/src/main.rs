@@ -4,6 +4,7 @@ use fan_out::handler::{FanOut, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use vigie::adapters::Adapters;
 use vigie::config::Config;
+use vigie::pace::Rates;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,6 +12,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = vigie::adapters::sdk::load().await;
     let adapters = Adapters::new(&sdk, &config);
-    let deps = FanOut::new(adapters.store, adapters.texter, adapters.mailer, config);
+    // The account's quotas, shared with every other invocation and function through the ledger.
+    let rates = Rates::shared(&adapters.store, &config);
+    let deps = FanOut::new(adapters.store, adapters.texter, adapters.mailer, config, rates);
     run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
 }

@@ -13,7 +13,8 @@ use vigie::domain::{
     self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Language, Member, PhoneNumber, Role,
     SharedNumber,
 };
-use vigie::model::{Alert, Budget, Claim, InboundMessageId, Outcome, Recorded, Task};
+use vigie::model::{Alert, Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Recorded, Task};
+use vigie::pace::{Pacer, Priority};
 use vigie::ports::{AlertLog, Ledger, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
@@ -22,12 +23,21 @@ pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
 pub const UNKNOWN_REPLY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// What the handler needs. `texter` sends from the shared number (every SMS this function sends
-/// is a reply to the message it handles), and reads the account's SMS opt-out list.
+/// is a reply to the message it handles), and reads the account's SMS opt-out list. `sms_rate`
+/// is the shared number's quota, shared with every other process (`Rates::replies`): replies
+/// wait for their slot like every other text.
 pub struct Inbound<S, T> {
     pub store: S,
     pub texter: T,
     pub config: Config,
+    pub sms_rate: Pacer,
 }
+
+/// A reply waits for its slot at most until this long before the invocation's deadline (the
+/// settlement comes after it); past it the reply is released and the event retried later.
+const REPLY_MARGIN: Duration = Duration::from_secs(5);
+/// How long a reply may wait for its slot when the invocation has no deadline.
+const REPLY_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A failure worth retrying: the whole event is retried by Lambda, and nothing is done twice.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +50,31 @@ pub enum InboundError {
     ReplyBusy,
     #[error("the account's SMS opt-out list could not be read or changed: {0}")]
     OptOutList(SendError),
+}
+
+tokio::task_local! {
+    /// The invocation being handled (set by [`handle`]; a call outside it gets its own).
+    static INVOCATION: Invocation;
+}
+
+/// What an invocation may do: send its reply until `reply_until`, as its claims' `holder`.
+#[derive(Clone)]
+struct Invocation {
+    reply_until: tokio::time::Instant,
+    holder: ClaimHolder,
+}
+
+impl Invocation {
+    fn of(context: &lambda_runtime::Context) -> Self {
+        let left = match vigie::pace::invocation_deadline(context.deadline) {
+            None => REPLY_PATIENCE + REPLY_MARGIN,
+            Some(deadline) => deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default(),
+        };
+        Self {
+            reply_until: tokio::time::Instant::now() + left.saturating_sub(REPLY_MARGIN),
+            holder: ClaimHolder::invocation(&context.request_id),
+        }
+    }
 }
 
 /// The JSON that AWS End User Messaging SMS publishes to SNS for a two-way inbound message: only
@@ -112,11 +147,16 @@ where
     S: MemberLookup + Settings + AlertLog + Ledger + Sync,
     T: Texter + OptOuts + Sync,
 {
-    let mut handled = Vec::with_capacity(event.payload.records.len());
-    for record in &event.payload.records {
-        handled.push(handle_message(deps, &record.sns.message).await?);
-    }
-    Ok(handled)
+    let invocation = Invocation::of(&event.context);
+    INVOCATION
+        .scope(invocation, async {
+            let mut handled = Vec::with_capacity(event.payload.records.len());
+            for record in &event.payload.records {
+                handled.push(handle_message(deps, &record.sns.message).await?);
+            }
+            Ok(handled)
+        })
+        .await
 }
 
 /// An inbound SMS as read from the SNS `Message`: a valid message id, a valid sender number,
@@ -377,7 +417,9 @@ where
     S: Ledger + Sync,
     T: Texter + Sync,
 {
-    reply(deps, inbound, to, &body).await?;
+    // The answer to a STOP goes before the ordinary texts waiting for the quota.
+    let priority = if handled == Handled::SmsOff { Priority::Urgent } else { Priority::Ordinary };
+    reply_paced(deps, inbound, to, &body, priority).await?;
     Ok(handled)
 }
 
@@ -392,14 +434,38 @@ where
     S: Ledger + Sync,
     T: Texter + Sync,
 {
+    reply_paced(deps, inbound, to, body, Priority::Ordinary).await
+}
+
+/// [`reply`], in its slot of the shared number's quota: a reply that would wait past the
+/// invocation's time is released (not sent) and the event fails, for Lambda to retry it later.
+async fn reply_paced<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    to: &PhoneNumber,
+    body: &str,
+    priority: Priority,
+) -> Result<(), InboundError>
+where
+    S: Ledger + Sync,
+    T: Texter + Sync,
+{
+    let invocation =
+        INVOCATION.try_with(Invocation::clone).unwrap_or_else(|_| Invocation::of(&Default::default()));
     let task = Task::Reply { inbound: inbound.clone() };
-    let claim = deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease).await?;
+    let claim =
+        deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease, &invocation.holder).await?;
     match claim.first() {
         Some(Claim::Acquired) => {}
         Some(Claim::Done) => return Ok(()),
         _ => return Err(InboundError::ReplyBusy),
     }
-    let (outcome, result) = match deps.texter.send_sms(to, body).await {
+    let parts = domain::count_segments(body).segments as u32;
+    let sent = match deps.sms_rate.take(parts, priority, Some(invocation.reply_until)).await {
+        Ok(()) => deps.texter.send_sms(to, body).await,
+        Err(late) => Err(SendError::Transient(late.to_string())),
+    };
+    let (outcome, result) = match sent {
         Ok(message_id) => (Outcome::Sent { message_id }, Ok(())),
         Err(SendError::Permanent(error)) => {
             warn!(%inbound, to = %to.masked(), %error, "reply rejected");

@@ -8,6 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use vigie::adapters::{Adapters, DynamoStore, SesMailer};
 use vigie::config::Config;
+use vigie::pace::PacedMailer;
 use vigie::ports::{AlertLog, Feed, Limits, Mailer, MemberLookup, Membership, Registry, Roster, Sessions};
 
 use crate::{api, forms, frame, pages};
@@ -68,18 +69,19 @@ impl Backend for Adapters {
 }
 
 /// The web function's clients in production: the store and the mailer only, so that its cold
-/// start builds no SNS client it would never use.
-pub type Web = (DynamoStore, SesMailer);
+/// start builds no SNS client it would never use. Its emails (sign-in links) wait for their
+/// slot of the account's email quota, shared with the fan-out.
+pub type Web = (DynamoStore, PacedMailer<SesMailer>);
 
 impl Backend for Web {
     type Store = DynamoStore;
-    type Mailer = SesMailer;
+    type Mailer = PacedMailer<SesMailer>;
 
     fn store(&self) -> &DynamoStore {
         &self.0
     }
 
-    fn mailer(&self) -> &SesMailer {
+    fn mailer(&self) -> &PacedMailer<SesMailer> {
         &self.1
     }
 }
@@ -147,6 +149,11 @@ impl<B> Clone for AppState<B> {
         Self { inner: Arc::clone(&self.inner) }
     }
 }
+
+/// How long a sign-in email waits for its slot of the email quota: an ordinary send, so while a
+/// police alert holds the quota it may not get one; it is then not sent (logged), and the page
+/// reads the same as ever (the visitor asks again).
+pub const SIGNIN_EMAIL_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A sign-in request takes at least this long whether or not the address is registered, so its
 /// timing does not tell.

@@ -22,7 +22,7 @@ pub mod paris;
 pub mod render;
 pub mod session;
 
-pub use app::{AppState, Backend, Site, Store, router};
+pub use app::{AppState, Backend, SIGNIN_EMAIL_PATIENCE, Site, Store, router};
 
 /// Serves the router on `listener` (tests and local tools; Lambda uses `main.rs`).
 pub async fn serve<B: Backend>(listener: tokio::net::TcpListener, state: AppState<B>) -> std::io::Result<()> {

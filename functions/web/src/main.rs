@@ -3,7 +3,8 @@
 use lambda_http::{Error, run};
 use vigie::adapters::{DynamoStore, SesMailer};
 use vigie::config::Config;
-use web::{AppState, router};
+use vigie::pace::{PacedMailer, Rates};
+use web::{AppState, SIGNIN_EMAIL_PATIENCE, router};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +13,10 @@ async fn main() -> Result<(), Error> {
     let sdk = vigie::adapters::sdk::load().await;
     // Only the clients the web function uses (no SNS client at cold start).
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
-    let mailer =
-        SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone());
+    // Sign-in emails take their slot of the account's email quota (shared with the fan-out),
+    // waiting at most a few seconds: past that the link is not sent and the visitor asks again.
+    let rate = Rates::shared(&store, &config).email;
+    let ses = SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone());
+    let mailer = PacedMailer::new(ses, rate, SIGNIN_EMAIL_PATIENCE);
     run(router(AppState::new((store, mailer), config))).await
 }

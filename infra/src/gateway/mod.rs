@@ -18,8 +18,10 @@
 //!   origination identity must be the account's; nothing reaches a number on its opt-out list)
 //!   and with `OptInPhoneNumber` (once every 30 days), from [`crate::sms_account`];
 //! - [`faults::Faults`]: a share of calls fails as AWS fails them, poisons, held sends;
-//! - other engineers' rules go after these with [`Gateway::push`] (send-rate throttling, client
-//!   request tokens...).
+//! - [`lost::LostAnswers`]: for the lost-answer tests, a write carried out whose answer is lost;
+//! - [`tokens::ClientTokens`]: DynamoDB's client request tokens as AWS honours them;
+//! - [`quota::SendQuota`]: the account's SMS and email send rates, throttled as AWS throttles;
+//! - other rules go after these with [`Gateway::push`].
 //!
 //! The principal is the function, named as AWS names it, by its credentials: in the tests each
 //! function's SDK signs with an access key id that is its name (`web`, `inbound-sms`, `fan-out`,
@@ -28,9 +30,12 @@
 pub mod actions;
 pub mod faults;
 pub mod iam;
+pub mod lost;
 pub mod policy;
+pub mod quota;
 pub mod roles;
 pub mod sms;
+pub mod tokens;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -292,7 +297,15 @@ impl Gateway {
 
     /// As [`Gateway::start`], from synchronous code running inside a Tokio runtime.
     pub fn spawn(upstream: &str, rules: Vec<Arc<dyn Rule>>) -> std::io::Result<Gateway> {
-        let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Self::serve(std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?, upstream, rules)
+    }
+
+    /// As [`Gateway::spawn`], on a listener of the caller's (a given port: `vigie-local gateway`).
+    pub fn serve(
+        listener: std::net::TcpListener,
+        upstream: &str,
+        rules: Vec<Arc<dyn Rule>>,
+    ) -> std::io::Result<Gateway> {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         let endpoint = format!("http://{}", listener.local_addr()?);

@@ -2,6 +2,7 @@
 
 mod feed;
 mod membership;
+mod rate;
 mod receipts;
 mod sessions;
 
@@ -22,8 +23,8 @@ use tracing::instrument;
 use crate::config::Tables;
 use crate::domain::{AlertId, Community, CommunityId, Email, Member, MemberId, PhoneNumber, redact};
 use crate::model::{
-    Alert, Applied, Budget, Channel, Claim, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page,
-    Recipient, Recorded, Task,
+    Alert, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, InboundMessageId, Outcome,
+    Page, Recipient, Recorded, Task,
 };
 use crate::ports::{AlertLog, Ledger, MemberLookup, RegisterError, Registry, Roster, Settings, StoreError};
 
@@ -784,14 +785,22 @@ impl AlertLog for DynamoStore {
     }
 }
 
-const CLAIM_CONDITION: &str =
-    "attribute_not_exists(pk) OR #st = :released OR (#st = :claimed AND lease_until < :now)";
+/// New, released, or claimed by an invocation whose lease ran out, or by this same holder (its
+/// retry after a lost answer takes its own claims back at once).
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #st = :released OR (#st = :claimed AND (lease_until < :now OR holder = :holder))";
 
 impl DynamoStore {
-    fn claim_action(&self, task: &Task, now: i64, lease: Duration) -> Result<TransactWriteItem, StoreError> {
+    fn claim_action(
+        &self,
+        task: &Task,
+        now: i64,
+        lease: Duration,
+        holder: &ClaimHolder,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut item = task_item(task);
         item.insert("state".into(), s("claimed"));
         item.insert("lease_until".into(), n(now + lease.as_millis() as i64));
+        item.insert("holder".into(), s(holder.as_str()));
         let put = Put::builder()
             .table_name(&self.tables.ledger)
             .set_item(Some(item))
@@ -800,6 +809,7 @@ impl DynamoStore {
             .expression_attribute_values(":released", s("released"))
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":holder", s(holder.as_str()))
             .build()
             .map_err(built("TransactWriteItems"))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -807,7 +817,12 @@ impl DynamoStore {
 
     /// Claims up to 100 tasks in one transaction; a replayed task fails its condition, and the
     /// others are claimed again without it.
-    async fn claim_chunk(&self, tasks: &[Task], lease: Duration) -> Result<Vec<Claim>, StoreError> {
+    async fn claim_chunk(
+        &self,
+        tasks: &[Task],
+        lease: Duration,
+        holder: &ClaimHolder,
+    ) -> Result<Vec<Claim>, StoreError> {
         let mut answers: Vec<Option<Claim>> = vec![None; tasks.len()];
         loop {
             let open: Vec<usize> = (0..tasks.len()).filter(|i| answers[*i].is_none()).collect();
@@ -817,7 +832,7 @@ impl DynamoStore {
             let now = now_ms();
             let actions = open
                 .iter()
-                .map(|i| self.claim_action(&tasks[*i], now, lease))
+                .map(|i| self.claim_action(&tasks[*i], now, lease, holder))
                 .collect::<Result<Vec<_>, _>>()?;
             match self.transact("TransactWriteItems claim", actions).await? {
                 Transaction::Committed => open.iter().for_each(|i| answers[*i] = Some(Claim::Acquired)),
@@ -850,10 +865,15 @@ impl DynamoStore {
 
 impl Ledger for DynamoStore {
     #[instrument(skip_all, fields(tasks = tasks.len()))]
-    async fn claim(&self, tasks: &[Task], lease: Duration) -> Result<Vec<Claim>, StoreError> {
+    async fn claim(
+        &self,
+        tasks: &[Task],
+        lease: Duration,
+        holder: &ClaimHolder,
+    ) -> Result<Vec<Claim>, StoreError> {
         let mut claims = Vec::with_capacity(tasks.len());
         for chunk in tasks.chunks(TRANSACTION_MAX) {
-            claims.extend(self.claim_chunk(chunk, lease).await?);
+            claims.extend(self.claim_chunk(chunk, lease, holder).await?);
         }
         Ok(claims)
     }
