@@ -39,7 +39,7 @@ $(RUN_VENV)/.installed: infra/requirements-run.txt
 
 run-tools: venv $(RUN_VENV)/.installed
 
-# schemathesis for tests/tests/web_schemathesis.rs, apart: its pins must not move moto's.
+# schemathesis for tests/it/web/web_schemathesis.rs, apart: its pins must not move moto's.
 $(API_VENV)/.installed: infra/requirements-api.txt
 	$(PYTHON) -m venv $(API_VENV)
 	$(API_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-api.txt
@@ -78,7 +78,7 @@ package: venv $(SAM_VENV)/.installed $(RUN_VENV)/.installed
 preflight: venv
 	@$(VENV)/bin/python infra/preflight.py $(PREFLIGHT_ARGS)
 
-# Debian's Chromium and ChromeDriver for the browser tests (tests/tests/browser_*.rs); a no-op
+# Debian's Chromium and ChromeDriver for the browser tests (tests/it/browser/); a no-op
 # when they are there. VIGIE_SCREENSHOTS=1 make test-rust also refreshes docs/screenshots/.
 browser:
 	@infra/install-chromium.sh

@@ -1,5 +1,5 @@
 //! A fan-out process killed with SIGKILL in the middle of an alert, then Lambda's retry of the
-//! same stream record on a fresh process: the scenario of `tests/crash.rs`, and of the soak
+//! same stream record on a fresh process: the scenario of `tests/it/reliability/crash.rs`, and of the soak
 //! (`tests/soak.rs`, `make soak`) at a larger scale.
 //!
 //! Where the kill lands is chosen exactly: the process sends (to an [`Outbound`] emulator)

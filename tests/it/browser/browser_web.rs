@@ -2,7 +2,7 @@
 //! the demo town on a private emulator, the web function's router served locally, the alerts
 //! stream relayed to the fan-out, and every field found by its label.
 //!
-//! `VIGIE_SCREENSHOTS=1 cargo test -p vigie-tests --test browser_web` refreshes the pictures of
+//! `VIGIE_SCREENSHOTS=1 cargo test -p vigie-tests --test it browser::browser_web::` refreshes the pictures of
 //! the main pages in `docs/screenshots/`.
 
 use std::time::Duration;

@@ -1,0 +1,7 @@
+//! Texting the shared number: alerts, replies and keywords, origination identities and opt-outs,
+//! bad input, delivery receipts.
+
+mod bad_input;
+mod receipts;
+mod sms_identity;
+mod sms_path;
