@@ -9,8 +9,8 @@ use super::{FilterPattern, RelayError};
 pub use crate::template::StartingPosition;
 use crate::template::{FunctionResponseType, stream_event};
 
-/// The event source mapping's settings. [`Default`] is the fan-out's, as in `template.yaml`;
-/// [`RelayConfig::from_template`] reads them from the template itself.
+/// The event source mapping's settings, read from a template by [`RelayConfig::from_template`];
+/// [`Default`] is the fan-out's in the workspace's `template.yaml`.
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
     /// `BatchSize`: at most this many records per invocation.
@@ -37,21 +37,19 @@ pub struct RelayConfig {
     pub filters: Vec<FilterPattern>,
 }
 
+/// The workspace's `template.yaml`, embedded: [`RelayConfig::default`] is its fan-out event.
+const WORKSPACE_TEMPLATE: &str = include_str!("../../../template.yaml");
+/// Local settings, not the template's: how often [`Relay::run`] reads the stream, and the first
+/// retry's wait.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
 impl Default for RelayConfig {
+    /// The fan-out's settings, read from the workspace's `template.yaml` (embedded at build
+    /// time), so that the relay's defaults and the template cannot say different things.
     fn default() -> Self {
-        Self {
-            batch_size: 10,
-            parallelization_factor: 5,
-            max_retries: 5,
-            poll_interval: Duration::from_millis(100),
-            on_failure_file: None,
-            retry_backoff: Duration::from_millis(100),
-            bisect_on_function_error: true,
-            report_batch_item_failures: true,
-            starting_position: StartingPosition::TrimHorizon,
-            max_record_age: Some(Duration::from_secs(3600)),
-            filters: vec![FilterPattern::parse(FilterPattern::FAN_OUT).expect("the fan-out filter is valid")],
-        }
+        Self::from_template(WORKSPACE_TEMPLATE, "FanOutFunction")
+            .expect("template.yaml's fan-out event reads (template::tests checks it)")
     }
 }
 
@@ -59,7 +57,7 @@ impl RelayConfig {
     /// The settings of the `DynamoDB` event of function `function_logical_id`
     /// (`FanOutFunction`) in the template; what the template leaves out keeps the AWS default
     /// (batch 100, parallelization 1, infinite retries and age, no bisect, no filter). `poll_interval`,
-    /// `retry_backoff` and `on_failure_file` are local and keep the values of [`Default`].
+    /// `retry_backoff` and `on_failure_file` are local: 100 ms, 100 ms and none.
     pub fn from_template(template_yaml: &str, function_logical_id: &str) -> Result<Self, RelayError> {
         let event = stream_event(template_yaml, function_logical_id)
             .map_err(|e| RelayError::Config(e.to_string()))?;
@@ -87,7 +85,9 @@ impl RelayConfig {
                 .is_some_and(|types| types.contains(&FunctionResponseType::ReportBatchItemFailures)),
             starting_position: event.starting_position,
             filters,
-            ..Self::default()
+            poll_interval: POLL_INTERVAL,
+            retry_backoff: RETRY_BACKOFF,
+            on_failure_file: None,
         })
     }
 

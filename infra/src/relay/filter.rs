@@ -12,10 +12,6 @@ use super::RelayError;
 pub struct FilterPattern(Value);
 
 impl FilterPattern {
-    /// The fan-out's filter in `template.yaml`: the INSERT of an item with `kind = alert`.
-    pub const FAN_OUT: &'static str =
-        r#"{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["alert", "fanout_cursor"]}}}}"#;
-
     pub fn parse(pattern: &str) -> Result<Self, RelayError> {
         let value: Value = serde_json::from_str(pattern)
             .map_err(|e| RelayError::Config(format!("filter pattern {pattern:?} is not JSON: {e}")))?;
