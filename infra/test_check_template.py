@@ -186,6 +186,15 @@ class BrokenTemplates(unittest.TestCase):
         self.assertTrue(failures, f"replacing {old!r} with {new!r} should fail the check")
         self.assertTrue(any(expected in f for f in failures), f"no failure mentions {expected!r}: {failures}")
 
+    def test_the_broken_fixtures_the_rust_reading_refuses_fail_here_too(self) -> None:
+        # infra/tests/fixtures/broken.json is shared with infra/src/template/mod.rs: each broken
+        # template must fail both readings of the table and stream-event contract.
+        cases = json.loads((Path(__file__).resolve().parent / "tests" / "fixtures" / "broken.json").read_text())
+        self.assertGreaterEqual(len(cases), 4)
+        for case in cases:
+            with self.subTest(case["name"]):
+                self.assert_fails(case["old"], case["new"], case["python"])
+
     def test_bad_function_response_type_inside_events_fails(self) -> None:
         # cfn-lint alone does not look inside SAM Events; the transformed template catches it.
         self.assert_fails("FunctionResponseTypes: [ReportBatchItemFailures]", "FunctionResponseTypes: [Nope]", "Nope")

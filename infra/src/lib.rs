@@ -1,7 +1,8 @@
 //! vigie's local stack: everything needed to run vigie on a laptop with no AWS account, the AWS
 //! APIs served by moto and the functions by `cargo lambda watch`.
 //!
-//! - [`template`]: the DynamoDB tables of `template.yaml`, created as `<prefix>-<LogicalId>`;
+//! - [`template`]: what local tooling reads of `template.yaml`, as typed structs: the DynamoDB
+//!   tables (created as `<prefix>-<LogicalId>`) and the fan-out's stream event (the relay's settings);
 //! - [`stack`]: SDK configuration for the emulator, the SES sender identity;
 //! - [`relay`]: the AlertsTable stream → fan-out relay (Lambda's event source mapping, played
 //!   locally, since moto never invokes a function from a stream);

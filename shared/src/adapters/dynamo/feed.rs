@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use tracing::instrument;
 
-use super::{DynamoStore, Item, alert_pk, from_item, get_s, key, s, unavailable};
+use super::DynamoStore;
+use super::items::{Item, from_item, get_s, key, s, unavailable};
+use super::keys::alert_pk;
 use crate::domain::{AlertId, CommunityId};
 use crate::model::{Alert, AlertReport, Cursor, DeliveryCounts, Page};
 use crate::ports::{Feed, StoreError};

@@ -3,10 +3,11 @@
 use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem};
 use tracing::instrument;
 
-use super::{
-    Conflict, DynamoStore, Guarded, Item, built, claim_item, community_pk, email_claim_pk, from_item, get_s,
-    key, member_pk, membership_item, phone_claim_pk, profile_item, put_action, s, to_item, unavailable,
-};
+use super::DynamoStore;
+use super::items::{Item, built, from_item, get_s, key, s, to_item, unavailable};
+use super::keys::{community_pk, email_claim_pk, member_pk, phone_claim_pk};
+use super::members::{Conflict, Guarded, claim_item, membership_item, profile_item};
+use super::writes::{Transaction, put_action};
 use crate::domain::{Community, CommunityId, Member, MemberId};
 use crate::model::JoinRequest;
 use crate::ports::{Membership, RegisterError, StoreError};
@@ -120,8 +121,8 @@ impl Membership for DynamoStore {
             actions.push(delete_action(table, key(email_claim_pk(email), "CLAIM"), Some(member.id))?);
         }
         match self.transact("TransactWriteItems remove member", actions).await? {
-            super::Transaction::Committed => Ok(()),
-            super::Transaction::ConditionFailed(_) => {
+            Transaction::Committed => Ok(()),
+            Transaction::ConditionFailed(_) => {
                 Err(StoreError::Corrupt { what: "member", reason: "a claim belongs to someone else".into() })
             }
         }

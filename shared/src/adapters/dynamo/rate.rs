@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use tracing::instrument;
 
-use super::{DynamoStore, Item, expires_at, get_n, key, n, unavailable};
+use super::DynamoStore;
+use super::items::{Item, expires_at, get_n, key, n, unavailable};
 use crate::pace::{Priority, RateState, SlotAnswer, SlotRequest};
 use crate::ports::{RateLedger, StoreError};
 

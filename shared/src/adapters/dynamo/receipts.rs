@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use tracing::instrument;
 
-use super::{
-    DELIVERY_RETENTION, DynamoStore, Item, Transaction, alert_pk, built, community_pk, expires_at, get_s,
-    key, member_pk, n, s, unavailable,
-};
+use super::DynamoStore;
+use super::items::{Item, built, expires_at, get_s, key, n, s, unavailable};
+use super::keys::{DELIVERY_RETENTION, alert_pk, community_pk, member_pk};
+use super::writes::Transaction;
 use crate::domain::{AlertId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus};
 use crate::model::{Channel, InboundMessageId, MemberNoted, ReceiptRecorded, Task};
 use crate::ports::{MemberLookup, Receipts, StoreError};

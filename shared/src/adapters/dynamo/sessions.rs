@@ -6,7 +6,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use tracing::instrument;
 
-use super::{DynamoStore, Item, built, expires_at, get_s, key, n, now_ms, s, unavailable};
+use super::DynamoStore;
+use super::items::{Item, built, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
 use crate::domain::MemberId;
 use crate::model::{Budget, Session, TokenHash};
 use crate::ports::{Limits, Sessions, StoreError};
@@ -53,7 +54,7 @@ impl Sessions for DynamoStore {
             return Ok(None);
         };
         let unused = item.get("used").and_then(|v| v.as_bool().ok()) == Some(&false);
-        let valid = super::get_n(&item, "until").is_some_and(|until| until > now_ms());
+        let valid = get_n(&item, "until").is_some_and(|until| until > now_ms());
         Ok((unused && valid).then(|| get_s(&item, "member_id").and_then(|m| m.parse().ok())).flatten())
     }
 
@@ -108,7 +109,7 @@ impl Sessions for DynamoStore {
                 .and_then(|m| m.parse().ok())
                 .ok_or(StoreError::Corrupt { what: "session", reason: "no member".into() })?,
             csrf: get_s(&item, "csrf").unwrap_or_default().to_owned(),
-            expires_at_ms: super::get_n(&item, "expires_at_ms").unwrap_or(0),
+            expires_at_ms: get_n(&item, "expires_at_ms").unwrap_or(0),
         };
         Ok((session.expires_at_ms > now_ms() && !session.csrf.is_empty()).then_some(session))
     }

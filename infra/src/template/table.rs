@@ -1,18 +1,7 @@
-//! The DynamoDB tables of `template.yaml`, turned into `CreateTable` requests.
-//!
-//! `template.yaml` is the single source of truth for the tables: the local stack and the tests
-//! create theirs from it, so the cloud and the laptop cannot drift. Every property of an
-//! `AWS::DynamoDB::Table` resource is either understood here, ignored because it means nothing
-//! locally (backups, encryption, tags...), or refused with an error naming it: a template change
-//! the tooling does not understand fails loudly instead of being dropped.
-//!
-//! The template uses CloudFormation's short-form tags (`!Ref`, `!GetAtt`, `!Sub`, `!If`...)
-//! elsewhere; `serde_norway` keeps them as tagged values, which is all this module needs. Inside a
-//! table's properties an intrinsic function (short or long form) is an error: the tooling only
-//! deals with literal values.
+//! The `AWS::DynamoDB::Table` resources of the template: read into [`TableSpec`]s (serde for
+//! the shape, then DynamoDB's own rules), and created as `<prefix>-<LogicalId>`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -22,64 +11,21 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use serde_norway::{Mapping, Value};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_norway::Value;
 use vigie::config::Tables;
+
+use super::{Flag, Int, Literal, PartError, TemplateError, read_part};
 
 /// The CloudFormation resource type this module reads.
 pub const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 
-/// Table properties that mean nothing to a local emulator: accepted and ignored.
-const IGNORED_PROPERTIES: &[&str] = &[
-    "PointInTimeRecoverySpecification",
-    "SSESpecification",
-    "Tags",
-    "DeletionProtectionEnabled",
-    "ContributorInsightsSpecification",
-    "TableClass",
-];
-
-/// Table properties turned into the `CreateTable` / `UpdateTimeToLive` requests.
-const KNOWN_PROPERTIES: &[&str] = &[
-    "AttributeDefinitions",
-    "KeySchema",
-    "GlobalSecondaryIndexes",
-    "BillingMode",
-    "ProvisionedThroughput",
-    "StreamSpecification",
-    "TimeToLiveSpecification",
-];
-
-/// Resource-level attributes (siblings of `Type` and `Properties`) that change nothing locally.
-const IGNORED_RESOURCE_ATTRIBUTES: &[&str] =
-    &["DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Metadata"];
-
-/// Why the tables of a template could not be read or created.
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
-    #[error("template.yaml is not valid YAML: {0}")]
-    Yaml(#[from] serde_norway::Error),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("template.yaml has no Resources mapping")]
-    NoResources,
-    #[error(
-        "table {table}: unsupported {what} {names:?}: teach infra/src/template.rs about them or remove them"
-    )]
-    Unsupported { table: String, what: &'static str, names: Vec<String> },
-    #[error("table {table}: {path}: {reason}")]
-    Invalid { table: String, path: String, reason: String },
-    #[error("template.yaml declares no {0} table ({TABLE_TYPE} resource)")]
-    MissingTable(&'static str),
-    #[error("{operation} on table {table} failed: {message}")]
-    Sdk { table: String, operation: &'static str, message: String },
-}
+/// vigie's three tables: the template must declare them all.
+const VIGIE_TABLES: [&str; 3] = ["MembersTable", "AlertsTable", "LedgerTable"];
 
 /// The type of a key attribute (`AttributeDefinitions[].AttributeType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum AttributeKind {
     S,
     N,
@@ -133,7 +79,8 @@ pub enum BillingSpec {
 }
 
 /// `StreamSpecification.StreamViewType`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StreamView {
     KeysOnly,
     NewImage,
@@ -255,25 +202,6 @@ fn throughput(t: Throughput) -> Result<ProvisionedThroughput, aws_sdk_dynamodb::
     ProvisionedThroughput::builder().read_capacity_units(t.read).write_capacity_units(t.write).build()
 }
 
-/// The workspace's `template.yaml` (next to the root `Cargo.toml`).
-pub fn workspace_template() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("template.yaml")
-}
-
-/// Reads a template file (a small helper that names the path in its error).
-pub fn read_template(path: &std::path::Path) -> Result<String, TemplateError> {
-    std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.to_owned(), source })
-}
-
-/// The `Timeout` of function `logical_id` (its own, or the template's `Globals`), as Lambda
-/// gives each invocation of it: the deadline of the local invocations.
-pub fn function_timeout(template_yaml: &str, logical_id: &str) -> Option<std::time::Duration> {
-    let doc: Value = serde_norway::from_str(template_yaml).ok()?;
-    let own = doc.get("Resources")?.get(logical_id)?.get("Properties").and_then(|p| p.get("Timeout"));
-    let global = doc.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get("Timeout"));
-    own.or(global).and_then(Value::as_u64).map(std::time::Duration::from_secs)
-}
-
 /// Every `AWS::DynamoDB::Table` resource of the template, in the template's order.
 pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, TemplateError> {
     let doc: Value = serde_norway::from_str(template_yaml)?;
@@ -284,7 +212,18 @@ pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, TemplateError>
         if resource.get("Type").and_then(Value::as_str) != Some(TABLE_TYPE) {
             continue;
         }
-        specs.push(parse_table(id, resource)?);
+        specs.push(TableSpec::read(id, resource)?);
+    }
+    Ok(specs)
+}
+
+/// Every table of the template, which must declare vigie's three tables.
+pub fn vigie_table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, TemplateError> {
+    let specs = table_specs(template_yaml)?;
+    for logical_id in VIGIE_TABLES {
+        if !specs.iter().any(|s| s.logical_id == logical_id) {
+            return Err(TemplateError::MissingTable(logical_id));
+        }
     }
     Ok(specs)
 }
@@ -297,13 +236,8 @@ pub async fn create_tables(
     template_yaml: &str,
     prefix: &str,
 ) -> Result<Tables, TemplateError> {
-    let specs = table_specs(template_yaml)?;
+    let specs = vigie_table_specs(template_yaml)?;
     let tables = Tables::with_prefix(prefix);
-    for logical_id in ["MembersTable", "AlertsTable", "LedgerTable"] {
-        if !specs.iter().any(|s| s.logical_id == logical_id) {
-            return Err(TemplateError::MissingTable(logical_id));
-        }
-    }
     for spec in &specs {
         create_table(client, spec, &spec.table_name(prefix)).await?;
     }
@@ -363,9 +297,121 @@ pub async fn create_table(client: &Client, spec: &TableSpec, table_name: &str) -
     Ok(())
 }
 
-// ------------------------------------------------------------------ parsing
+// ------------------------------------------------------------------ the template's shape
 
-/// Parsing context: which table, to name it in errors.
+/// A table resource: `Type`, `Properties`, and the resource attributes that change nothing
+/// locally. Anything else (a `Condition`...) is refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+#[allow(dead_code)] // the ignored attributes are accepted, never read
+struct TableResource {
+    r#type: IgnoredAny,
+    properties: Value,
+    deletion_policy: Option<IgnoredAny>,
+    update_replace_policy: Option<IgnoredAny>,
+    depends_on: Option<IgnoredAny>,
+    metadata: Option<IgnoredAny>,
+}
+
+/// A table's `Properties`: those turned into the `CreateTable` / `UpdateTimeToLive` requests
+/// (literal values only), and those that mean nothing to a local emulator (accepted, ignored).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+#[allow(dead_code)] // the ignored properties are accepted, never read
+struct TableProperties {
+    attribute_definitions: Literal<Vec<AttributeDefinitionYaml>>,
+    key_schema: Literal<Vec<KeyElementYaml>>,
+    global_secondary_indexes: Option<Literal<Vec<IndexYaml>>>,
+    billing_mode: Option<Literal<BillingModeYaml>>,
+    provisioned_throughput: Option<Literal<ThroughputYaml>>,
+    stream_specification: Option<Literal<StreamYaml>>,
+    time_to_live_specification: Option<Literal<TtlYaml>>,
+    point_in_time_recovery_specification: Option<IgnoredAny>,
+    #[serde(rename = "SSESpecification")]
+    sse_specification: Option<IgnoredAny>,
+    tags: Option<IgnoredAny>,
+    deletion_protection_enabled: Option<IgnoredAny>,
+    contributor_insights_specification: Option<IgnoredAny>,
+    table_class: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct AttributeDefinitionYaml {
+    attribute_name: String,
+    attribute_type: AttributeKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct KeyElementYaml {
+    attribute_name: String,
+    key_type: KeyTypeYaml,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum KeyTypeYaml {
+    Hash,
+    Range,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+#[allow(dead_code)] // contributor insights are accepted, never read
+struct IndexYaml {
+    index_name: String,
+    key_schema: Vec<KeyElementYaml>,
+    projection: ProjectionYaml,
+    provisioned_throughput: Option<ThroughputYaml>,
+    contributor_insights_specification: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct ProjectionYaml {
+    projection_type: Option<ProjectionTypeYaml>,
+    non_key_attributes: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum ProjectionTypeYaml {
+    All,
+    KeysOnly,
+    Include,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum BillingModeYaml {
+    PayPerRequest,
+    Provisioned,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct ThroughputYaml {
+    read_capacity_units: Int,
+    write_capacity_units: Int,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct StreamYaml {
+    stream_view_type: StreamView,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TtlYaml {
+    attribute_name: Option<String>,
+    enabled: Flag,
+}
+
+// ------------------------------------------------------------------ DynamoDB's rules
+
+/// Naming the table in errors.
 struct Ctx<'a> {
     table: &'a str,
 }
@@ -375,314 +421,165 @@ impl Ctx<'_> {
         TemplateError::Invalid { table: self.table.to_owned(), path: path.into(), reason: reason.into() }
     }
 
-    fn unsupported(&self, what: &'static str, names: Vec<String>) -> TemplateError {
-        TemplateError::Unsupported { table: self.table.to_owned(), what, names }
+    /// Reads a typed part of this table.
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        value: Value,
+        what: &'static str,
+        at: &str,
+    ) -> Result<T, TemplateError> {
+        read_part(value).map_err(|e| match e {
+            PartError::Unsupported(names) => {
+                TemplateError::Unsupported { table: self.table.to_owned(), what, names }
+            }
+            PartError::Invalid { path, reason } => {
+                let path = match (at, path.as_str()) {
+                    ("", p) => p.to_owned(),
+                    (at, ".") => at.to_owned(),
+                    (at, p) => format!("{at}.{p}"),
+                };
+                self.invalid(path, reason)
+            }
+        })
     }
 
-    fn mapping<'v>(&self, value: &'v Value, path: &str) -> Result<&'v Mapping, TemplateError> {
-        value.as_mapping().ok_or_else(|| self.invalid(path, "expected a mapping"))
-    }
-
-    fn sequence<'v>(&self, value: &'v Value, path: &str) -> Result<&'v [Value], TemplateError> {
-        value.as_sequence().map(Vec::as_slice).ok_or_else(|| self.invalid(path, "expected a list"))
-    }
-
-    fn string<'v>(&self, value: &'v Value, path: &str) -> Result<&'v str, TemplateError> {
-        value.as_str().ok_or_else(|| self.invalid(path, "expected a string"))
-    }
-
-    fn required<'v>(&self, map: &'v Mapping, key: &str, path: &str) -> Result<&'v Value, TemplateError> {
-        map.get(key).ok_or_else(|| self.invalid(format!("{path}.{key}"), "missing"))
-    }
-
-    /// Fails on keys of `map` outside `known`.
-    fn only(&self, map: &Mapping, known: &[&str], what: &'static str) -> Result<(), TemplateError> {
-        let unknown: Vec<String> = map
-            .keys()
-            .map(|k| k.as_str().map(str::to_owned).unwrap_or_else(|| format!("{k:?}")))
-            .filter(|k| !known.contains(&k.as_str()))
-            .collect();
-        if unknown.is_empty() { Ok(()) } else { Err(self.unsupported(what, unknown)) }
-    }
-
-    fn bool(&self, value: &Value, path: &str) -> Result<bool, TemplateError> {
-        match value {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-            _ => Err(self.invalid(path, "expected true or false")),
+    fn key(&self, elements: Vec<KeyElementYaml>, path: &str) -> Result<KeySpec, TemplateError> {
+        let mut hash = None;
+        let mut range = None;
+        for (i, element) in elements.into_iter().enumerate() {
+            let slot = match element.key_type {
+                KeyTypeYaml::Hash => &mut hash,
+                KeyTypeYaml::Range => &mut range,
+            };
+            if slot.replace(element.attribute_name).is_some() {
+                return Err(self.invalid(format!("{path}[{i}]"), "key type given twice"));
+            }
         }
+        let hash = hash.ok_or_else(|| self.invalid(path, "no HASH key"))?;
+        Ok(KeySpec { hash, range })
     }
 
-    fn int(&self, value: &Value, path: &str) -> Result<i64, TemplateError> {
-        match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        }
-        .filter(|n| *n > 0)
-        .ok_or_else(|| self.invalid(path, "expected a positive integer"))
+    fn throughput(&self, t: ThroughputYaml, path: &str) -> Result<Throughput, TemplateError> {
+        let positive = |n: Int, field: &str| {
+            Some(n.0)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| self.invalid(format!("{path}.{field}"), "expected a positive integer"))
+        };
+        Ok(Throughput {
+            read: positive(t.read_capacity_units, "ReadCapacityUnits")?,
+            write: positive(t.write_capacity_units, "WriteCapacityUnits")?,
+        })
     }
-}
 
-/// Refuses intrinsic functions anywhere in a table's properties: short form (`!Ref x`, a tagged
-/// value) or long form (`{Ref: x}`, `{Fn::If: ...}`). `serde_norway`'s accessors look through
-/// tags, so without this check `!Ref Foo` would silently read as the string `Foo`.
-fn reject_intrinsics(ctx: &Ctx<'_>, value: &Value, path: &str) -> Result<(), TemplateError> {
-    match value {
-        Value::Tagged(tagged) => Err(ctx.invalid(
-            path,
-            format!("intrinsic function {} is not supported here: use a literal value", tagged.tag),
-        )),
-        Value::Mapping(map) => {
-            if map.len() == 1
-                && let Some(key) = map.keys().next().and_then(Value::as_str)
-                && (key == "Ref" || key == "Condition" || key.starts_with("Fn::"))
-            {
-                return Err(ctx.invalid(
-                    path,
-                    format!("intrinsic function {key} is not supported here: use a literal value"),
+    fn index(&self, index: IndexYaml, path: &str) -> Result<IndexSpec, TemplateError> {
+        let key = self.key(index.key_schema, &format!("{path}.KeySchema"))?;
+        let projection_path = format!("{path}.Projection");
+        let projection = match (index.projection.projection_type, index.projection.non_key_attributes) {
+            (Some(ProjectionTypeYaml::All), None) => ProjectionSpec::All,
+            (Some(ProjectionTypeYaml::KeysOnly) | None, None) => ProjectionSpec::KeysOnly,
+            (Some(ProjectionTypeYaml::Include), Some(attrs)) if !attrs.is_empty() => {
+                ProjectionSpec::Include(attrs)
+            }
+            (Some(ProjectionTypeYaml::Include), _) => {
+                return Err(self.invalid(projection_path, "INCLUDE needs NonKeyAttributes"));
+            }
+            (Some(other), _) => {
+                return Err(self.invalid(
+                    projection_path,
+                    format!("ProjectionType {other:?} with these NonKeyAttributes is not valid"),
                 ));
             }
-            for (k, v) in map {
-                let key = k.as_str().unwrap_or("?");
-                reject_intrinsics(ctx, v, &format!("{path}.{key}"))?;
+            (None, Some(_)) => {
+                return Err(self.invalid(projection_path, "NonKeyAttributes needs ProjectionType INCLUDE"));
             }
-            Ok(())
-        }
-        Value::Sequence(items) => {
-            for (i, v) in items.iter().enumerate() {
-                reject_intrinsics(ctx, v, &format!("{path}[{i}]"))?;
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+        };
+        let throughput = index
+            .provisioned_throughput
+            .map(|t| self.throughput(t, &format!("{path}.ProvisionedThroughput")))
+            .transpose()?;
+        Ok(IndexSpec { name: index.index_name, key, projection, throughput })
     }
 }
 
-fn parse_table(id: &str, resource: &Value) -> Result<TableSpec, TemplateError> {
-    let ctx = Ctx { table: id };
-    let resource = ctx.mapping(resource, "")?;
-    let mut attrs = vec!["Type", "Properties"];
-    attrs.extend_from_slice(IGNORED_RESOURCE_ATTRIBUTES);
-    ctx.only(resource, &attrs, "resource attributes")?;
-    let props = ctx.mapping(ctx.required(resource, "Properties", "")?, "Properties")?;
-    let mut known = KNOWN_PROPERTIES.to_vec();
-    known.extend_from_slice(IGNORED_PROPERTIES);
-    ctx.only(props, &known, "properties")?;
-    for key in KNOWN_PROPERTIES {
-        if let Some(v) = props.get(*key) {
-            reject_intrinsics(&ctx, v, key)?;
-        }
-    }
+impl TableSpec {
+    /// Reads table resource `id` of the template.
+    fn read(id: &str, resource: &Value) -> Result<TableSpec, TemplateError> {
+        let ctx = Ctx { table: id };
+        let resource: TableResource = ctx.read(resource.clone(), "resource attributes", "")?;
+        let props: TableProperties = ctx.read(resource.properties, "properties", "")?;
 
-    let attributes = parse_attributes(&ctx, ctx.required(props, "AttributeDefinitions", "Properties")?)?;
-    let key = parse_key_schema(&ctx, ctx.required(props, "KeySchema", "Properties")?, "KeySchema")?;
-    let global_indexes = match props.get("GlobalSecondaryIndexes") {
-        None => Vec::new(),
-        Some(v) => ctx
-            .sequence(v, "GlobalSecondaryIndexes")?
-            .iter()
+        let mut attributes: Vec<AttributeSpec> = Vec::new();
+        for (i, a) in props.attribute_definitions.0.into_iter().enumerate() {
+            if attributes.iter().any(|b| b.name == a.attribute_name) {
+                return Err(ctx.invalid(
+                    format!("AttributeDefinitions[{i}]"),
+                    format!("attribute {} is defined twice", a.attribute_name),
+                ));
+            }
+            attributes.push(AttributeSpec { name: a.attribute_name, kind: a.attribute_type });
+        }
+        let key = ctx.key(props.key_schema.0, "KeySchema")?;
+        let global_indexes = props
+            .global_secondary_indexes
+            .map(|l| l.0)
+            .unwrap_or_default()
+            .into_iter()
             .enumerate()
-            .map(|(i, gsi)| parse_index(&ctx, gsi, &format!("GlobalSecondaryIndexes[{i}]")))
-            .collect::<Result<_, _>>()?,
-    };
-    let provisioned = props
-        .get("ProvisionedThroughput")
-        .map(|v| parse_throughput(&ctx, v, "ProvisionedThroughput"))
-        .transpose()?;
-    let billing =
-        match (props.get("BillingMode").map(|v| ctx.string(v, "BillingMode")).transpose()?, provisioned) {
-            (Some("PAY_PER_REQUEST"), None) => BillingSpec::PayPerRequest,
-            (Some("PAY_PER_REQUEST"), Some(_)) => {
+            .map(|(i, gsi)| ctx.index(gsi, &format!("GlobalSecondaryIndexes[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let provisioned =
+            props.provisioned_throughput.map(|t| ctx.throughput(t.0, "ProvisionedThroughput")).transpose()?;
+        let billing = match (props.billing_mode.map(|l| l.0), provisioned) {
+            (Some(BillingModeYaml::PayPerRequest), None) => BillingSpec::PayPerRequest,
+            (Some(BillingModeYaml::PayPerRequest), Some(_)) => {
                 return Err(
                     ctx.invalid("ProvisionedThroughput", "not allowed with BillingMode PAY_PER_REQUEST")
                 );
             }
-            (Some("PROVISIONED") | None, Some(t)) => BillingSpec::Provisioned(t),
-            (Some("PROVISIONED") | None, None) => {
+            (Some(BillingModeYaml::Provisioned) | None, Some(t)) => BillingSpec::Provisioned(t),
+            (Some(BillingModeYaml::Provisioned) | None, None) => {
                 return Err(
                     ctx.invalid("ProvisionedThroughput", "missing (BillingMode is PROVISIONED when omitted)")
                 );
             }
-            (Some(other), _) => {
-                return Err(ctx.invalid("BillingMode", format!("unknown billing mode {other:?}")));
-            }
         };
-    for gsi in &global_indexes {
-        match (billing, gsi.throughput) {
-            (BillingSpec::Provisioned(_), None) => {
-                return Err(ctx.invalid(
-                    format!("GlobalSecondaryIndexes[{}]", gsi.name),
-                    "ProvisionedThroughput missing",
-                ));
+        for gsi in &global_indexes {
+            match (billing, gsi.throughput) {
+                (BillingSpec::Provisioned(_), None) => {
+                    return Err(ctx.invalid(
+                        format!("GlobalSecondaryIndexes[{}]", gsi.name),
+                        "ProvisionedThroughput missing",
+                    ));
+                }
+                (BillingSpec::PayPerRequest, Some(_)) => {
+                    return Err(ctx.invalid(
+                        format!("GlobalSecondaryIndexes[{}]", gsi.name),
+                        "ProvisionedThroughput not allowed with PAY_PER_REQUEST",
+                    ));
+                }
+                _ => {}
             }
-            (BillingSpec::PayPerRequest, Some(_)) => {
-                return Err(ctx.invalid(
-                    format!("GlobalSecondaryIndexes[{}]", gsi.name),
-                    "ProvisionedThroughput not allowed with PAY_PER_REQUEST",
-                ));
-            }
-            _ => {}
         }
-    }
-    let stream = props.get("StreamSpecification").map(|v| parse_stream(&ctx, v)).transpose()?;
-    let ttl_attribute =
-        props.get("TimeToLiveSpecification").map(|v| parse_ttl(&ctx, v)).transpose()?.flatten();
-
-    let spec = TableSpec {
-        logical_id: id.to_owned(),
-        attributes,
-        key,
-        global_indexes,
-        billing,
-        stream,
-        ttl_attribute,
-    };
-    check_attributes(&ctx, &spec)?;
-    Ok(spec)
-}
-
-fn parse_attributes(ctx: &Ctx<'_>, value: &Value) -> Result<Vec<AttributeSpec>, TemplateError> {
-    let mut out: Vec<AttributeSpec> = Vec::new();
-    for (i, item) in ctx.sequence(value, "AttributeDefinitions")?.iter().enumerate() {
-        let path = format!("AttributeDefinitions[{i}]");
-        let map = ctx.mapping(item, &path)?;
-        ctx.only(map, &["AttributeName", "AttributeType"], "attribute definition keys")?;
-        let name = ctx.string(ctx.required(map, "AttributeName", &path)?, &path)?.to_owned();
-        let kind = match ctx.string(ctx.required(map, "AttributeType", &path)?, &path)? {
-            "S" => AttributeKind::S,
-            "N" => AttributeKind::N,
-            "B" => AttributeKind::B,
-            other => {
-                return Err(ctx
-                    .invalid(format!("{path}.AttributeType"), format!("expected S, N or B, got {other:?}")));
+        let stream = props.stream_specification.map(|s| s.0.stream_view_type);
+        let ttl_attribute = match props.time_to_live_specification.map(|l| l.0) {
+            Some(TtlYaml { enabled: Flag(true), attribute_name: Some(name) }) => Some(name),
+            Some(TtlYaml { enabled: Flag(true), attribute_name: None }) => {
+                return Err(ctx.invalid("TimeToLiveSpecification.AttributeName", "missing"));
             }
+            Some(TtlYaml { enabled: Flag(false), .. }) | None => None,
         };
-        if out.iter().any(|a| a.name == name) {
-            return Err(ctx.invalid(path, format!("attribute {name} is defined twice")));
-        }
-        out.push(AttributeSpec { name, kind });
-    }
-    Ok(out)
-}
 
-fn parse_key_schema(ctx: &Ctx<'_>, value: &Value, path: &str) -> Result<KeySpec, TemplateError> {
-    let mut hash = None;
-    let mut range = None;
-    for (i, item) in ctx.sequence(value, path)?.iter().enumerate() {
-        let item_path = format!("{path}[{i}]");
-        let map = ctx.mapping(item, &item_path)?;
-        ctx.only(map, &["AttributeName", "KeyType"], "key schema keys")?;
-        let name = ctx.string(ctx.required(map, "AttributeName", &item_path)?, &item_path)?.to_owned();
-        let slot = match ctx.string(ctx.required(map, "KeyType", &item_path)?, &item_path)? {
-            "HASH" => &mut hash,
-            "RANGE" => &mut range,
-            other => {
-                return Err(ctx.invalid(
-                    format!("{item_path}.KeyType"),
-                    format!("expected HASH or RANGE, got {other:?}"),
-                ));
-            }
+        let spec = TableSpec {
+            logical_id: id.to_owned(),
+            attributes,
+            key,
+            global_indexes,
+            billing,
+            stream,
+            ttl_attribute,
         };
-        if slot.replace(name).is_some() {
-            return Err(ctx.invalid(item_path, "key type given twice"));
-        }
-    }
-    let hash = hash.ok_or_else(|| ctx.invalid(path, "no HASH key"))?;
-    Ok(KeySpec { hash, range })
-}
-
-fn parse_index(ctx: &Ctx<'_>, value: &Value, path: &str) -> Result<IndexSpec, TemplateError> {
-    let map = ctx.mapping(value, path)?;
-    ctx.only(
-        map,
-        &[
-            "IndexName",
-            "KeySchema",
-            "Projection",
-            "ProvisionedThroughput",
-            "ContributorInsightsSpecification",
-        ],
-        "index keys",
-    )?;
-    let name = ctx.string(ctx.required(map, "IndexName", path)?, &format!("{path}.IndexName"))?.to_owned();
-    let key = parse_key_schema(ctx, ctx.required(map, "KeySchema", path)?, &format!("{path}.KeySchema"))?;
-    let projection_path = format!("{path}.Projection");
-    let projection = ctx.mapping(ctx.required(map, "Projection", path)?, &projection_path)?;
-    ctx.only(projection, &["ProjectionType", "NonKeyAttributes"], "projection keys")?;
-    let non_key = projection
-        .get("NonKeyAttributes")
-        .map(|v| {
-            ctx.sequence(v, &format!("{projection_path}.NonKeyAttributes"))?
-                .iter()
-                .map(|a| ctx.string(a, &format!("{projection_path}.NonKeyAttributes")).map(str::to_owned))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let kind = projection.get("ProjectionType").map(|v| ctx.string(v, &projection_path)).transpose()?;
-    let projection = match (kind, non_key) {
-        (Some("ALL"), None) => ProjectionSpec::All,
-        (Some("KEYS_ONLY") | None, None) => ProjectionSpec::KeysOnly,
-        (Some("INCLUDE"), Some(attrs)) if !attrs.is_empty() => ProjectionSpec::Include(attrs),
-        (Some("INCLUDE"), _) => return Err(ctx.invalid(projection_path, "INCLUDE needs NonKeyAttributes")),
-        (Some(other), _) => {
-            return Err(ctx.invalid(
-                projection_path,
-                format!("ProjectionType {other:?} with these NonKeyAttributes is not valid"),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(ctx.invalid(projection_path, "NonKeyAttributes needs ProjectionType INCLUDE"));
-        }
-    };
-    let throughput = map
-        .get("ProvisionedThroughput")
-        .map(|v| parse_throughput(ctx, v, &format!("{path}.ProvisionedThroughput")))
-        .transpose()?;
-    Ok(IndexSpec { name, key, projection, throughput })
-}
-
-fn parse_throughput(ctx: &Ctx<'_>, value: &Value, path: &str) -> Result<Throughput, TemplateError> {
-    let map = ctx.mapping(value, path)?;
-    ctx.only(map, &["ReadCapacityUnits", "WriteCapacityUnits"], "provisioned throughput keys")?;
-    Ok(Throughput {
-        read: ctx.int(ctx.required(map, "ReadCapacityUnits", path)?, &format!("{path}.ReadCapacityUnits"))?,
-        write: ctx
-            .int(ctx.required(map, "WriteCapacityUnits", path)?, &format!("{path}.WriteCapacityUnits"))?,
-    })
-}
-
-fn parse_stream(ctx: &Ctx<'_>, value: &Value) -> Result<StreamView, TemplateError> {
-    let map = ctx.mapping(value, "StreamSpecification")?;
-    ctx.only(map, &["StreamViewType"], "stream specification keys")?;
-    match ctx.string(
-        ctx.required(map, "StreamViewType", "StreamSpecification")?,
-        "StreamSpecification.StreamViewType",
-    )? {
-        "KEYS_ONLY" => Ok(StreamView::KeysOnly),
-        "NEW_IMAGE" => Ok(StreamView::NewImage),
-        "OLD_IMAGE" => Ok(StreamView::OldImage),
-        "NEW_AND_OLD_IMAGES" => Ok(StreamView::NewAndOldImages),
-        other => {
-            Err(ctx.invalid("StreamSpecification.StreamViewType", format!("unknown view type {other:?}")))
-        }
-    }
-}
-
-fn parse_ttl(ctx: &Ctx<'_>, value: &Value) -> Result<Option<String>, TemplateError> {
-    let map = ctx.mapping(value, "TimeToLiveSpecification")?;
-    ctx.only(map, &["AttributeName", "Enabled"], "time to live keys")?;
-    let enabled = ctx
-        .bool(ctx.required(map, "Enabled", "TimeToLiveSpecification")?, "TimeToLiveSpecification.Enabled")?;
-    let name = map
-        .get("AttributeName")
-        .map(|v| ctx.string(v, "TimeToLiveSpecification.AttributeName"))
-        .transpose()?;
-    match (enabled, name) {
-        (true, Some(name)) => Ok(Some(name.to_owned())),
-        (true, None) => Err(ctx.invalid("TimeToLiveSpecification.AttributeName", "missing")),
-        (false, _) => Ok(None),
+        check_attributes(&ctx, &spec)?;
+        Ok(spec)
     }
 }
 
@@ -715,8 +612,9 @@ fn check_attributes(ctx: &Ctx<'_>, spec: &TableSpec) -> Result<(), TemplateError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::workspace_template;
 
-    const FIXTURE: &str = include_str!("../tests/fixtures/template.yaml");
+    const FIXTURE: &str = include_str!("../../tests/fixtures/template.yaml");
 
     fn table(yaml_props: &str) -> Result<Vec<TableSpec>, TemplateError> {
         let yaml = format!(
@@ -816,18 +714,6 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(specs[0].stream, None);
-    }
-
-    #[test]
-    fn function_timeouts_are_their_own_or_the_globals() {
-        if let Ok(real) = std::fs::read_to_string(workspace_template()) {
-            assert_eq!(function_timeout(&real, "FanOutFunction"), Some(std::time::Duration::from_secs(900)));
-            assert_eq!(
-                function_timeout(&real, "InboundSmsFunction"),
-                Some(std::time::Duration::from_secs(30))
-            );
-            assert_eq!(function_timeout(&real, "Nope"), None);
-        }
     }
 
     #[test]

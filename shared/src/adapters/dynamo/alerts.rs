@@ -1,0 +1,150 @@
+//! Alerts in the alerts table: recorded with the inbound marker and the sender's budget in one
+//! transaction, read back, counted, handed over between fan-out chunks, acknowledged.
+
+use std::collections::HashMap;
+
+use tracing::instrument;
+
+use super::DynamoStore;
+use super::items::{Item, expires_at, from_item, key, n, now_ms, s, to_item, unavailable};
+use super::keys::{DELIVERY_RETENTION, alert_pk};
+use super::ledger::inbound_marker;
+use super::sessions;
+use super::writes::{Transaction, put_action, update_action};
+use crate::domain::{AlertId, MemberId};
+use crate::model::{Alert, Applied, Budget, Cursor, DeliveryCounts, InboundMessageId, Recorded};
+use crate::ports::{AlertLog, StoreError};
+
+/// What an alert item holds besides the alert: its keys and its place in the feed.
+fn alert_item(alert: &Alert) -> Result<Item, StoreError> {
+    let mut item = to_item("alert", alert)?;
+    item.extend(key(alert_pk(alert.alert_id), "ALERT"));
+    item.insert("kind".into(), s("alert"));
+    item.insert("feed_pk".into(), s(alert.community_id.as_str()));
+    item.insert("feed_sk".into(), s(alert.alert_id.to_string()));
+    Ok(item)
+}
+
+impl AlertLog for DynamoStore {
+    #[instrument(skip(self, alerts, budget), fields(inbound = %inbound, alerts = alerts.len()))]
+    async fn record_inbound_alerts(
+        &self,
+        inbound: &InboundMessageId,
+        alerts: &[Alert],
+        budget: Option<&Budget>,
+    ) -> Result<Recorded, StoreError> {
+        // The marker first and the budget second: the cancellation reasons say which failed.
+        let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, "alert")?];
+        if let Some(budget) = budget {
+            actions.push(sessions::limit_action(&self.tables.ledger, budget)?);
+        }
+        actions.extend(
+            alerts
+                .iter()
+                .map(|alert| {
+                    put_action(&self.tables.alerts, alert_item(alert)?, Some("attribute_not_exists(pk)"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        match self.transact("TransactWriteItems alerts", actions).await? {
+            Transaction::Committed => Ok(Recorded::Now),
+            Transaction::ConditionFailed(failed)
+                if budget.is_some() && failed.contains(&1) && !failed.contains(&0) =>
+            {
+                Ok(Recorded::OverBudget)
+            }
+            Transaction::ConditionFailed(_) => Ok(Recorded::AlreadyBefore),
+        }
+    }
+
+    async fn alert(&self, id: AlertId) -> Result<Option<Alert>, StoreError> {
+        let item = self.get(&self.tables.alerts, key(alert_pk(id), "ALERT"), "GetItem alert").await?;
+        item.map(|i| from_item("alert", i)).transpose()
+    }
+
+    #[instrument(skip(self, counts), fields(alert = %id))]
+    async fn record_counts(
+        &self,
+        id: AlertId,
+        counts: &DeliveryCounts,
+        done: bool,
+    ) -> Result<(), StoreError> {
+        // What the fan-out sent, only: the receipts' counts (`*_delivered`, `*_undelivered`) are
+        // added one by one by the receipts themselves, and never overwritten here.
+        let mut expression = "SET sms_sent = :ss, sms_failed = :sf, email_sent = :es, email_failed = :ef, recipients = :r, pending = :p, sms_unsettled = :su, email_unsettled = :eu".to_owned();
+        let mut values = HashMap::from([
+            (":ss".to_owned(), n(counts.sms_sent)),
+            (":sf".to_owned(), n(counts.sms_failed)),
+            (":es".to_owned(), n(counts.email_sent)),
+            (":ef".to_owned(), n(counts.email_failed)),
+            (":r".to_owned(), n(counts.recipients)),
+            (":p".to_owned(), n(counts.pending)),
+            (":su".to_owned(), n(counts.sms_unsettled)),
+            (":eu".to_owned(), n(counts.email_unsettled)),
+        ]);
+        if done {
+            expression.push_str(", fanout_done_at = if_not_exists(fanout_done_at, :now)");
+            values.insert(":now".into(), n(now_ms()));
+        }
+        self.client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .set_key(Some(key(alert_pk(id), "ALERT")))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(unavailable("UpdateItem counts"))?;
+        Ok(())
+    }
+
+    #[instrument(skip(self, after), fields(alert = %id))]
+    async fn hand_over(&self, id: AlertId, after: &Cursor) -> Result<(), StoreError> {
+        let mut item = key(alert_pk(id), format!("CURSOR#{}", after.0));
+        item.insert("kind".into(), s("fanout_cursor"));
+        item.insert("alert_id".into(), s(id.to_string()));
+        item.insert("after".into(), s(after.0.clone()));
+        item.insert("at".into(), n(now_ms()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.alerts)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Handed over before (a replayed chunk): the next chunk already has its record.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(err) => Err(unavailable("PutItem cursor")(err)),
+        }
+    }
+
+    #[instrument(skip(self), fields(alert = %id, member = %member))]
+    async fn acknowledge(&self, id: AlertId, member: MemberId) -> Result<Applied, StoreError> {
+        let mut ack = key(alert_pk(id), format!("ACK#{member}"));
+        ack.insert("member_id".into(), s(member.to_string()));
+        ack.insert("at".into(), n(now_ms()));
+        ack.insert("expires_at".into(), expires_at(DELIVERY_RETENTION));
+        let actions = vec![
+            put_action(&self.tables.ledger, ack, Some("attribute_not_exists(pk)"))?,
+            update_action(
+                &self.tables.alerts,
+                key(alert_pk(id), "ALERT"),
+                "ADD acks :one",
+                HashMap::from([(":one".to_owned(), n(1))]),
+            )?,
+        ];
+        match self.transact("TransactWriteItems ack", actions).await? {
+            Transaction::Committed => Ok(Applied::Now),
+            Transaction::ConditionFailed(failed) if failed == [0] => Ok(Applied::AlreadyBefore),
+            Transaction::ConditionFailed(_) => {
+                Err(StoreError::Corrupt { what: "alert", reason: "acknowledged alert is missing".into() })
+            }
+        }
+    }
+}
