@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use vigie::app::alerts::{Invalid, PreviewProblem, Problem, Raised, preview};
 use vigie::domain::{AlertId, AlertText, Category, Encoding, Member};
 use vigie::model::{AlertReport, Channel, Cursor};
 use vigie::ports::Feed;
@@ -24,7 +25,7 @@ use crate::error::WebError;
 use crate::forms::{BodyRefused, Query, Segments, read_body};
 use crate::i18n::Lang;
 use crate::pages::admin::{AddError, NewMember, add_member, remove_member};
-use crate::pages::alerts::{Draft, RaiseError, Raised, parse_submission, preview, raise_alerts, source_of};
+use crate::pages::alerts::{Draft, parse_submission, source_of};
 use crate::pages::feed::alerts_page;
 use crate::pages::members::{DeliveryProblemJson, Neighbour, neighbours};
 use crate::pages::settings::{SaveError, Values, save_settings};
@@ -181,13 +182,13 @@ async fn sms_preview<B: Backend>(
             Encoding::Gsm7 => "gsm7",
             Encoding::Ucs2 => "ucs2",
         },
-        summary: if p.problem == Some("empty") {
+        summary: if p.problem == Some(PreviewProblem::Empty) {
             String::new()
         } else {
             ctx.lang.sms_size(p.chars, AlertText::MAX_CHARS, p.segments, p.encoding)
         },
         sms: p.sms,
-        problem: p.problem,
+        problem: p.problem.map(PreviewProblem::as_str),
     }))
 }
 
@@ -333,7 +334,6 @@ pub struct RaisedJson {
 /// `POST /api/alerts`: the same path as the page's confirmation step.
 async fn create_alert<B: Backend>(
     State(state): State<AppState<B>>,
-    lang: Lang,
     signed: Signed,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NewAlertJson>,
@@ -347,7 +347,7 @@ async fn create_alert<B: Backend>(
     };
     let draft = Draft { category: body.category.parse().ok(), text: body.text, communities };
     let ids = |ids: Vec<AlertId>| ids.iter().map(ToString::to_string).collect();
-    match raise_alerts(&state, &signed, &draft, &submission, lang).await {
+    match draft.raise(&state, &signed, &submission).await {
         Ok(Raised::Now(alert_ids)) => {
             Ok((StatusCode::CREATED, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: false }))
                 .into_response())
@@ -356,13 +356,24 @@ async fn create_alert<B: Backend>(
             Ok((StatusCode::OK, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: true }))
                 .into_response())
         }
-        Err(RaiseError::Invalid(problems)) => {
-            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, problems.code))
+        Err(Problem::Invalid(invalid)) => {
+            let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
         }
-        Err(RaiseError::RateLimited(_)) => {
+        Err(Problem::RateLimited { .. }) => {
             Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited"))
         }
-        Err(RaiseError::Web(err)) => Err(err.into()),
+        Err(Problem::Store(err)) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// The stable code of what is wrong with an alert (`docs/openapi.yaml`).
+fn invalid_code(invalid: Invalid) -> &'static str {
+    match invalid {
+        Invalid::NoCategory => "invalid_category",
+        Invalid::EmptyText => "text_empty",
+        Invalid::TextTooLong { .. } => "text_too_long",
+        Invalid::NoCommunity => "invalid_communities",
     }
 }
 
