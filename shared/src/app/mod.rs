@@ -4,3 +4,7 @@
 //! tables, the API with its stable codes, the SMS function with its reply texts).
 
 pub mod alerts;
+pub mod feed;
+pub mod members;
+pub mod neighbours;
+pub mod settings;

@@ -9,14 +9,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach};
+use vigie::app::feed;
 use vigie::compose;
 use vigie::domain::{AlertId, AlertSource, AlertText, Category, count_segments};
 use vigie::model::{AlertReport, Channel, InboundMessageId};
-use vigie::ports::Feed;
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
-use crate::forms::{Form, FormData, Query, Segments};
+use crate::forms::{FormData, Query, Segments};
+use crate::guard::CsrfForm;
 use crate::i18n::Lang;
 use crate::paris;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
@@ -200,9 +201,8 @@ async fn edit<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     render::ok(&new_page(&state, &ctx, &signed, &Draft::from_form(&form), Problems::default()))
 }
 
@@ -227,9 +227,8 @@ async fn confirm<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     let draft = Draft::from_form(&form);
     let checked = match alerts::check_form(
         &signed.member,
@@ -285,9 +284,8 @@ async fn raise<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     let submission =
         form.get("submission").and_then(parse_submission).ok_or(WebError::BadRequest("submission id"))?;
     let draft = Draft::from_form(&form);
@@ -385,11 +383,7 @@ async fn detail<B: Backend>(
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
-    let report = state.store().alert_report(id).await?.ok_or(WebError::NotFound)?;
-    if !signed.member.belongs_to(&report.alert.community_id) {
-        // Not told apart from an alert that does not exist.
-        return Err(WebError::NotFound);
-    }
+    let report = feed::report(state.store(), &signed.member, id).await?;
     let lang = ctx.lang;
     let t = lang.t();
     let figures = match &report.counts {
