@@ -1,9 +1,9 @@
 //! The extractors that make the safe path the only one: a handler that changes state takes a
 //! body whose anti-CSRF token is already checked ([`CsrfForm`], [`AnonymousForm`],
 //! [`CsrfJson`], or [`CsrfHeader`] for a request without a body), and a referent's handler takes
-//! [`Referent`]. The body readers they use are private to this module: there is no other way
-//! to read a form or a JSON body in a handler, so a forgotten check cannot compile;
-//! `tests/it/web/web_authz.rs` walks every state-changing route without a token to prove it.
+//! [`Referent`]. The crate's only readers of a form or a JSON body are private to this module,
+//! so a handler cannot read one unchecked; `tests/it/web/web_authz.rs` walks every
+//! state-changing route without a token, so a route that forgets its guard fails there.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
