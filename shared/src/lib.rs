@@ -1,7 +1,8 @@
-//! vigie's shared library: the pure domain, the ports the handlers depend on, and the AWS
-//! adapters behind them.
+//! vigie's shared library: the pure domain, the use cases ([`app`]), the ports they depend on,
+//! and the AWS adapters behind them.
 
 pub mod adapters;
+pub mod app;
 pub mod compose;
 pub mod config;
 pub mod domain;

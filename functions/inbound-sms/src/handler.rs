@@ -8,14 +8,12 @@ use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use tracing::{info, instrument, warn};
 use vigie::adapters::now_ms;
+use vigie::app::alerts;
 use vigie::config::Config;
-use vigie::domain::{
-    self, AlertId, AlertSource, AlertText, DomainError, Inbound as Kind, Language, Member, PhoneNumber, Role,
-    SharedNumber,
-};
-use vigie::model::{Alert, Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Recorded, Task};
+use vigie::domain::{self, AlertId, Inbound as Kind, Language, Member, PhoneNumber, SharedNumber};
+use vigie::model::{Claim, ClaimHolder, InboundMessageId, Outcome, Task};
 use vigie::pace::{Pacer, Priority};
-use vigie::ports::{AlertLog, Ledger, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter};
+use vigie::ports::{AlertLog, Feed, Ledger, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -144,7 +142,7 @@ pub async fn handle<S, T>(
     event: LambdaEvent<SnsEvent>,
 ) -> Result<Vec<Handled>, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let invocation = Invocation::of(&event.context);
@@ -224,7 +222,7 @@ pub fn parse_inbound(message: &str, shared: &SharedNumber) -> Result<ParsedInbou
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let ParsedInbound { inbound, from, body } = match parse_inbound(message, &deps.config.sms_shared_number) {
@@ -263,7 +261,7 @@ async fn handle_sms<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
@@ -347,7 +345,8 @@ where
     reply_with(deps, inbound, from, domain::start_reply(language), Handled::SmsOn).await
 }
 
-/// Records one alert per community of the sender; the fan-out takes it from there.
+/// Raises the sender's alert ([`alerts::raise`], as the page and the API do) and tells them
+/// what was wrong, if anything was.
 async fn raise_alerts<S, T>(
     deps: &Inbound<S, T>,
     inbound: &InboundMessageId,
@@ -356,54 +355,24 @@ async fn raise_alerts<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
-    let text = match AlertText::parse(body) {
-        Ok(text) => text,
-        Err(DomainError::AlertTooLong { max, .. }) => {
-            return reply_with(deps, inbound, from, domain::too_long_reply(max), Handled::TooLong).await;
-        }
-        Err(_) => return reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,
+    let draft = alerts::Draft { sender: member, text: body, via: alerts::Via::Sms, submission: inbound };
+    let (reply, handled) = match alerts::raise(&deps.store, deps.config.alerts_per_hour, draft).await {
+        Ok(alerts::Raised::Now(ids)) => return Ok(Handled::Alerted(ids)),
+        Ok(alerts::Raised::AlreadyBefore(_)) => return Ok(Handled::Duplicate),
+        Err(alerts::Problem::Store(err)) => return Err(err.into()),
+        Err(alerts::Problem::RateLimited { .. }) => (domain::rate_limited_reply(), Handled::RateLimited),
+        Err(alerts::Problem::Invalid(invalid)) => match invalid.first() {
+            Some(alerts::Invalid::TextTooLong { max, .. }) => {
+                (domain::too_long_reply(*max), Handled::TooLong)
+            }
+            Some(alerts::Invalid::NoCommunity) => (domain::no_community_reply(), Handled::NoCommunity),
+            _ => (domain::empty_reply(), Handled::Empty),
+        },
     };
-    let source = if member.role == Role::Police { AlertSource::Police } else { AlertSource::Sms };
-    let mut alerts = Vec::with_capacity(member.communities.len());
-    for community_id in &member.communities {
-        let Some(community) = deps.store.community(community_id).await? else {
-            warn!(member = %member.id, community = %community_id, "member of a community that does not exist");
-            continue;
-        };
-        alerts.push(Alert {
-            alert_id: AlertId::new(),
-            community_id: community.id,
-            community_name: community.name,
-            sender_id: member.id,
-            sender_first_name: member.first_name.clone(),
-            source,
-            text: text.clone(),
-            created_at: now_ms(),
-            inbound_message_id: Some(inbound.clone()),
-            category: None,
-        });
-    }
-    if alerts.is_empty() {
-        return reply_with(deps, inbound, from, domain::no_community_reply(), Handled::NoCommunity).await;
-    }
-    // The same limit as alerts raised on the page: one budget per member, whatever the channel,
-    // counted in the transaction that records the alerts, so only a recorded alert counts.
-    let per_hour = deps.config.alerts_per_hour;
-    match deps
-        .store
-        .record_inbound_alerts(inbound, &alerts, Some(&Budget::alerts(member.id, per_hour)))
-        .await?
-    {
-        Recorded::Now => Ok(Handled::Alerted(alerts.into_iter().map(|a| a.alert_id).collect())),
-        Recorded::AlreadyBefore => Ok(Handled::Duplicate),
-        Recorded::OverBudget => {
-            warn!(member = %member.id, per_hour, "alert refused: rate limit");
-            reply_with(deps, inbound, from, domain::rate_limited_reply(), Handled::RateLimited).await
-        }
-    }
+    reply_with(deps, inbound, from, reply, handled).await
 }
 
 async fn reply_with<S, T>(

@@ -103,3 +103,50 @@ impl From<RegisterError> for WebError {
         }
     }
 }
+
+/// What a use case refused, where the door has no better answer of its own (the pages and the
+/// API answer a form's problems themselves, field by field or with a code).
+impl From<vigie::app::members::Problem> for WebError {
+    fn from(problem: vigie::app::members::Problem) -> Self {
+        use vigie::app::members::Problem;
+        match problem {
+            Problem::NotFound => WebError::NotFound,
+            Problem::Forbidden => WebError::Forbidden,
+            Problem::Invalid(_) => WebError::BadRequest("invalid member"),
+            Problem::PhoneTaken => WebError::Register(RegisterError::PhoneTaken),
+            Problem::EmailTaken => WebError::Register(RegisterError::EmailTaken),
+            Problem::Register(err) => err.into(),
+            Problem::Store(err) => WebError::Store(err),
+        }
+    }
+}
+
+impl From<vigie::app::settings::Problem> for WebError {
+    fn from(problem: vigie::app::settings::Problem) -> Self {
+        use vigie::app::settings::Problem;
+        match problem {
+            Problem::Invalid(_) => WebError::BadRequest("invalid settings"),
+            Problem::PhoneTaken => WebError::Register(RegisterError::PhoneTaken),
+            Problem::Register(err) => err.into(),
+            Problem::Store(err) => WebError::Store(err),
+        }
+    }
+}
+
+impl From<vigie::app::feed::Problem> for WebError {
+    fn from(problem: vigie::app::feed::Problem) -> Self {
+        match problem {
+            vigie::app::feed::Problem::NotFound => WebError::NotFound,
+            vigie::app::feed::Problem::Store(err) => WebError::Store(err),
+        }
+    }
+}
+
+impl From<vigie::app::neighbours::Problem> for WebError {
+    fn from(problem: vigie::app::neighbours::Problem) -> Self {
+        match problem {
+            vigie::app::neighbours::Problem::UnknownCommunity => WebError::NotFound,
+            vigie::app::neighbours::Problem::Store(err) => WebError::Store(err),
+        }
+    }
+}

@@ -8,7 +8,8 @@
 //! - [`app`]: the state, the backend (store and mailer), the router that every area joins;
 //! - [`frame`]: what every request goes through (base path, language, error pages, headers);
 //! - [`pages`]: one module per area of the site, each with its `routes()`; [`api`]: `/api/`;
-//! - [`session`]: the signed-in member and the anti-CSRF checks; [`i18n`]: every string.
+//! - [`session`]: the signed-in member and the anti-CSRF checks; [`guard`]: the extractors that
+//!   check them before a handler changes anything; [`i18n`]: every string.
 
 pub mod api;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod cookies;
 pub mod error;
 pub mod forms;
 pub mod frame;
+pub mod guard;
 pub mod i18n;
 pub mod pages;
 pub mod paris;

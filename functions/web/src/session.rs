@@ -61,18 +61,26 @@ impl<B: Backend> FromRequestParts<AppState<B>> for Signed {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState<B>) -> Result<Self, Self::Rejection> {
-        signed_in(&parts.headers, state).await?.ok_or(WebError::SignedOut)
+        MaybeSigned::from_request_parts(parts, state).await?.0.ok_or(WebError::SignedOut)
     }
 }
 
 /// For pages anyone may see, that change when one is signed in.
+#[derive(Clone)]
 pub struct MaybeSigned(pub Option<Signed>);
 
+/// The session is read once per request, however many extractors ask for it (a handler's
+/// [`Signed`], and the guards of [`crate::guard`]): the first keeps it in the request.
 impl<B: Backend> FromRequestParts<AppState<B>> for MaybeSigned {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState<B>) -> Result<Self, Self::Rejection> {
-        Ok(MaybeSigned(signed_in(&parts.headers, state).await?))
+        if let Some(known) = parts.extensions.get::<MaybeSigned>() {
+            return Ok(known.clone());
+        }
+        let found = MaybeSigned(signed_in(&parts.headers, state).await?);
+        parts.extensions.insert(found.clone());
+        Ok(found)
     }
 }
 

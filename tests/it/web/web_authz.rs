@@ -1445,3 +1445,72 @@ async fn a_member_of_one_community_cannot_act_on_another_by_changing_ids() {
     }
     assert!(world.store().join_requests(&tilleuls()).await.unwrap().iter().any(|r| r.request_id == request));
 }
+
+/// The state-changing routes that take no anti-CSRF token, and why.
+const WITHOUT_TOKEN: &[(&str, &str)] = &[
+    // One-click unsubscribe (RFC 8058): the mail client posts it with no page; the token in the
+    // path is the credential.
+    ("POST", "/unsubscribe/{member}/{token}"),
+];
+
+/// Sends a prepared request without its anti-CSRF token: no `csrf` field, no `X-CSRF-Token`.
+async fn send_without_token(client: &mut WebClient, method: &str, prepared: &Prepared) -> Reply {
+    let method: Method = method.parse().expect("a method");
+    let path = prepared.path.as_str();
+    match &prepared.body {
+        Body::Form(fields) => {
+            let fields: Vec<(&str, &str)> =
+                fields.iter().filter(|(k, _)| k != "csrf").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            client.post(path, &fields).await
+        }
+        Body::Json(body) => {
+            let headers = [("accept", "application/json"), ("content-type", "application/json")];
+            client.send(method, path, &headers, Some(body.to_string())).await
+        }
+        Body::None => client.send(method, path, &[("accept", "application/json")], None).await,
+    }
+}
+
+/// Walks every state-changing route the code routes (`routes_in_code`), as a caller allowed to
+/// use it, without the anti-CSRF token: each must answer 403 and change nothing. A new
+/// state-changing handler that forgets its guard (`web::guard`) fails here.
+#[tokio::test]
+async fn every_state_changing_route_refuses_a_request_without_its_token() {
+    let mut world = World::new().await;
+    let unsafe_routes: BTreeSet<(String, String)> =
+        routes_in_code().into_iter().filter(|(method, _)| method != "GET").collect();
+    assert!(unsafe_routes.len() >= 15, "the code routes {} state-changing routes", unsafe_routes.len());
+    let mut walked = BTreeSet::new();
+    let mut failures = Vec::new();
+    for row in TABLE.iter().filter(|row| row.method != "GET") {
+        walked.insert((row.method.to_owned(), row.route.to_owned()));
+        if WITHOUT_TOKEN.contains(&(row.method, row.route)) {
+            continue;
+        }
+        let Some(caller) = CALLERS.into_iter().find(|c| row.expect[*c as usize] == Outcome::Allowed) else {
+            failures.push(format!("{} {}: no caller may use it", row.method, row.route));
+            continue;
+        };
+        let prepared = world.prepare(row.case, caller).await;
+        let mut client = world.client(&prepared.jar);
+        client.csrf = None;
+        let before = world.snapshot().await;
+        let reply = send_without_token(&mut client, row.method, &prepared).await;
+        let after = world.snapshot().await;
+        if reply.status != StatusCode::FORBIDDEN {
+            failures
+                .push(format!("{} {} × {caller:?} without a token: {}", row.method, row.route, reply.status));
+        }
+        if before != after {
+            failures.push(format!(
+                "{} {} without a token changed {:?}",
+                row.method,
+                row.route,
+                before.diff(&after)
+            ));
+        }
+    }
+    let unwalked: Vec<_> = unsafe_routes.difference(&walked).collect();
+    assert!(unwalked.is_empty(), "state-changing routes without a row to walk: {unwalked:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

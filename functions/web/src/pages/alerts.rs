@@ -8,28 +8,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use tracing::{info, instrument, warn};
-use vigie::adapters::now_ms;
+use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach};
+use vigie::app::feed;
 use vigie::compose;
-use vigie::domain::{
-    AlertId, AlertSource, AlertText, Category, Community, DomainError, Encoding, FirstName, MemberId, Role,
-    count_segments,
-};
-use vigie::model::{Alert, AlertReport, Budget, Channel, InboundMessageId, Recorded};
-use vigie::ports::{AlertLog, Feed, Roster, StoreError};
+use vigie::domain::{AlertId, AlertSource, AlertText, Category, count_segments};
+use vigie::model::{AlertReport, Channel, InboundMessageId};
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
-use crate::forms::{Form, FormData, Query, Segments};
+use crate::forms::{FormData, Query, Segments};
+use crate::guard::CsrfForm;
 use crate::i18n::Lang;
 use crate::paris;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::Signed;
-
-/// Members read per page when counting who an alert will reach.
-const ROSTER_PAGE: i32 = 100;
-/// Stop counting after this many pages (100,000 members): the count is only informative.
-const ROSTER_MAX_PAGES: usize = 1000;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
     Router::new()
@@ -63,117 +55,55 @@ impl Draft {
     }
 }
 
-/// A draft that passed every check.
-struct Checked {
-    category: Category,
-    text: AlertText,
-    communities: Vec<Community>,
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Problems {
     pub category: Option<String>,
     pub text: Option<String>,
     pub communities: Option<String>,
-    /// The first problem, as the API names it.
-    pub code: &'static str,
 }
 
 impl Problems {
     fn is_empty(&self) -> bool {
         self.category.is_none() && self.text.is_none() && self.communities.is_none()
     }
+
+    /// What [`alerts::check_form`] found, said field by field in `lang`.
+    fn of(invalid: &[Invalid], lang: Lang) -> Self {
+        let t = lang.t();
+        let mut problems = Self::default();
+        for problem in invalid {
+            match *problem {
+                Invalid::NoCategory => problems.category = Some(t.choose_category.to_owned()),
+                Invalid::EmptyText => problems.text = Some(t.write_message.to_owned()),
+                Invalid::TextTooLong { max, actual } => problems.text = Some(lang.too_long(max, actual)),
+                Invalid::NoCommunity => problems.communities = Some(t.choose_community.to_owned()),
+            }
+        }
+        problems
+    }
 }
 
-/// The same rules as an alert by SMS (the text's length), plus a category and, for the
-/// police, at least one of their communities.
-fn check(draft: &Draft, signed: &Signed, lang: Lang) -> Result<Checked, Problems> {
-    let t = lang.t();
-    let mut problems = Problems::default();
-    let mut codes = Vec::new();
-    if draft.category.is_none() {
-        problems.category = Some(t.choose_category.to_owned());
-        codes.push("invalid_category");
+impl Draft {
+    /// The draft as the use case reads it, written by `signed` on the form (or sent to the API).
+    pub fn via<'a>(&'a self, signed: &'a Signed) -> Via<'a> {
+        Via::Form { category: self.category, communities: &signed.communities, ticked: &self.communities }
     }
-    let text = match AlertText::parse(&draft.text) {
-        Ok(text) => Some(text),
-        Err(DomainError::AlertTooLong { max, actual }) => {
-            problems.text = Some(lang.too_long(max, actual));
-            codes.push("text_too_long");
-            None
-        }
-        Err(_) => {
-            problems.text = Some(t.write_message.to_owned());
-            codes.push("text_empty");
-            None
-        }
-    };
-    let communities: Vec<Community> = if signed.is_police() {
-        signed
-            .communities
-            .iter()
-            .filter(|c| draft.communities.iter().any(|id| id == c.id.as_str()))
-            .cloned()
-            .collect()
-    } else {
-        signed.communities.clone()
-    };
-    if communities.is_empty() {
-        problems.communities = Some(t.choose_community.to_owned());
-        codes.push("invalid_communities");
-    }
-    problems.code = codes.first().copied().unwrap_or("invalid");
-    match (draft.category, text) {
-        (Some(category), Some(text)) if problems.is_empty() => Ok(Checked { category, text, communities }),
-        _ => Err(problems),
+
+    /// Raises the alert ([`alerts::raise`], as an SMS does).
+    pub async fn raise<B: Backend>(
+        &self,
+        state: &AppState<B>,
+        signed: &Signed,
+        submission: &InboundMessageId,
+    ) -> Result<Raised, Problem> {
+        let draft =
+            alerts::Draft { sender: &signed.member, text: &self.text, via: self.via(signed), submission };
+        alerts::raise(state.store(), state.config().alerts_per_hour, draft).await
     }
 }
 
 pub fn source_of(signed: &Signed) -> AlertSource {
-    if signed.member.role == Role::Police { AlertSource::Police } else { AlertSource::Web }
-}
-
-/// The SMS a text will become, and its size: what the form's counter and the confirmation
-/// step show, computed as the fan-out will.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SmsPreview {
-    /// Characters of the alert text, once cleaned as it will be stored.
-    pub chars: usize,
-    /// Parts of the SMS neighbours receive (0 for an empty text).
-    pub segments: usize,
-    pub encoding: Encoding,
-    /// The SMS exactly as it will be sent (cut to the maximum number of parts).
-    pub sms: String,
-    /// `"empty"` or `"too_long"` when the text cannot be sent as it is.
-    pub problem: Option<&'static str>,
-}
-
-pub fn preview(
-    first_name: &FirstName,
-    source: AlertSource,
-    category: Option<Category>,
-    raw: &str,
-    max_segments: usize,
-) -> SmsPreview {
-    let (text, chars, problem) = match AlertText::parse(raw) {
-        Ok(text) => {
-            let chars = text.as_str().chars().count();
-            (Some(text), chars, None)
-        }
-        Err(DomainError::AlertTooLong { actual, .. }) => {
-            let head: String = raw.chars().take(AlertText::MAX_CHARS).collect();
-            (AlertText::parse(&head).ok(), actual, Some("too_long"))
-        }
-        Err(_) => (None, 0, Some("empty")),
-    };
-    match text {
-        Some(text) => {
-            let sms = compose::alert_sms(first_name, source, category, &text, max_segments);
-            let count = count_segments(&sms);
-            SmsPreview { chars, segments: count.segments, encoding: count.encoding, sms, problem }
-        }
-        None => SmsPreview { chars, segments: 0, encoding: Encoding::Gsm7, sms: String::new(), problem },
-    }
+    Via::Form { category: None, communities: &[], ticked: &[] }.source(&signed.member)
 }
 
 /// A choice of the form (a radio button or a checkbox).
@@ -271,9 +201,8 @@ async fn edit<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     render::ok(&new_page(&state, &ctx, &signed, &Draft::from_form(&form), Problems::default()))
 }
 
@@ -298,14 +227,19 @@ async fn confirm<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     let draft = Draft::from_form(&form);
-    let checked = match check(&draft, &signed, ctx.lang) {
+    let checked = match alerts::check_form(
+        &signed.member,
+        draft.category,
+        &draft.text,
+        &signed.communities,
+        &draft.communities,
+    ) {
         Ok(checked) => checked,
-        Err(problems) => {
-            let page = new_page(&state, &ctx, &signed, &draft, problems);
+        Err(invalid) => {
+            let page = new_page(&state, &ctx, &signed, &draft, Problems::of(&invalid, ctx.lang));
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
@@ -313,7 +247,7 @@ async fn confirm<B: Backend>(
     let sms = compose::alert_sms(
         &signed.member.first_name,
         source_of(&signed),
-        Some(checked.category),
+        checked.category,
         &checked.text,
         state.config().sms_max_segments,
     );
@@ -323,8 +257,8 @@ async fn confirm<B: Backend>(
         chrome: Chrome::new(&state, &ctx, lang.t().confirm_title, Section::Raise, Some(&signed)),
         csrf: signed.session.csrf.clone(),
         submission: format!("web-{}", ulid::Ulid::new()),
-        category: checked.category.as_str().to_owned(),
-        category_label: lang.category(checked.category).to_owned(),
+        category: checked.category.map(Category::as_str).unwrap_or_default().to_owned(),
+        category_label: checked.category.map(|c| lang.category(c)).unwrap_or_default().to_owned(),
         text: checked.text.to_string(),
         communities: checked
             .communities
@@ -344,62 +278,28 @@ async fn confirm<B: Backend>(
     render::ok(&page)
 }
 
-/// Who an alert to these communities will reach: everyone but the sender with a channel on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Reach {
-    people: usize,
-    sms: usize,
-    email: usize,
-}
-
-async fn reach<S: Roster>(
-    store: &S,
-    communities: &[Community],
-    sender: MemberId,
-) -> Result<Reach, StoreError> {
-    let mut reach = Reach::default();
-    for community in communities {
-        let mut after = None;
-        for _ in 0..ROSTER_MAX_PAGES {
-            let page = store.members_page(&community.id, after, ROSTER_PAGE).await?;
-            for r in page.items.iter().filter(|r| r.member_id != sender) {
-                let (sms, email) = (r.sms_target().is_some(), r.email_target().is_some());
-                reach.sms += usize::from(sms);
-                reach.email += usize::from(email);
-                reach.people += usize::from(sms || email);
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-    }
-    Ok(reach)
-}
-
 /// `POST /alerts`: records the alert (one per community), once per submission; the fan-out
 /// does the rest.
 async fn raise<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     let submission =
         form.get("submission").and_then(parse_submission).ok_or(WebError::BadRequest("submission id"))?;
     let draft = Draft::from_form(&form);
-    match raise_alerts(&state, &signed, &draft, &submission, ctx.lang).await {
+    match draft.raise(&state, &signed, &submission).await {
         Ok(Raised::Now(ids)) => {
             let first = ids.first().ok_or(WebError::Internal("no alert".into()))?;
             Ok(render::see_other(&state, &format!("/alerts/{first}?sent=1")))
         }
         Ok(Raised::AlreadyBefore(_)) => Ok(render::see_other(&state, "/?notice=duplicate")),
-        Err(RaiseError::Invalid(problems)) => {
-            let page = new_page(&state, &ctx, &signed, &draft, problems);
+        Err(Problem::Invalid(invalid)) => {
+            let page = new_page(&state, &ctx, &signed, &draft, Problems::of(&invalid, ctx.lang));
             render::page(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-        Err(RaiseError::RateLimited(per_hour)) => {
+        Err(Problem::RateLimited { per_hour }) => {
             let t = ctx.lang.t();
             let page = MessagePage {
                 chrome: Chrome::new(&state, &ctx, t.rate_limited_title, Section::Raise, Some(&signed)),
@@ -410,94 +310,7 @@ async fn raise<B: Backend>(
             };
             render::page(StatusCode::TOO_MANY_REQUESTS, &page)
         }
-        Err(RaiseError::Web(err)) => Err(err),
-    }
-}
-
-/// What raising an alert did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Raised {
-    /// Recorded now: one alert per community.
-    Now(Vec<AlertId>),
-    /// This submission was recorded before: nothing new. The ids of its alerts still in the
-    /// newest page of each community's feed.
-    AlreadyBefore(Vec<AlertId>),
-}
-
-/// Why an alert was not raised.
-#[derive(Debug)]
-pub enum RaiseError {
-    Invalid(Problems),
-    /// The member raised the most alerts allowed in an hour.
-    RateLimited(u32),
-    Web(WebError),
-}
-
-impl From<StoreError> for RaiseError {
-    fn from(err: StoreError) -> Self {
-        RaiseError::Web(err.into())
-    }
-}
-
-/// The page and the API raise alerts here: the same checks as by SMS (length, the hourly
-/// limit shared with SMS), one alert per community, recorded once per submission; the fan-out
-/// takes them from the stream.
-#[instrument(skip_all, fields(member = %signed.member.id))]
-pub async fn raise_alerts<B: Backend>(
-    state: &AppState<B>,
-    signed: &Signed,
-    draft: &Draft,
-    submission: &InboundMessageId,
-    lang: Lang,
-) -> Result<Raised, RaiseError> {
-    let checked = check(draft, signed, lang).map_err(RaiseError::Invalid)?;
-    let source = source_of(signed);
-    let created_at = now_ms();
-    let alerts: Vec<Alert> = checked
-        .communities
-        .iter()
-        .map(|community| Alert {
-            alert_id: AlertId::new(),
-            community_id: community.id.clone(),
-            community_name: community.name.clone(),
-            sender_id: signed.member.id,
-            sender_first_name: signed.member.first_name.clone(),
-            source,
-            text: checked.text.clone(),
-            created_at,
-            inbound_message_id: Some(submission.clone()),
-            category: Some(checked.category),
-        })
-        .collect();
-    // Counted in the transaction that records the alerts: a submission sent again, or one that
-    // failed, costs nothing.
-    let per_hour = state.config().alerts_per_hour;
-    let budget = Budget::alerts(signed.member.id, per_hour);
-    match state.store().record_inbound_alerts(submission, &alerts, Some(&budget)).await? {
-        Recorded::OverBudget => {
-            warn!(per_hour, "alert refused: rate limit");
-            Err(RaiseError::RateLimited(per_hour))
-        }
-        Recorded::Now => {
-            let ids: Vec<AlertId> = alerts.iter().map(|a| a.alert_id).collect();
-            info!(%submission, alerts = ?ids, "alert raised from the web");
-            Ok(Raised::Now(ids))
-        }
-        Recorded::AlreadyBefore => {
-            info!(%submission, "alert submitted again: already recorded");
-            let mut ids = Vec::new();
-            for community in &checked.communities {
-                let page = state.store().community_alerts(&community.id, None, 20).await?;
-                ids.extend(
-                    page.items
-                        .iter()
-                        .filter(|r| r.alert.inbound_message_id.as_ref() == Some(submission))
-                        .filter(|r| r.alert.sender_id == signed.member.id)
-                        .map(|r| r.alert.alert_id),
-                );
-            }
-            Ok(Raised::AlreadyBefore(ids))
-        }
+        Err(Problem::Store(err)) => Err(err.into()),
     }
 }
 
@@ -570,11 +383,7 @@ async fn detail<B: Backend>(
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
-    let report = state.store().alert_report(id).await?.ok_or(WebError::NotFound)?;
-    if !signed.member.belongs_to(&report.alert.community_id) {
-        // Not told apart from an alert that does not exist.
-        return Err(WebError::NotFound);
-    }
+    let report = feed::report(state.store(), &signed.member, id).await?;
     let lang = ctx.lang;
     let t = lang.t();
     let figures = match &report.counts {
@@ -612,24 +421,6 @@ async fn detail<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn previews_the_sms_as_the_fan_out_sends_it() {
-        let marie = FirstName::parse("Marie").unwrap();
-        let p = preview(&marie, AlertSource::Web, Some(Category::Burglary), "  Cambriolage au 12  ", 3);
-        assert_eq!(p.sms, "Marie [Cambriolage] : Cambriolage au 12");
-        assert_eq!((p.chars, p.segments, p.encoding, p.problem), (17, 1, Encoding::Gsm7, None));
-
-        let p = preview(&marie, AlertSource::Police, None, "Fermez vos fenêtres 🙏", 3);
-        assert_eq!(p.encoding, Encoding::Ucs2);
-        assert!(p.sms.starts_with("Marie (police municipale) : "));
-
-        let p = preview(&marie, AlertSource::Web, None, " \n ", 3);
-        assert_eq!((p.chars, p.segments, p.problem), (0, 0, Some("empty")));
-
-        let p = preview(&marie, AlertSource::Web, None, &"a ".repeat(800), 3);
-        assert_eq!((p.chars, p.segments, p.problem), (1599, 3, Some("too_long")));
-    }
 
     #[test]
     fn submission_ids() {

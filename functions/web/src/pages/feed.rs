@@ -6,9 +6,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use vigie::domain::Community;
-use vigie::model::{AlertReport, Cursor};
-use vigie::ports::Feed;
+use vigie::app::feed;
+use vigie::model::Cursor;
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
@@ -17,11 +16,8 @@ use crate::pages::alerts::AlertView;
 use crate::render::{self, Chrome, Ctx, Section};
 use crate::session::Signed;
 
-/// Alerts per page.
-pub const PAGE_SIZE: i32 = 20;
-
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/", get(feed::<B>))
+    Router::new().route("/", get(show::<B>))
 }
 
 /// A link of the community filter (police).
@@ -45,48 +41,9 @@ struct FeedPage {
     raise_href: String,
 }
 
-/// One page of the alerts `signed` may read, newest first: of one community of theirs
-/// (`filter`), or of all of them merged. The page and the API read the feed here.
-///
-/// Alert ids are ULIDs, so the merged feed is ordered by id across communities, and its cursor
-/// is the last id shown: each community is read again from there.
-pub async fn alerts_page<B: Backend>(
-    state: &AppState<B>,
-    signed: &Signed,
-    filter: Option<&str>,
-    after: Option<Cursor>,
-) -> Result<(Vec<AlertReport>, Option<Cursor>), WebError> {
-    let shown: Vec<&Community> = match filter.filter(|c| !c.is_empty()) {
-        Some(id) => vec![signed.community(id).ok_or(WebError::NotFound)?],
-        None => signed.communities.iter().collect(),
-    };
-    // A cursor that is not an alert id is ignored (the store does the same).
-    let after = after.filter(|c| c.0.parse::<vigie::domain::AlertId>().is_ok());
-    match shown.as_slice() {
-        [one] => {
-            let page = state.store().community_alerts(&one.id, after, PAGE_SIZE).await?;
-            Ok((page.items, page.next))
-        }
-        several => {
-            let mut merged = Vec::new();
-            let mut more = false;
-            for community in several {
-                let page = state.store().community_alerts(&community.id, after.clone(), PAGE_SIZE).await?;
-                more |= page.next.is_some();
-                merged.extend(page.items);
-            }
-            merged.sort_by_key(|r| std::cmp::Reverse(r.alert.alert_id));
-            more |= merged.len() > PAGE_SIZE as usize;
-            merged.truncate(PAGE_SIZE as usize);
-            let next = merged.last().filter(|_| more).map(|r| Cursor(r.alert.alert_id.to_string()));
-            Ok((merged, next))
-        }
-    }
-}
-
 /// `GET /`: `?c=<community>` narrows a police officer's feed to one community, `?after=` is
 /// the cursor of the next page.
-async fn feed<B: Backend>(
+async fn show<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
@@ -97,7 +54,7 @@ async fn feed<B: Backend>(
     let t = lang.t();
     let filter = query.get("c").filter(|c| !c.is_empty());
     let after = query.get("after").filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
-    let (reports, next) = alerts_page(&state, &signed, filter, after.clone()).await?;
+    let (reports, next) = feed::page(state.store(), &signed.communities, filter, after.clone()).await?;
     let filter_query = |c: Option<&str>| c.map(|c| query_pair("c", c)).unwrap_or_default();
     let with_query = |parts: &[String]| {
         let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();

@@ -13,6 +13,7 @@ use axum::{Extension, Router};
 use lambda_http::request::RequestContext;
 use tracing::{info, warn};
 use vigie::adapters::now_ms;
+use vigie::app::members::check_new_member;
 use vigie::domain::{Community, MemberId, SourceIp};
 use vigie::model::{JoinRequest, TokenHash};
 use vigie::ports::{Limits, Membership};
@@ -20,10 +21,11 @@ use vigie::ports::{Limits, Membership};
 use crate::app::{AppState, Backend};
 use crate::cookies::Cookies;
 use crate::error::WebError;
-use crate::forms::{Form, FormData, Query};
-use crate::pages::admin::{AddError, NewMember, Problems, check_new_member};
+use crate::forms::{FormData, Query};
+use crate::guard::AnonymousForm;
+use crate::pages::admin::{NewMember, Problems};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
-use crate::session::{anonymous_csrf, check_anonymous_csrf};
+use crate::session::anonymous_csrf;
 
 /// Requests one address or number may send a day.
 pub const REQUESTS_PER_CONTACT: u32 = 3;
@@ -162,11 +164,9 @@ fn values_of(form: &FormData) -> NewMember {
 async fn send<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
-    headers: HeaderMap,
     context: Option<Extension<RequestContext>>,
-    Form(form): Form,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
-    check_anonymous_csrf(&headers, form.csrf())?;
     let t = ctx.lang.t();
     let csrf = form.csrf().unwrap_or_default().to_owned();
     let town = known_town(&state, form.text("town")).await?;
@@ -180,14 +180,10 @@ async fn send<B: Backend>(
     };
     let community_missing = community.is_none();
     let ids = community.iter().map(|c| c.id.clone()).collect();
-    let (member, community) = match (check_new_member(&values, ids, ctx.lang), community) {
+    let (member, community) = match (check_new_member(&values, ids), community) {
         (Ok(member), Some(community)) => (member, community),
         (result, _) => {
-            let problems = match result {
-                Err(AddError::Invalid { problems, .. }) => problems,
-                Err(AddError::Web(err)) => return Err(err),
-                _ => Problems::default(),
-            };
+            let problems = result.err().map(|invalid| Problems::of(&invalid, ctx.lang)).unwrap_or_default();
             let community_problem = community_missing.then_some(t.join_choose_community);
             let page =
                 join_page(&state, &ctx, csrf, town, chosen, values, problems, community_problem).await?;

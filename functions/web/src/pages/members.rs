@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
-use vigie::domain::{Community, DeliveryProblem, PhoneNumber, ProblemKind, Role};
-use vigie::model::{Cursor, Recipient};
-use vigie::ports::Roster;
+use vigie::app::neighbours;
+use vigie::domain::{DeliveryProblem, ProblemKind, Role};
+use vigie::model::Cursor;
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
@@ -18,9 +18,6 @@ use crate::i18n::Lang;
 use crate::paris;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
-
-/// Members per page.
-pub const PAGE_SIZE: i32 = 50;
 
 pub fn routes<B: Backend>() -> Router<AppState<B>> {
     Router::new().route("/members", get(page::<B>))
@@ -86,24 +83,19 @@ pub struct Neighbour {
 }
 
 impl Neighbour {
-    pub fn of(recipient: &Recipient, viewer: &Signed, lang: Lang) -> Self {
-        let you = recipient.member_id == viewer.member.id;
-        // Built without the number at all when it is hidden: it cannot leak from here.
-        let phone: Option<&PhoneNumber> = recipient.phone.as_ref().filter(|_| you || !recipient.hide_phone);
-        // The referent looks after their community's members: they are told what fails.
-        let told = you || viewer.is_referent();
-        let problem = |p: &Option<DeliveryProblem>| p.as_ref().filter(|_| told).map(DeliveryProblemJson::of);
+    /// A neighbour as [`neighbours`] lets the viewer see them, for the page and the API.
+    pub fn of(seen: &neighbours::Neighbour, lang: Lang) -> Self {
         Self {
-            id: recipient.member_id.to_string(),
-            first_name: recipient.first_name.to_string(),
-            last_initial: recipient.last_name.as_ref().and_then(|l| initial(l.as_str())),
-            role: recipient.role.as_str(),
-            phone: phone.map(ToString::to_string),
-            you,
-            email_problem: problem(&recipient.email_problem),
-            sms_problem: problem(&recipient.sms_problem),
-            phone_display: phone.map(phone_display),
-            badge: role_badge(recipient.role, lang),
+            id: seen.id.to_string(),
+            first_name: seen.first_name.to_string(),
+            last_initial: seen.last_initial.clone(),
+            role: seen.role.as_str(),
+            phone: seen.phone.as_ref().map(ToString::to_string),
+            you: seen.you,
+            email_problem: seen.email_problem.as_ref().map(DeliveryProblemJson::of),
+            sms_problem: seen.sms_problem.as_ref().map(DeliveryProblemJson::of),
+            phone_display: seen.phone.as_ref().map(phone_display),
+            badge: role_badge(seen.role, lang),
         }
     }
 
@@ -116,11 +108,6 @@ impl Neighbour {
     }
 }
 
-/// `Lefèvre` → `L.`
-pub fn initial(last_name: &str) -> Option<String> {
-    last_name.chars().find(|c| c.is_alphabetic()).map(|c| format!("{}.", c.to_uppercase()))
-}
-
 /// The badge of a role worth a badge.
 pub fn role_badge(role: Role, lang: Lang) -> Option<&'static str> {
     let t = lang.t();
@@ -131,35 +118,29 @@ pub fn role_badge(role: Role, lang: Lang) -> Option<&'static str> {
     }
 }
 
-/// The community of the signed-in member that `id` names, or their first one.
-pub fn chosen_community<'a>(signed: &'a Signed, id: Option<&str>) -> Result<&'a Community, WebError> {
-    match id.filter(|c| !c.is_empty()) {
-        Some(id) => signed.community(id).ok_or(WebError::NotFound),
-        None => signed.communities.first().ok_or(WebError::NotFound),
-    }
-}
-
-/// One page of a community's neighbours, as `viewer` may see them.
+/// One page of a community's neighbours, as `signed` may see them: the page and the API read
+/// them here.
 pub struct Neighbours {
-    pub community: Community,
+    pub community: vigie::domain::Community,
     pub neighbours: Vec<Neighbour>,
     pub next: Option<Cursor>,
 }
 
-/// The page and the API read the neighbours here (and only here).
-pub async fn neighbours<B: Backend>(
+pub async fn read_neighbours<B: Backend>(
     state: &AppState<B>,
     signed: &Signed,
     lang: Lang,
     community: Option<&str>,
     after: Option<&str>,
 ) -> Result<Neighbours, WebError> {
-    let community = chosen_community(signed, community)?.clone();
-    let after = after.filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
-    let page = state.store().members_page(&community.id, after, PAGE_SIZE).await?;
-    let neighbours = page.items.iter().map(|r| Neighbour::of(r, signed, lang)).collect();
-    let next = page.next.filter(|_| !page.items.is_empty());
-    Ok(Neighbours { community, neighbours, next })
+    let after = after.map(|a| Cursor(a.to_owned()));
+    let found =
+        neighbours::page(state.store(), &signed.member, &signed.communities, community, after).await?;
+    Ok(Neighbours {
+        community: found.community,
+        neighbours: found.neighbours.iter().map(|n| Neighbour::of(n, lang)).collect(),
+        next: found.next,
+    })
 }
 
 /// A link of the community filter (police).
@@ -192,7 +173,7 @@ async fn page<B: Backend>(
     let t = ctx.lang.t();
     let chosen = query.get("c").filter(|c| !c.is_empty());
     let after = query.get("after");
-    let found = neighbours(&state, &signed, ctx.lang, chosen, after).await?;
+    let found = read_neighbours(&state, &signed, ctx.lang, chosen, after).await?;
     let with = |c: Option<&str>, after: Option<&str>| {
         let mut parts = Vec::new();
         if let Some(c) = c {
@@ -229,17 +210,4 @@ async fn page<B: Backend>(
         neighbours: found.neighbours,
     };
     render::ok(&page)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn initials() {
-        assert_eq!(initial("Lefèvre").as_deref(), Some("L."));
-        assert_eq!(initial("élan").as_deref(), Some("É."));
-        assert_eq!(initial("  d'Arc").as_deref(), Some("D."));
-        assert_eq!(initial("--"), None);
-    }
 }

@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use tracing::info;
-use vigie::domain::{FirstName, Member, PhoneNumber};
-use vigie::ports::{Membership, RegisterError};
+use vigie::app::settings::{self, Changes, Invalid, Problem};
+use vigie::domain::Member;
 
 use crate::app::{AppState, Backend};
 use crate::error::WebError;
-use crate::forms::{Form, FormData, Query};
+use crate::forms::{FormData, Query};
+use crate::guard::CsrfForm;
 use crate::i18n::Lang;
 use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
@@ -42,6 +42,17 @@ impl Values {
         }
     }
 
+    /// The changes these values make, as the use case reads them.
+    pub fn changes(&self) -> Changes {
+        Changes {
+            first_name: self.first_name.clone(),
+            phone: self.phone.clone(),
+            hide_phone: self.hide_phone,
+            sms_alerts: self.sms_alerts,
+            email_alerts: self.email_alerts,
+        }
+    }
+
     fn from_form(form: &FormData) -> Self {
         Self {
             first_name: form.text("first_name").chars().take(200).collect(),
@@ -60,8 +71,18 @@ pub struct Problems {
 }
 
 impl Problems {
-    fn is_empty(&self) -> bool {
-        self.first_name.is_none() && self.phone.is_none()
+    /// What [`settings::save`] found, said field by field in `lang`.
+    fn of(invalid: &[Invalid], lang: Lang) -> Self {
+        let t = lang.t();
+        let mut problems = Self::default();
+        for problem in invalid {
+            match problem {
+                Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
+                Invalid::Phone => problems.phone = Some(t.invalid_phone),
+                Invalid::ContactNeeded => problems.phone = Some(t.contact_needed),
+            }
+        }
+        problems
     }
 }
 
@@ -114,84 +135,19 @@ async fn save<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     let values = Values::from_form(&form);
-    let (status, problems) = match save_settings(&state, &signed, &values, ctx.lang).await {
+    let (status, problems) = match settings::save(state.store(), &signed.member, &values.changes()).await {
         Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
-        Err(SaveError::Invalid { problems, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, problems),
-        Err(SaveError::PhoneTaken { problems }) => (StatusCode::CONFLICT, problems),
-        Err(SaveError::Web(err)) => return Err(err),
+        Err(Problem::Invalid(invalid)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
+        }
+        Err(Problem::PhoneTaken) => {
+            let problems = Problems { phone: Some(ctx.lang.t().phone_taken), ..Problems::default() };
+            (StatusCode::CONFLICT, problems)
+        }
+        Err(err) => return Err(err.into()),
     };
     render::page(status, &settings_page(&state, &ctx, &signed, values, problems, false))
-}
-
-/// Why settings were not saved.
-#[derive(Debug)]
-pub enum SaveError {
-    /// `code` says what is wrong, for the API.
-    Invalid {
-        problems: Problems,
-        code: &'static str,
-    },
-    PhoneTaken {
-        problems: Problems,
-    },
-    Web(WebError),
-}
-
-/// The page and the API save a member's settings here: the profile and every membership
-/// follow; a new number is claimed, the old one released. Answers the member as saved.
-pub async fn save_settings<B: Backend>(
-    state: &AppState<B>,
-    signed: &Signed,
-    values: &Values,
-    lang: Lang,
-) -> Result<Member, SaveError> {
-    let t = lang.t();
-    let mut problems = Problems::default();
-    let mut code = None;
-    let first_name = FirstName::parse(&values.first_name).map_err(|_| {
-        problems.first_name = Some(t.invalid_first_name);
-        code.get_or_insert("invalid_first_name");
-    });
-    let phone = match values.phone.trim() {
-        "" => Ok(None),
-        raw => PhoneNumber::parse(raw).map(Some).map_err(|_| {
-            problems.phone = Some(t.invalid_phone);
-            code.get_or_insert("invalid_phone");
-        }),
-    };
-    if let Ok(None) = phone
-        && signed.member.email.is_none()
-    {
-        problems.phone = Some(t.contact_needed);
-        code.get_or_insert("contact_needed");
-    }
-    let (Ok(first_name), Ok(phone), true) = (first_name, phone, problems.is_empty()) else {
-        return Err(SaveError::Invalid { problems, code: code.unwrap_or("invalid") });
-    };
-    let previous = &signed.member;
-    let updated = Member {
-        first_name,
-        phone,
-        hide_phone: values.hide_phone,
-        sms_alerts: values.sms_alerts,
-        email_alerts: values.email_alerts,
-        ..previous.clone()
-    }
-    .settling_problems(previous);
-    if &updated != previous {
-        match state.store().update_member(previous, &updated).await {
-            Ok(()) => info!(member = %updated.id, "settings saved"),
-            Err(RegisterError::PhoneTaken) => {
-                return Err(SaveError::PhoneTaken {
-                    problems: Problems { phone: Some(t.phone_taken), ..Problems::default() },
-                });
-            }
-            Err(err) => return Err(SaveError::Web(err.into())),
-        }
-    }
-    Ok(updated)
 }

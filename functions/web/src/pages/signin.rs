@@ -18,9 +18,10 @@ use vigie::ports::{Limits, Mailer, MemberLookup, Sessions};
 use crate::app::{AppState, Backend};
 use crate::cookies::{self, Cookies, SetCookie, is_token, random_token};
 use crate::error::WebError;
-use crate::forms::{Form, Query, Segments};
+use crate::forms::{Query, Segments};
+use crate::guard::{AnonymousForm, CsrfForm};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
-use crate::session::{self, MaybeSigned, SESSION_COOKIE, Signed, anonymous_csrf, check_anonymous_csrf};
+use crate::session::{self, MaybeSigned, SESSION_COOKIE, Signed, anonymous_csrf};
 
 /// How long a sign-in link works.
 pub const LINK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -89,11 +90,9 @@ async fn form<B: Backend>(
 async fn request_link<B: Backend>(
     State(state): State<AppState<B>>,
     ctx: Ctx,
-    headers: HeaderMap,
-    Form(form): Form,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
     let started = Instant::now();
-    check_anonymous_csrf(&headers, form.csrf())?;
     let Ok(email) = Email::parse(form.text("email")) else {
         let csrf = form.csrf().unwrap_or_default().to_owned();
         let email = form.text("email").chars().take(Email::MAX_LEN).collect();
@@ -177,9 +176,8 @@ async fn use_link<B: Backend>(
     ctx: Ctx,
     headers: HeaderMap,
     Segments(token): Segments<String>,
-    Form(form): Form,
+    AnonymousForm(_): AnonymousForm,
 ) -> Result<Response, WebError> {
-    check_anonymous_csrf(&headers, form.csrf())?;
     if !is_token(&token) {
         return invalid_link(&state, &ctx, StatusCode::NOT_FOUND);
     }
@@ -227,9 +225,8 @@ fn invalid_link<B: Backend>(
 async fn sign_out<B: Backend>(
     State(state): State<AppState<B>>,
     signed: Signed,
-    Form(form): Form,
+    CsrfForm(_): CsrfForm,
 ) -> Result<Response, WebError> {
-    signed.check_csrf(form.csrf())?;
     state.store().end_session(&signed.hash).await?;
     info!(member = %signed.member.id, "signed out");
     let cookies = Cookies::new(state.site(), &[SetCookie::clear(SESSION_COOKIE)]);

@@ -1,0 +1,256 @@
+//! The alerts: the SMS preview, the feed, one alert's report, raising one.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use vigie::app::alerts::{Invalid, PreviewProblem, Problem, Raised, preview};
+use vigie::app::feed;
+use vigie::domain::{AlertId, AlertText, Category, Encoding};
+use vigie::model::{AlertReport, Channel, Cursor};
+
+use super::{ApiError, not_null};
+use crate::app::{AppState, Backend};
+use crate::error::WebError;
+use crate::forms::{Query, Segments};
+use crate::guard::CsrfJson;
+use crate::pages::alerts::{Draft, parse_submission, source_of};
+use crate::paris;
+use crate::render::Ctx;
+use crate::session::Signed;
+
+/// What `GET /api/sms-preview?text=…&category=…` answers.
+#[derive(Debug, Serialize)]
+pub struct SmsPreviewJson {
+    /// Characters of the alert text once cleaned, as stored and limited.
+    pub chars: usize,
+    pub max_chars: usize,
+    /// SMS parts the neighbours will receive.
+    pub segments: usize,
+    pub max_segments: usize,
+    /// `gsm7` or `ucs2`.
+    pub encoding: &'static str,
+    /// The SMS exactly as it will be sent.
+    pub sms: String,
+    /// The counter's line, in the page's language.
+    pub summary: String,
+    /// `empty` or `too_long` when the text cannot be sent as it is.
+    pub problem: Option<&'static str>,
+}
+
+/// The size of the SMS an alert text will become, counted by the same code as the fan-out's.
+pub(super) async fn sms_preview<B: Backend>(
+    State(state): State<AppState<B>>,
+    ctx: Ctx,
+    signed: Signed,
+    Query(query): Query,
+) -> Result<Json<SmsPreviewJson>, WebError> {
+    // The page sends `category=` before one is chosen; anything else must be one.
+    let category = match query.get("category").filter(|c| !c.is_empty()) {
+        Some(c) => Some(c.parse::<Category>().map_err(|_| WebError::BadRequest("unknown category"))?),
+        None => None,
+    };
+    let source = source_of(&signed);
+    let max_segments = state.config().sms_max_segments;
+    let text: String = query.text("text").chars().take(AlertText::MAX_CHARS * 2).collect();
+    let p = preview(&signed.member.first_name, source, category, &text, max_segments);
+    Ok(Json(SmsPreviewJson {
+        chars: p.chars,
+        max_chars: AlertText::MAX_CHARS,
+        segments: p.segments,
+        max_segments,
+        encoding: match p.encoding {
+            Encoding::Gsm7 => "gsm7",
+            Encoding::Ucs2 => "ucs2",
+        },
+        summary: if p.problem == Some(PreviewProblem::Empty) {
+            String::new()
+        } else {
+            ctx.lang.sms_size(p.chars, AlertText::MAX_CHARS, p.segments, p.encoding)
+        },
+        sms: p.sms,
+        problem: p.problem.map(PreviewProblem::as_str),
+    }))
+}
+
+/// What became of an alert's deliveries on one channel: `delivered`, `failed` and `pending` add
+/// up to what was to be sent.
+#[derive(Debug, Serialize)]
+pub struct ChannelJson {
+    /// Accepted by SNS / SES.
+    pub sent: u32,
+    /// The carrier or the mail server confirmed the delivery.
+    pub delivered: u32,
+    /// Refused when sent, or not delivered (the receipt said so).
+    pub failed: u32,
+    /// Sent without a receipt yet, or not sent yet.
+    pub pending: u32,
+}
+
+impl ChannelJson {
+    fn of(report: vigie::model::ChannelReport) -> Self {
+        Self {
+            sent: report.sent,
+            delivered: report.delivered,
+            failed: report.failed,
+            pending: report.pending,
+        }
+    }
+}
+
+/// The delivery report of an alert, as the API gives it.
+#[derive(Debug, Serialize)]
+pub struct DeliveryJson {
+    pub recipients: u32,
+    pub sms_sent: u32,
+    pub sms_failed: u32,
+    pub email_sent: u32,
+    pub email_failed: u32,
+    pub pending: u32,
+    pub sms: ChannelJson,
+    pub email: ChannelJson,
+}
+
+/// An alert with its delivery report.
+#[derive(Debug, Serialize)]
+pub struct AlertJson {
+    pub id: String,
+    pub community_id: String,
+    pub community_name: String,
+    pub sender_first_name: String,
+    /// `sms`, `web` or `police`.
+    pub source: &'static str,
+    /// `None` for a texted alert.
+    pub category: Option<&'static str>,
+    pub text: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// `None` before the fan-out starts.
+    pub delivery: Option<DeliveryJson>,
+    pub acks: u32,
+    /// RFC 3339, UTC; `None` while sending.
+    pub done_at: Option<String>,
+}
+
+impl AlertJson {
+    fn of(report: &AlertReport) -> Self {
+        let alert = &report.alert;
+        Self {
+            id: alert.alert_id.to_string(),
+            community_id: alert.community_id.to_string(),
+            community_name: alert.community_name.clone(),
+            sender_first_name: alert.sender_first_name.to_string(),
+            source: alert.source.as_str(),
+            category: alert.category.map(Category::as_str),
+            text: alert.text.to_string(),
+            created_at: paris::iso_utc(alert.created_at),
+            delivery: report.counts.map(|c| DeliveryJson {
+                recipients: c.recipients,
+                sms_sent: c.sms_sent,
+                sms_failed: c.sms_failed,
+                email_sent: c.email_sent,
+                email_failed: c.email_failed,
+                pending: c.pending,
+                sms: ChannelJson::of(c.channel(Channel::Sms)),
+                email: ChannelJson::of(c.channel(Channel::Email)),
+            }),
+            acks: report.acks,
+            done_at: report.fanout_done_at.map(paris::iso_utc),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertsJson {
+    pub alerts: Vec<AlertJson>,
+    /// The `after` of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// `GET /api/alerts?community=&after=`: the feed, as the page reads it.
+pub(super) async fn list<B: Backend>(
+    State(state): State<AppState<B>>,
+    signed: Signed,
+    Query(query): Query,
+) -> Result<Json<AlertsJson>, WebError> {
+    let after = query.get("after").filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
+    let (reports, next) =
+        feed::page(state.store(), &signed.communities, query.get("community"), after).await?;
+    let next = next.filter(|_| !reports.is_empty()).map(|c| c.0);
+    Ok(Json(AlertsJson { alerts: reports.iter().map(AlertJson::of).collect(), next }))
+}
+
+/// `GET /api/alerts/{id}`: one alert of the member's communities.
+pub(super) async fn get_one<B: Backend>(
+    State(state): State<AppState<B>>,
+    signed: Signed,
+    Segments(id): Segments<String>,
+) -> Result<Json<AlertJson>, WebError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let report = feed::report(state.store(), &signed.member, id).await?;
+    Ok(Json(AlertJson::of(&report)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAlertJson {
+    pub category: String,
+    pub text: String,
+    /// Police only: the ids of the communities to alert (all of theirs when absent).
+    #[serde(default, deserialize_with = "not_null")]
+    pub communities: Option<Vec<String>>,
+    /// A ULID the client makes once per alert: sending it again records nothing new.
+    pub submission_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RaisedJson {
+    pub alert_ids: Vec<String>,
+    /// True when this submission was recorded before (nothing new was sent).
+    pub duplicate: bool,
+}
+
+/// `POST /api/alerts`: the same path as the page's confirmation step.
+pub(super) async fn create<B: Backend>(
+    State(state): State<AppState<B>>,
+    signed: Signed,
+    CsrfJson(body): CsrfJson<NewAlertJson>,
+) -> Result<Response, ApiError> {
+    let submission = parse_submission(&body.submission_id)
+        .ok_or(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission_id"))?;
+    let communities = match body.communities {
+        Some(ids) => ids,
+        None => signed.communities.iter().map(|c| c.id.to_string()).collect(),
+    };
+    let draft = Draft { category: body.category.parse().ok(), text: body.text, communities };
+    let ids = |ids: Vec<AlertId>| ids.iter().map(ToString::to_string).collect();
+    match draft.raise(&state, &signed, &submission).await {
+        Ok(Raised::Now(alert_ids)) => {
+            Ok((StatusCode::CREATED, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: false }))
+                .into_response())
+        }
+        Ok(Raised::AlreadyBefore(alert_ids)) => {
+            Ok((StatusCode::OK, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: true }))
+                .into_response())
+        }
+        Err(Problem::Invalid(invalid)) => {
+            let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
+        }
+        Err(Problem::RateLimited { .. }) => {
+            Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited"))
+        }
+        Err(Problem::Store(err)) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// The stable code of what is wrong with an alert (`docs/openapi.yaml`).
+fn invalid_code(invalid: Invalid) -> &'static str {
+    match invalid {
+        Invalid::NoCategory => "invalid_category",
+        Invalid::EmptyText => "text_empty",
+        Invalid::TextTooLong { .. } => "text_too_long",
+        Invalid::NoCommunity => "invalid_communities",
+    }
+}

@@ -1,0 +1,118 @@
+//! The signed-in member's own profile and settings.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use vigie::app::settings::{self, Invalid, Problem};
+use vigie::domain::Member;
+
+use super::{ApiError, CommunityJson, double_option, not_null};
+use crate::app::{AppState, Backend};
+use crate::guard::CsrfJson;
+use crate::pages::members::DeliveryProblemJson;
+use crate::pages::settings::Values;
+use crate::session::Signed;
+
+/// The signed-in member, as they see themselves.
+#[derive(Debug, Serialize)]
+pub struct MeJson {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub hide_phone: bool,
+    pub sms_alerts: bool,
+    pub email_alerts: bool,
+    pub role: &'static str,
+    pub communities: Vec<CommunityJson>,
+    /// Why email alerts failed or were turned off (a hard bounce, a complaint), if they did.
+    pub email_problem: Option<DeliveryProblemJson>,
+    /// Why texts to the number fail, if they do.
+    pub sms_problem: Option<DeliveryProblemJson>,
+    /// The anti-CSRF token to send in `X-CSRF-Token`.
+    pub csrf: String,
+}
+
+impl MeJson {
+    fn of(member: &Member, signed: &Signed) -> Self {
+        Self {
+            id: member.id.to_string(),
+            first_name: member.first_name.to_string(),
+            last_name: member.last_name.to_string(),
+            email: member.email.as_ref().map(ToString::to_string),
+            phone: member.phone.as_ref().map(ToString::to_string),
+            hide_phone: member.hide_phone,
+            sms_alerts: member.sms_alerts,
+            email_alerts: member.email_alerts,
+            role: member.role.as_str(),
+            communities: signed
+                .communities
+                .iter()
+                .map(|c| CommunityJson { id: c.id.to_string(), name: c.name.clone(), town: c.town.clone() })
+                .collect(),
+            email_problem: member.email_problem.as_ref().map(DeliveryProblemJson::of),
+            sms_problem: member.sms_problem.as_ref().map(DeliveryProblemJson::of),
+            csrf: signed.session.csrf.clone(),
+        }
+    }
+}
+
+/// `GET /api/me`.
+pub(super) async fn get_me<B: Backend>(State(_): State<AppState<B>>, signed: Signed) -> Json<MeJson> {
+    Json(MeJson::of(&signed.member, &signed))
+}
+
+/// `PATCH /api/me`: the fields given change, the others stay. `phone: null` removes the number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MePatchJson {
+    #[serde(default, deserialize_with = "not_null")]
+    pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub hide_phone: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub sms_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub email_alerts: Option<bool>,
+}
+
+pub(super) async fn patch_me<B: Backend>(
+    State(state): State<AppState<B>>,
+    signed: Signed,
+    CsrfJson(body): CsrfJson<MePatchJson>,
+) -> Result<Json<MeJson>, ApiError> {
+    let current = Values::of(&signed.member);
+    let values = Values {
+        first_name: body.first_name.unwrap_or(current.first_name),
+        // The member's own number, in E.164 (the form shows it in the French way).
+        phone: match body.phone {
+            Some(phone) => phone.unwrap_or_default(),
+            None => signed.member.phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+        },
+        hide_phone: body.hide_phone.unwrap_or(current.hide_phone),
+        sms_alerts: body.sms_alerts.unwrap_or(current.sms_alerts),
+        email_alerts: body.email_alerts.unwrap_or(current.email_alerts),
+    };
+    match settings::save(state.store(), &signed.member, &values.changes()).await {
+        Ok(member) => Ok(Json(MeJson::of(&member, &signed))),
+        Err(Problem::Invalid(invalid)) => {
+            let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
+        }
+        Err(Problem::PhoneTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "phone_taken")),
+        Err(err) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// The stable code of what is wrong with the settings (`docs/openapi.yaml`).
+fn invalid_code(invalid: Invalid) -> &'static str {
+    match invalid {
+        Invalid::FirstName => "invalid_first_name",
+        Invalid::Phone => "invalid_phone",
+        Invalid::ContactNeeded => "contact_needed",
+    }
+}

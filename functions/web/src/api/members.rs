@@ -1,0 +1,118 @@
+//! The neighbours, and the referent's care of them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use vigie::app::members::{self, Invalid, NewMember, Problem};
+use vigie::app::neighbours;
+use vigie::domain::MemberId;
+use vigie::model::Recipient;
+
+use super::{ApiError, CommunityJson, not_null};
+use crate::app::{AppState, Backend};
+use crate::error::WebError;
+use crate::forms::{Query, Segments};
+use crate::guard::{CsrfHeader, CsrfJson, Referent};
+use crate::i18n::Lang;
+use crate::pages::members::{Neighbour, read_neighbours};
+use crate::session::Signed;
+
+#[derive(Debug, Serialize)]
+pub struct MembersJson {
+    pub community: CommunityJson,
+    pub members: Vec<Neighbour>,
+    pub next: Option<String>,
+}
+
+/// `GET /api/members?community=&after=`: the neighbours, as the page shows them.
+pub(super) async fn list<B: Backend>(
+    State(state): State<AppState<B>>,
+    lang: Lang,
+    signed: Signed,
+    Query(query): Query,
+) -> Result<Json<MembersJson>, WebError> {
+    // A cursor that is not a member's row starts from the first page (the store checks it).
+    let after = query.get("after");
+    let found = read_neighbours(&state, &signed, lang, query.get("community"), after).await?;
+    Ok(Json(MembersJson {
+        community: CommunityJson {
+            id: found.community.id.to_string(),
+            name: found.community.name.clone(),
+            town: found.community.town.clone(),
+        },
+        members: found.neighbours,
+        next: found.next.map(|c| c.0),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemberJson {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub sms_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub email_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub hide_phone: Option<bool>,
+}
+
+/// `POST /api/members` (referent): as the referent's form.
+pub(super) async fn create<B: Backend>(
+    State(state): State<AppState<B>>,
+    lang: Lang,
+    referent: Referent,
+    CsrfJson(body): CsrfJson<NewMemberJson>,
+) -> Result<Response, ApiError> {
+    let values = NewMember {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email: body.email.unwrap_or_default(),
+        phone: body.phone.unwrap_or_default(),
+        sms_alerts: body.sms_alerts.unwrap_or(true),
+        email_alerts: body.email_alerts.unwrap_or(true),
+        hide_phone: body.hide_phone.unwrap_or(false),
+    };
+    match members::add(state.store(), referent.community(), &values).await {
+        Ok(member) => {
+            let recipient = Recipient { email: None, ..Recipient::of(&member) };
+            let seen = neighbours::Neighbour::seen_by(&recipient, &referent.signed().member);
+            Ok((StatusCode::CREATED, Json(Neighbour::of(&seen, lang))).into_response())
+        }
+        Err(Problem::Invalid(invalid)) => {
+            let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
+        }
+        Err(Problem::PhoneTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "phone_taken")),
+        Err(Problem::EmailTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "email_taken")),
+        Err(err) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// The stable code of what is wrong with a new member (`docs/openapi.yaml`).
+fn invalid_code(invalid: Invalid) -> &'static str {
+    match invalid {
+        Invalid::FirstName => "invalid_first_name",
+        Invalid::LastName => "invalid_last_name",
+        Invalid::Email => "invalid_email",
+        Invalid::Phone => "invalid_phone",
+        Invalid::ContactRequired => "contact_required",
+    }
+}
+
+/// `DELETE /api/members/{id}` (referent).
+pub(super) async fn delete<B: Backend>(
+    State(state): State<AppState<B>>,
+    referent: Referent,
+    _: CsrfHeader,
+    Segments(id): Segments<String>,
+) -> Result<StatusCode, WebError> {
+    let id: MemberId = id.parse().map_err(|_| WebError::NotFound)?;
+    members::remove(state.store(), referent.community(), referent.signed().member.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

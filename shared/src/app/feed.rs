@@ -1,0 +1,69 @@
+//! The feed: the alerts of a member's communities, newest first, a page at a time (police see
+//! every community of theirs, together or one at a time), and one alert's delivery report, for
+//! members of its community only.
+
+use crate::domain::{AlertId, Community, Member};
+use crate::model::{AlertReport, Cursor};
+use crate::ports::{Feed, StoreError};
+
+/// Alerts per page.
+pub const PAGE_SIZE: i32 = 20;
+
+/// Why alerts were not read.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// Not an alert or a community of the member's (not told apart from one that does not
+    /// exist).
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of the alerts of `communities` (the reader's), newest first: of the one `filter`
+/// names, or of all of them merged.
+///
+/// Alert ids are ULIDs, so the merged feed is ordered by id across communities, and its cursor
+/// is the last id shown: each community is read again from there.
+pub async fn page<S: Feed + Sync>(
+    store: &S,
+    communities: &[Community],
+    filter: Option<&str>,
+    after: Option<Cursor>,
+) -> Result<(Vec<AlertReport>, Option<Cursor>), Problem> {
+    let shown: Vec<&Community> = match filter.filter(|c| !c.is_empty()) {
+        Some(id) => vec![communities.iter().find(|c| c.id.as_str() == id).ok_or(Problem::NotFound)?],
+        None => communities.iter().collect(),
+    };
+    // A cursor that is not an alert id is ignored (the store does the same).
+    let after = after.filter(|c| c.0.parse::<AlertId>().is_ok());
+    match shown.as_slice() {
+        [one] => {
+            let page = store.community_alerts(&one.id, after, PAGE_SIZE).await?;
+            Ok((page.items, page.next))
+        }
+        several => {
+            let mut merged = Vec::new();
+            let mut more = false;
+            for community in several {
+                let page = store.community_alerts(&community.id, after.clone(), PAGE_SIZE).await?;
+                more |= page.next.is_some();
+                merged.extend(page.items);
+            }
+            merged.sort_by_key(|r| std::cmp::Reverse(r.alert.alert_id));
+            more |= merged.len() > PAGE_SIZE as usize;
+            merged.truncate(PAGE_SIZE as usize);
+            let next = merged.last().filter(|_| more).map(|r| Cursor(r.alert.alert_id.to_string()));
+            Ok((merged, next))
+        }
+    }
+}
+
+/// The delivery report of alert `id`, for a member of its community.
+pub async fn report<S: Feed + Sync>(store: &S, reader: &Member, id: AlertId) -> Result<AlertReport, Problem> {
+    let report = store.alert_report(id).await?.ok_or(Problem::NotFound)?;
+    if !reader.belongs_to(&report.alert.community_id) {
+        return Err(Problem::NotFound);
+    }
+    Ok(report)
+}

@@ -1,0 +1,237 @@
+//! A referent's care of their community: adding a member, removing one, approving or refusing a
+//! request to join. The door has checked that the caller is the community's referent; here are
+//! the rules of what they may do to whom.
+
+use tracing::{info, instrument};
+
+use crate::domain::{
+    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken,
+};
+use crate::ports::{MemberLookup, Membership, RegisterError, Registry, StoreError};
+
+/// A new member as typed (in the referent's form, or sent to the API).
+#[derive(Clone, Debug, Default)]
+pub struct NewMember {
+    pub first_name: String,
+    pub last_name: String,
+    /// Empty for none.
+    pub email: String,
+    /// Empty for none.
+    pub phone: String,
+    pub sms_alerts: bool,
+    pub email_alerts: bool,
+    pub hide_phone: bool,
+}
+
+/// What is wrong with a new member. Every one is told, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    FirstName,
+    LastName,
+    Email,
+    Phone,
+    /// Neither a number nor an address: nothing could reach them.
+    ContactRequired,
+}
+
+/// Why a referent's request was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("invalid member: {0:?}")]
+    Invalid(Vec<Invalid>),
+    #[error("this phone number already belongs to a member")]
+    PhoneTaken,
+    #[error("this email address already belongs to a member")]
+    EmailTaken,
+    /// No such member or request in the referent's community (the two are not told apart).
+    #[error("not found")]
+    NotFound,
+    /// Not a member a referent may remove: themselves, or the police (who belong to several
+    /// communities).
+    #[error("not allowed")]
+    Forbidden,
+    #[error(transparent)]
+    Register(RegisterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RegisterError> for Problem {
+    fn from(err: RegisterError) -> Self {
+        match err {
+            RegisterError::PhoneTaken => Problem::PhoneTaken,
+            RegisterError::EmailTaken => Problem::EmailTaken,
+            RegisterError::Store(err) => Problem::Store(err),
+            other => Problem::Register(other),
+        }
+    }
+}
+
+/// Checks a new resident of `communities`: names, and a number or an address.
+pub fn check_new_member(values: &NewMember, communities: Vec<CommunityId>) -> Result<Member, Vec<Invalid>> {
+    let mut invalid = Vec::new();
+    let first_name = FirstName::parse(&values.first_name).ok();
+    if first_name.is_none() {
+        invalid.push(Invalid::FirstName);
+    }
+    let last_name = LastName::parse(&values.last_name).ok();
+    if last_name.is_none() {
+        invalid.push(Invalid::LastName);
+    }
+    let email = match values.email.trim() {
+        "" => Some(None),
+        raw => Email::parse(raw).ok().map(Some),
+    };
+    if email.is_none() {
+        invalid.push(Invalid::Email);
+    }
+    let phone = match values.phone.trim() {
+        "" => Some(None),
+        raw => PhoneNumber::parse(raw).ok().map(Some),
+    };
+    if phone.is_none() {
+        invalid.push(Invalid::Phone);
+    }
+    if let (Some(None), Some(None)) = (&email, &phone) {
+        invalid.push(Invalid::ContactRequired);
+    }
+    match (first_name, last_name, email, phone) {
+        (Some(first_name), Some(last_name), Some(email), Some(phone)) if invalid.is_empty() => {
+            Ok(resident(communities, first_name, last_name, email, phone, values))
+        }
+        _ => Err(invalid),
+    }
+}
+
+fn resident(
+    communities: Vec<CommunityId>,
+    first_name: FirstName,
+    last_name: LastName,
+    email: Option<Email>,
+    phone: Option<PhoneNumber>,
+    choices: &NewMember,
+) -> Member {
+    Member {
+        id: MemberId::new(),
+        communities,
+        first_name,
+        last_name,
+        email,
+        phone,
+        hide_phone: choices.hide_phone,
+        sms_alerts: choices.sms_alerts,
+        email_alerts: choices.email_alerts,
+        role: Role::Resident,
+        unsubscribe_token: UnsubscribeToken::generate(),
+        email_problem: None,
+        sms_problem: None,
+    }
+}
+
+/// Adds a resident to the referent's community; a taken number or address is refused.
+#[instrument(skip_all, fields(community = %community.id))]
+pub async fn add<S: Registry + Sync>(
+    store: &S,
+    community: &Community,
+    values: &NewMember,
+) -> Result<Member, Problem> {
+    let member = check_new_member(values, vec![community.id.clone()]).map_err(Problem::Invalid)?;
+    store.register(&member).await?;
+    info!(member = %member.id, "member added by the referent");
+    Ok(member)
+}
+
+/// Removes a member of the referent's community: not themselves, not the police.
+#[instrument(skip_all, fields(community = %community.id, referent = %referent))]
+pub async fn remove<S: MemberLookup + Membership + Sync>(
+    store: &S,
+    community: &Community,
+    referent: MemberId,
+    id: MemberId,
+) -> Result<(), Problem> {
+    let member = store.member(id).await?.ok_or(Problem::NotFound)?;
+    if !member.belongs_to(&community.id) {
+        return Err(Problem::NotFound);
+    }
+    if member.id == referent || member.role == Role::Police {
+        return Err(Problem::Forbidden);
+    }
+    store.remove_member(&member).await?;
+    info!(member = %member.id, "member removed by the referent");
+    Ok(())
+}
+
+/// Approves a request to join: it becomes a resident (alerts on for each contact given), who
+/// can then sign in with their address. Taken once; if it cannot be registered (the number or
+/// address is a member's already, the store failed) the request is put back.
+#[instrument(skip_all, fields(community = %community.id))]
+pub async fn approve<S: Membership + Registry + Sync>(
+    store: &S,
+    community: &Community,
+    id: MemberId,
+) -> Result<Member, Problem> {
+    let request = store.take_join_request(&community.id, id).await?.ok_or(Problem::NotFound)?;
+    let choices =
+        NewMember { sms_alerts: true, email_alerts: true, hide_phone: false, ..NewMember::default() };
+    let member = resident(
+        vec![community.id.clone()],
+        request.first_name.clone(),
+        request.last_name.clone(),
+        request.email.clone(),
+        request.phone.clone(),
+        &choices,
+    );
+    match store.register(&member).await {
+        Ok(()) => {
+            info!(member = %member.id, "join request approved");
+            Ok(member)
+        }
+        Err(err) => {
+            store.add_join_request(&request).await?;
+            Err(err.into())
+        }
+    }
+}
+
+/// Refuses a request to join: it is removed, once.
+#[instrument(skip_all, fields(community = %community.id))]
+pub async fn refuse<S: Membership + Sync>(
+    store: &S,
+    community: &Community,
+    id: MemberId,
+) -> Result<(), Problem> {
+    store.take_join_request(&community.id, id).await?.ok_or(Problem::NotFound)?;
+    info!("join request refused");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn community() -> Vec<CommunityId> {
+        vec![CommunityId::parse("les-tilleuls").unwrap()]
+    }
+
+    #[test]
+    fn a_new_member_needs_names_and_a_way_to_reach_them() {
+        let blank = NewMember::default();
+        assert_eq!(
+            check_new_member(&blank, community()).unwrap_err(),
+            vec![Invalid::FirstName, Invalid::LastName, Invalid::ContactRequired]
+        );
+        let wrong = NewMember {
+            first_name: "Denise".into(),
+            last_name: "Lambert".into(),
+            email: "not an address".into(),
+            phone: "12".into(),
+            ..NewMember::default()
+        };
+        assert_eq!(check_new_member(&wrong, community()).unwrap_err(), vec![Invalid::Email, Invalid::Phone]);
+        let fine =
+            NewMember { email: String::new(), phone: "06 39 98 00 42".into(), hide_phone: true, ..wrong };
+        let member = check_new_member(&fine, community()).unwrap();
+        assert_eq!(member.phone.as_ref().map(PhoneNumber::as_str), Some("+33639980042"));
+        assert_eq!((member.role, member.hide_phone, member.email), (Role::Resident, true, None));
+    }
+}
