@@ -17,8 +17,8 @@ pub mod error;
 pub mod forms;
 pub mod frame;
 pub mod i18n;
+pub mod local_time;
 pub mod pages;
-pub mod paris;
 pub mod render;
 pub mod session;
 

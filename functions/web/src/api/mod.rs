@@ -23,12 +23,12 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{BodyRefused, Query, Segments, read_body};
 use crate::i18n::Lang;
+use crate::local_time;
 use crate::pages::admin::{AddError, NewMember, add_member, remove_member};
 use crate::pages::alerts::{Draft, RaiseError, Raised, parse_submission, preview, raise_alerts, source_of};
 use crate::pages::feed::alerts_page;
 use crate::pages::members::{DeliveryProblemJson, Neighbour, neighbours};
 use crate::pages::settings::{SaveError, Values, save_settings};
-use crate::paris;
 use crate::render::Ctx;
 use crate::session::Signed;
 
@@ -261,7 +261,7 @@ impl AlertJson {
             source: alert.source.as_str(),
             category: alert.category.map(Category::as_str),
             text: alert.text.to_string(),
-            created_at: paris::iso_utc(alert.created_at),
+            created_at: local_time::iso_utc(alert.created_at),
             delivery: report.counts.map(|c| DeliveryJson {
                 recipients: c.recipients,
                 sms_sent: c.sms_sent,
@@ -273,7 +273,7 @@ impl AlertJson {
                 email: ChannelJson::of(c.channel(Channel::Email)),
             }),
             acks: report.acks,
-            done_at: report.fanout_done_at.map(paris::iso_utc),
+            done_at: report.fanout_done_at.map(local_time::iso_utc),
         }
     }
 }

@@ -13,7 +13,7 @@ use vigie::adapters::now_ms;
 use vigie::compose;
 use vigie::domain::{
     AlertId, AlertSource, AlertText, Category, Community, DomainError, Encoding, FirstName, MemberId, Role,
-    count_segments,
+    TimeZoneId, count_segments,
 };
 use vigie::model::{Alert, AlertReport, Budget, Channel, InboundMessageId, Recorded};
 use vigie::ports::{AlertLog, Feed, Roster, StoreError};
@@ -22,7 +22,7 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Form, FormData, Query, Segments};
 use crate::i18n::Lang;
-use crate::paris;
+use crate::local_time;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::Signed;
 
@@ -525,14 +525,15 @@ pub struct AlertView {
 }
 
 impl AlertView {
-    pub fn new<B: Backend>(state: &AppState<B>, lang: Lang, report: &AlertReport) -> Self {
+    /// `zone`: the time zone of the alert's community.
+    pub fn new<B: Backend>(state: &AppState<B>, lang: Lang, zone: &TimeZoneId, report: &AlertReport) -> Self {
         let alert = &report.alert;
         Self {
             id: alert.alert_id.to_string(),
             href: state.site().href(&format!("/alerts/{}", alert.alert_id)),
             sender: alert.sender_first_name.to_string(),
-            when: paris::format(lang, alert.created_at),
-            when_iso: paris::iso_utc(alert.created_at),
+            when: local_time::format(lang, zone, alert.created_at),
+            when_iso: local_time::iso_utc(alert.created_at),
             source: lang.source(alert.source),
             category: alert.category.map(|c| lang.category(c)),
             text: alert.text.to_string(),
@@ -577,6 +578,7 @@ async fn detail<B: Backend>(
     }
     let lang = ctx.lang;
     let t = lang.t();
+    let zone = signed.time_zone(&report.alert.community_id);
     let figures = match &report.counts {
         Some(c) => {
             let (sms, email) = (c.channel(Channel::Sms), c.channel(Channel::Email));
@@ -599,11 +601,11 @@ async fn detail<B: Backend>(
     let notice = query.checked("sent").then_some(t.detail_recorded);
     let page = DetailPage {
         chrome: Chrome::new(&state, &ctx, t.detail_title, Section::Feed, Some(&signed)),
-        alert: AlertView::new(&state, lang, &report),
+        alert: AlertView::new(&state, lang, &zone, &report),
         notice,
         figures,
-        done_at: report.fanout_done_at.map(|at| paris::format(lang, at)),
-        done_at_iso: report.fanout_done_at.map(paris::iso_utc),
+        done_at: report.fanout_done_at.map(|at| local_time::format(lang, &zone, at)),
+        done_at_iso: report.fanout_done_at.map(local_time::iso_utc),
         in_progress: report.fanout_done_at.is_none(),
     };
     render::ok(&page)
