@@ -11,7 +11,7 @@ use vigie::adapters::{DynamoStore, now_ms};
 use vigie::config::Config;
 use vigie::domain::{
     AlertId, AlertSource, AlertText, Community, CommunityId, Email, FirstName, LastName, Member, MemberId,
-    PhoneNumber, Role, UnsubscribeToken,
+    PhoneNumber, Role, TimeZoneId, UnsubscribeToken,
 };
 use vigie::model::{Alert, InboundMessageId};
 use vigie::ports::{AlertLog, Registry};
@@ -179,8 +179,12 @@ pub async fn populate_numbered(
     concurrency: usize,
 ) -> Result<Generated, BoxError> {
     let community_id = CommunityId::parse(id)?;
-    let community =
-        Community { id: community_id.clone(), name: format!("Quartier {id}"), town: "Bellerive".to_owned() };
+    let community = Community {
+        id: community_id.clone(),
+        name: format!("Quartier {id}"),
+        town: "Bellerive".to_owned(),
+        time_zone: TimeZoneId::default(),
+    };
     store.put_community(&community).await?;
     let sender = member(&community_id, 0, first_number, mix)?;
     let (mut sms_deliveries, mut email_deliveries) = (0, 0);

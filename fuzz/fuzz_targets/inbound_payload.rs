@@ -11,11 +11,8 @@
 use inbound_sms::handler::{DropReason, parse_inbound};
 use libfuzzer_sys::fuzz_target;
 use vigie::compose::alert_sms;
+use vigie::domain::unicode::is_bidi_control;
 use vigie::domain::{AlertSource, AlertText, FirstName, PhoneNumber, SharedNumber, classify, count_segments};
-
-fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
 
 fn check(message: &str) {
     let shared = SharedNumber::parse("38123").expect("the demo's short code");
@@ -35,12 +32,12 @@ fn check(message: &str) {
 
     let _ = classify(&parsed.body);
     if let Ok(text) = AlertText::parse(&parsed.body) {
-        assert!(!text.as_str().chars().any(|c| (c.is_control() && c != '\n') || is_bidi(c)), "{text:?}");
+        assert!(!text.as_str().chars().any(|c| (c.is_control() && c != '\n') || is_bidi_control(c)), "{text:?}");
         let name = FirstName::parse("Marie").expect("a valid name");
         for (source, max) in [(AlertSource::Sms, 3), (AlertSource::Police, 1)] {
             let sms = alert_sms(&name, source, None, &text, max);
             assert!(count_segments(&sms).segments <= max, "{sms:?}");
-            assert!(!sms.chars().any(|c| (c.is_control() && c != '\n') || is_bidi(c)), "{sms:?}");
+            assert!(!sms.chars().any(|c| (c.is_control() && c != '\n') || is_bidi_control(c)), "{sms:?}");
         }
     }
 }

@@ -14,12 +14,11 @@
 //!
 //! Integration tests use [`fetch_outbox`] to assert on what was sent: headers are unfolded,
 //! the subject is decoded (RFC 2047), and the text and HTML parts are decoded
-//! (quoted-printable, base64, charset).
+//! (quoted-printable, base64, charset), by the `mail-parser` crate.
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use mail_parser::{MessageParser, PartType};
 use serde_json::Value;
 
 /// Everything moto recorded as sent, in sending order (raw emails before simple ones).
@@ -235,229 +234,37 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
-/// Splits a MIME entity into its unfolded headers and its body.
-fn split_entity(raw: &str) -> (Vec<(String, String)>, &str) {
-    let (head, body) = match (raw.find("\r\n\r\n"), raw.find("\n\n")) {
-        (Some(crlf), Some(lf)) if lf < crlf => (&raw[..lf], &raw[lf + 2..]),
-        (Some(crlf), _) => (&raw[..crlf], &raw[crlf + 4..]),
-        (None, Some(lf)) => (&raw[..lf], &raw[lf + 2..]),
-        (None, None) => (raw, ""),
-    };
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
-        if line.starts_with([' ', '\t']) {
-            // A folded line: unfolding removes the line break, keeps the whitespace.
-            if let Some((_, value)) = headers.last_mut() {
-                value.push_str(line);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_owned(), value.trim_start().to_owned()));
-        }
-    }
-    for (_, value) in &mut headers {
-        *value = value.trim_end().to_owned();
-    }
-    (headers, body)
-}
-
-/// A raw MIME message as a [`SentEmail`] (id, from and to are left for the caller).
+/// A raw MIME message as a [`SentEmail`] (id, from and to are left for the caller), read by
+/// `mail-parser`: the subject decoded (RFC 2047), the first `text/plain` and `text/html` parts
+/// decoded (transfer encoding and charset), attachments left out.
 pub fn parse_mime(raw: &str) -> SentEmail {
-    let (headers, body) = split_entity(raw);
-    let mut email = SentEmail {
-        subject: header(&headers, "Subject").map(decode_rfc2047).unwrap_or_default(),
-        list_unsubscribe: header(&headers, "List-Unsubscribe").map(str::to_owned),
-        list_unsubscribe_post: header(&headers, "List-Unsubscribe-Post").map(str::to_owned),
-        raw: raw.to_owned(),
-        ..SentEmail::default()
+    let mut email = SentEmail { raw: raw.to_owned(), ..SentEmail::default() };
+    let Some(message) = MessageParser::default().parse(raw.as_bytes()) else {
+        return email;
     };
-    collect_parts(&headers, body, &mut email, 0);
-    email.headers = headers;
-    email
-}
-
-/// `type/subtype` (lower-cased) and the parameters of a Content-Type value.
-fn content_type(value: &str) -> (String, Vec<(String, String)>) {
-    let mut parts = value.split(';');
-    let mime = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    let params = parts
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_owned()))
+    let bytes = message.raw_message();
+    email.headers = message
+        .headers()
+        .iter()
+        .map(|h| {
+            // The value as written, unfolded: the line breaks go, the whitespace stays.
+            let value = bytes.get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
+            let value = String::from_utf8_lossy(value).replace("\r\n", "").replace('\n', "");
+            (h.name.as_str().to_owned(), value.trim().to_owned())
+        })
         .collect();
-    (mime, params)
-}
-
-fn collect_parts(headers: &[(String, String)], body: &str, email: &mut SentEmail, depth: usize) {
-    let (mime, params) = content_type(header(headers, "Content-Type").unwrap_or("text/plain"));
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    if mime.starts_with("multipart/") {
-        if let Some(boundary) = param("boundary")
-            && depth < 8
-        {
-            for part in multipart_parts(body, boundary) {
-                let (h, b) = split_entity(&part);
-                collect_parts(&h, b, email, depth + 1);
-            }
-        }
-        return;
-    }
-    if header(headers, "Content-Disposition")
-        .is_some_and(|d| d.trim_start().to_ascii_lowercase().starts_with("attachment"))
-    {
-        return;
-    }
-    let slot = match mime.as_str() {
-        "text/plain" => &mut email.text,
-        "text/html" => &mut email.html,
-        _ => return,
-    };
-    if slot.is_none() {
-        let bytes = decode_transfer(body, header(headers, "Content-Transfer-Encoding").unwrap_or("7bit"));
-        *slot = Some(decode_charset(&bytes, param("charset").unwrap_or("utf-8")));
-    }
-}
-
-/// The parts of a multipart body (between `--boundary` lines, up to `--boundary--`).
-fn multipart_parts(body: &str, boundary: &str) -> Vec<String> {
-    let open = format!("--{boundary}");
-    let close = format!("--{boundary}--");
-    let mut parts = Vec::new();
-    let mut current: Option<Vec<&str>> = None;
-    for line in body.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
-        let trimmed = line.trim_end();
-        if trimmed == close {
-            parts.extend(current.take().map(|lines| lines.join("\r\n")));
-            break;
-        } else if trimmed == open {
-            parts.extend(current.take().map(|lines| lines.join("\r\n")));
-            current = Some(Vec::new());
-        } else if let Some(lines) = &mut current {
-            lines.push(line);
-        }
-    }
-    parts.extend(current.map(|lines| lines.join("\r\n")));
-    parts
-}
-
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-fn decode_transfer(body: &str, encoding: &str) -> Vec<u8> {
-    match encoding.trim().to_ascii_lowercase().as_str() {
-        "base64" => {
-            let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            BASE64.decode(compact).unwrap_or_else(|_| body.as_bytes().to_vec())
-        }
-        "quoted-printable" => decode_quoted_printable(body),
-        _ => body.as_bytes().to_vec(),
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-fn decode_quoted_printable(body: &str) -> Vec<u8> {
-    let bytes = body.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'=' if bytes.get(i + 1) == Some(&b'\r') && bytes.get(i + 2) == Some(&b'\n') => i += 3,
-            b'=' if bytes.get(i + 1) == Some(&b'\n') => i += 2,
-            b'=' => {
-                match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'=');
-                        i += 1;
-                    }
-                }
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn decode_charset(bytes: &[u8], charset: &str) -> String {
-    match charset.trim().to_ascii_lowercase().as_str() {
-        "iso-8859-1" | "latin1" | "latin-1" | "iso8859-1" => bytes.iter().map(|&b| b as char).collect(),
-        _ => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
-/// Decodes the RFC 2047 encoded words (`=?utf-8?B?...?=`, `=?utf-8?Q?...?=`) of a header value;
-/// whitespace between two adjacent encoded words is dropped, as the RFC says, and their bytes
-/// are joined before decoding (a character may straddle two words).
-pub fn decode_rfc2047(value: &str) -> String {
-    let mut out = String::new();
-    // Bytes of the run of adjacent encoded words being decoded, with their charset.
-    let mut pending: Option<(String, Vec<u8>)> = None;
-    let flush = |pending: &mut Option<(String, Vec<u8>)>, out: &mut String| {
-        if let Some((charset, bytes)) = pending.take() {
-            out.push_str(&decode_charset(&bytes, &charset));
-        }
-    };
-    let mut rest = value;
-    while let Some(start) = rest.find("=?") {
-        let before = &rest[..start];
-        match encoded_word(&rest[start..]) {
-            Some((charset, bytes, len)) => {
-                let adjacent = pending.is_some() && before.chars().all(char::is_whitespace);
-                if !adjacent {
-                    flush(&mut pending, &mut out);
-                    out.push_str(before);
-                }
-                match &mut pending {
-                    Some((c, b)) if c.eq_ignore_ascii_case(&charset) => b.extend(bytes),
-                    _ => {
-                        flush(&mut pending, &mut out);
-                        pending = Some((charset, bytes));
-                    }
-                }
-                rest = &rest[start + len..];
-            }
-            None => {
-                flush(&mut pending, &mut out);
-                out.push_str(&rest[..start + 2]);
-                rest = &rest[start + 2..];
-            }
-        }
-    }
-    flush(&mut pending, &mut out);
-    out.push_str(rest);
-    out
-}
-
-/// Parses the encoded word at the start of `s`: its charset, its decoded bytes, its length.
-fn encoded_word(s: &str) -> Option<(String, Vec<u8>, usize)> {
-    let inner = s.strip_prefix("=?")?;
-    let (charset, inner) = inner.split_once('?')?;
-    let (encoding, inner) = inner.split_once('?')?;
-    let end = inner.find("?=")?;
-    let text = &inner[..end];
-    if charset.is_empty() || text.contains(char::is_whitespace) {
-        return None;
-    }
-    let charset = charset.split('*').next().unwrap_or(charset).to_owned();
-    let bytes = match encoding {
-        "B" | "b" => BASE64.decode(text).ok()?,
-        "Q" | "q" => {
-            let text = text.replace('_', " ");
-            decode_quoted_printable(&text)
-        }
-        _ => return None,
-    };
-    let len = 2 + charset.len() + 1 + encoding.len() + 1 + end + 2;
-    Some((charset, bytes, len))
+    email.subject = message.subject().unwrap_or_default().to_owned();
+    email.list_unsubscribe = email.header("List-Unsubscribe").map(str::to_owned);
+    email.list_unsubscribe_post = email.header("List-Unsubscribe-Post").map(str::to_owned);
+    email.text = message.text_bodies().find_map(|part| match &part.body {
+        PartType::Text(text) => Some(text.to_string()),
+        _ => None,
+    });
+    email.html = message.html_bodies().find_map(|part| match &part.body {
+        PartType::Html(html) => Some(html.to_string()),
+        _ => None,
+    });
+    email
 }
 
 #[cfg(test)]
@@ -466,15 +273,21 @@ mod tests {
 
     use super::*;
 
+    /// The subject of a message with this `Subject` header.
+    fn subject(value: &str) -> String {
+        parse_mime(&format!("Subject: {value}\r\n\r\nbody")).subject
+    }
+
     #[test]
     fn encoded_words_are_decoded() {
-        assert_eq!(decode_rfc2047("=?utf-8?B?QWxlcnRlIMOgIExhIFZpbGxl?="), "Alerte à La Ville");
-        assert_eq!(decode_rfc2047("=?UTF-8?Q?Alerte_=C3=A0_Lyon?="), "Alerte à Lyon");
-        // Adjacent words: the whitespace between them goes, a split character is rejoined.
-        assert_eq!(decode_rfc2047("=?utf-8?Q?caf=C3?=\r\n =?utf-8?Q?=A9_ici?="), "café ici");
-        assert_eq!(decode_rfc2047("Re: =?iso-8859-1?Q?caf=E9?= noir"), "Re: café noir");
-        assert_eq!(decode_rfc2047("plain =? text"), "plain =? text");
-        assert_eq!(decode_rfc2047("=?utf-8?B?w6k?="), "é");
+        assert_eq!(subject("=?utf-8?B?QWxlcnRlIMOgIExhIFZpbGxl?="), "Alerte à La Ville");
+        assert_eq!(subject("=?UTF-8?Q?Alerte_=C3=A0_Lyon?="), "Alerte à Lyon");
+        // Adjacent words: the whitespace between them goes (each word holds whole characters,
+        // as RFC 2047 section 5 requires and mail-builder writes them).
+        assert_eq!(subject("=?utf-8?Q?caf=C3=A9?=\r\n =?utf-8?Q?_ici?="), "café ici");
+        assert_eq!(subject("Re: =?iso-8859-1?Q?caf=E9?= noir"), "Re: café noir");
+        assert_eq!(subject("plain =? text"), "plain =? text");
+        assert_eq!(subject("=?utf-8?B?w6k=?="), "é");
     }
 
     const RAW: &str = "From: Vigie <alerts@vigie.example.org>\r\nTo: \"Ann\" <ann@example.com>\r\nSubject: =?utf-8?B?QWxlcnRlIMOgIExh?=\r\n =?utf-8?Q?_Ville?=\r\nList-Unsubscribe: <https://vigie.example.org/u?t=1>,\r\n <mailto:u@vigie.example.org>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nRue des Lilas, r=C3=B4deur =\r\nvu.\r\n--b1\r\nContent-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\nPHA+UnVlPC9wPg==\r\n--b1--\r\n";

@@ -1,5 +1,5 @@
-//! A minimal Lambda Runtime API on 127.0.0.1: enough for a `lambda_runtime` binary to start,
-//! ask for work, run invocations and answer them. The benchmark measures cold starts with it;
+//! A minimal Lambda Runtime API on 127.0.0.1 (hyper, HTTP/1.1): enough for a `lambda_runtime`
+//! binary to start, ask for work, run invocations and answer them. The benchmark measures cold starts with it;
 //! the crash tests run the real fan-out binary against it and kill it mid-invocation.
 //!
 //! - `GET /2018-06-01/runtime/invocation/next`: the time of the first one is recorded (the end
@@ -12,14 +12,21 @@
 //! environment with the Runtime API's address and Lambda's own variables.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -223,153 +230,96 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
+type Queue = Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>;
+
+/// Serves one connection of the function (hyper, HTTP/1.1): its requests come one at a time,
+/// and a `/next` is held until there is work.
+async fn serve(stream: TcpStream, state: Arc<State>, queue: Queue) {
+    let service = service_fn(move |request| {
+        let (state, queue) = (Arc::clone(&state), Arc::clone(&queue));
+        async move { Ok::<_, Infallible>(answer(request, &state, &queue).await) }
+    });
+    // A function killed mid-request ends its connection with an error: nothing to do about it.
+    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
 }
 
-/// Reads one HTTP/1.1 request (Content-Length or chunked body); `None` at end of stream.
-async fn read_request(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await.ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut length = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).await.ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse().ok()?;
-            } else if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).await.ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                loop {
-                    let mut trailer = String::new();
-                    if reader.read_line(&mut trailer).await.ok()? == 0 || trailer.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..]).await.ok()?;
-            let mut crlf = [0u8; 2];
-            reader.read_exact(&mut crlf).await.ok()?;
-        }
-    } else if length > 0 {
-        body.resize(length, 0);
-        reader.read_exact(&mut body).await.ok()?;
-    }
-    Some(Request { method, path, body })
-}
-
-async fn respond(
-    writer: &mut tokio::net::tcp::OwnedWriteHalf,
-    status: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\n");
+/// A JSON answer with `status` and `headers`.
+fn respond(
+    status: StatusCode,
+    headers: &[(&'static str, String)],
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    writer.write_all(head.as_bytes()).await?;
-    writer.write_all(body).await?;
-    writer.flush().await
-}
-
-async fn serve(
-    stream: TcpStream,
-    state: Arc<State>,
-    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
-) {
-    let (read, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    while let Some(request) = read_request(&mut reader).await {
-        let accepted = br#"{"status":"OK"}"#;
-        if request.method == "GET" && request.path == NEXT {
-            {
-                let mut first = lock(&state.first_next);
-                if first.is_none() {
-                    *first = Some(Instant::now());
-                }
-            }
-            state.changed.notify_waiters();
-            // Held until there is work.
-            let Some(job) = queue.lock().await.recv().await else { return };
-            let id = ulid::Ulid::new().to_string();
-            let deadline =
-                SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(900);
-            let body = serde_json::to_vec(&job.event).unwrap_or_default();
-            lock(&state.pending).insert(id.clone(), job.reply);
-            let headers = [
-                ("Lambda-Runtime-Aws-Request-Id", id.clone()),
-                ("Lambda-Runtime-Deadline-Ms", deadline.as_millis().to_string()),
-                (
-                    "Lambda-Runtime-Invoked-Function-Arn",
-                    format!("arn:aws:lambda:{}:123456789012:function:local", crate::stack::LOCAL_REGION),
-                ),
-                ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{id}")),
-            ];
-            if respond(&mut writer, "200 OK", &headers, &body).await.is_err() {
-                lock(&state.pending).remove(&id);
-                return;
-            }
-        } else if request.method == "POST" && request.path == INIT_ERROR {
-            *lock(&state.init_error) = Some(String::from_utf8_lossy(&request.body).into_owned());
-            state.changed.notify_waiters();
-            let _ = respond(&mut writer, "202 Accepted", &[], accepted).await;
-        } else if let Some(rest) = request.path.strip_prefix(INVOCATION).filter(|_| request.method == "POST")
-        {
-            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
-            let reply = lock(&state.pending).remove(id);
-            let parsed: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
-                Value::Null
-            } else {
-                serde_json::from_slice(&request.body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&request.body).into_owned()))
-            };
-            let answer = match kind {
-                "response" => Ok(parsed),
-                _ => Err(InvokeError::function(
-                    parsed.get("errorType").and_then(Value::as_str).unwrap_or("Unhandled"),
-                    parsed.get("errorMessage").and_then(Value::as_str).unwrap_or_default(),
-                )),
-            };
-            if let Some(reply) = reply {
-                let _ = reply.send(answer);
-            }
-            if respond(&mut writer, "202 Accepted", &[], accepted).await.is_err() {
-                return;
-            }
-        } else if respond(&mut writer, "404 Not Found", &[], b"{}").await.is_err() {
-            return;
+        if let Ok(value) = HeaderValue::from_str(value) {
+            map.insert(*name, value);
         }
     }
+    response
+}
+
+async fn answer(request: Request<Incoming>, state: &State, queue: &Queue) -> Response<Full<Bytes>> {
+    let accepted = || respond(StatusCode::ACCEPTED, &[], &br#"{"status":"OK"}"#[..]);
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    if method == Method::GET && path == NEXT {
+        {
+            let mut first = lock(&state.first_next);
+            if first.is_none() {
+                *first = Some(Instant::now());
+            }
+        }
+        state.changed.notify_waiters();
+        // Held until there is work.
+        let Some(job) = queue.lock().await.recv().await else {
+            return respond(StatusCode::SERVICE_UNAVAILABLE, &[], &b"{}"[..]);
+        };
+        let id = ulid::Ulid::new().to_string();
+        let deadline =
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(900);
+        let body = serde_json::to_vec(&job.event).unwrap_or_default();
+        lock(&state.pending).insert(id.clone(), job.reply);
+        let headers = [
+            ("lambda-runtime-aws-request-id", id.clone()),
+            ("lambda-runtime-deadline-ms", deadline.as_millis().to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                format!("arn:aws:lambda:{}:123456789012:function:local", crate::stack::LOCAL_REGION),
+            ),
+            ("lambda-runtime-trace-id", format!("Root=1-00000000-{id}")),
+        ];
+        return respond(StatusCode::OK, &headers, body);
+    }
+    let Ok(body) = request.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return respond(StatusCode::BAD_REQUEST, &[], &b"{}"[..]);
+    };
+    if method == Method::POST && path == INIT_ERROR {
+        *lock(&state.init_error) = Some(String::from_utf8_lossy(&body).into_owned());
+        state.changed.notify_waiters();
+        return accepted();
+    }
+    let Some(rest) = path.strip_prefix(INVOCATION).filter(|_| method == Method::POST) else {
+        return respond(StatusCode::NOT_FOUND, &[], &b"{}"[..]);
+    };
+    let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+    let reply = lock(&state.pending).remove(id);
+    let parsed: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    let outcome = match kind {
+        "response" => Ok(parsed),
+        _ => Err(InvokeError::function(
+            parsed.get("errorType").and_then(Value::as_str).unwrap_or("Unhandled"),
+            parsed.get("errorMessage").and_then(Value::as_str).unwrap_or_default(),
+        )),
+    };
+    if let Some(reply) = reply {
+        let _ = reply.send(outcome);
+    }
+    accepted()
 }

@@ -4,8 +4,6 @@
 //! as untrusted: HTML-escaped in HTML bodies and forced onto one line in
 //! headers. MIME is produced by the `mail-builder` crate.
 
-use std::fmt::Write as _;
-
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::date::Date;
@@ -282,12 +280,7 @@ fn stable_id(e: &AlertEmail<'_>) -> String {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
-    let digest = h.finalize();
-    let mut id = String::with_capacity(32);
-    for b in &digest[..16] {
-        let _ = write!(id, "{b:02x}");
-    }
-    id
+    crate::secret::hex(&h.finalize()[..16])
 }
 
 #[cfg(test)]
@@ -345,61 +338,26 @@ mod tests {
         assert!(sms.ends_with("attention..."), "{sms}");
     }
 
-    /// Decodes quoted-printable or base64 part bodies, enough for tests.
-    fn decode_parts(raw: &str) -> String {
-        decode_part_list(raw).join("\n")
+    /// The message as a mail reader sees it (mail-parser).
+    fn parsed(raw: &str) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default().parse(raw.as_bytes()).expect("a MIME message")
+    }
+
+    /// The decoded text part.
+    fn text_part(raw: &str) -> String {
+        parsed(raw).body_text(0).expect("a text part").into_owned()
     }
 
     /// The decoded HTML part.
     fn html_part(raw: &str) -> String {
-        decode_part_list(raw).into_iter().find(|p| p.starts_with("<!DOCTYPE html>")).unwrap()
+        let html = parsed(raw).body_html(0).expect("an HTML part").into_owned();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+        html
     }
 
-    fn decode_part_list(raw: &str) -> Vec<String> {
-        let mut parts = Vec::new();
-        for part in raw.split("\r\n--") {
-            let Some((headers, body)) = part.split_once("\r\n\r\n") else {
-                continue;
-            };
-            let lower = headers.to_ascii_lowercase();
-            if lower.contains("content-transfer-encoding: quoted-printable") {
-                let body = body.replace("=\r\n", "");
-                let bytes = body.as_bytes();
-                let mut decoded = Vec::new();
-                let mut i = 0;
-                while i < bytes.len() {
-                    if bytes[i] == b'=' && i + 2 < bytes.len() {
-                        let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                        decoded.push(u8::from_str_radix(hex, 16).unwrap());
-                        i += 3;
-                    } else {
-                        decoded.push(bytes[i]);
-                        i += 1;
-                    }
-                }
-                parts.push(String::from_utf8(decoded).unwrap());
-            } else if lower.contains("content-transfer-encoding: base64") {
-                const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                let mut bits = 0u32;
-                let mut n = 0;
-                let mut decoded = Vec::new();
-                for b in body.bytes() {
-                    let Some(v) = ALPHABET.iter().position(|&a| a == b) else {
-                        continue;
-                    };
-                    bits = (bits << 6) | u32::try_from(v).unwrap();
-                    n += 6;
-                    if n >= 8 {
-                        n -= 8;
-                        decoded.push(u8::try_from((bits >> n) & 0xff).unwrap());
-                    }
-                }
-                parts.push(String::from_utf8(decoded).unwrap());
-            } else {
-                parts.push(body.to_owned());
-            }
-        }
-        parts
+    /// The decoded text and HTML parts.
+    fn decode_parts(raw: &str) -> String {
+        format!("{}\n{}", text_part(raw), html_part(raw))
     }
 
     fn sample_email(text: &str, sender: &str, community: &str) -> String {
@@ -506,7 +464,7 @@ mod tests {
         assert!(msg.contains("Subject: Votre alerte vigie"));
         assert!(msg.contains("text/plain"));
         assert!(!msg.contains("multipart"));
-        assert!(decode_parts(&format!("\r\n--{msg}")).contains("7 voisins"));
+        assert!(text_part(&msg).contains("7 voisins"));
     }
 
     #[test]
@@ -519,7 +477,8 @@ mod tests {
         assert!(headers.contains("Subject: Votre lien de connexion vigie"), "{headers}");
         assert!(headers.contains("marie@example.org"), "{headers}");
         assert!(headers.contains("multipart/alternative"), "{headers}");
-        let text = decode_part_list(&msg).into_iter().find(|p| p.starts_with("Bonjour")).unwrap();
+        let text = text_part(&msg);
+        assert!(text.starts_with("Bonjour"), "{text}");
         assert!(text.contains(&link), "{text}");
         assert!(text.contains("15 minutes"), "{text}");
         let html = html_part(&msg);

@@ -11,3 +11,4 @@ pub mod model;
 pub mod pace;
 pub mod ports;
 pub mod receipts;
+pub mod secret;

@@ -79,7 +79,7 @@ impl TokenHash {
     pub fn of(secret: &str) -> Self {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(secret.as_bytes());
-        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::secret::hex(digest))
     }
 
     pub fn as_str(&self) -> &str {

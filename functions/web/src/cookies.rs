@@ -82,32 +82,8 @@ impl IntoResponseParts for Cookies {
     }
 }
 
-/// 32 random bytes from the operating system's CSPRNG, as 64 lowercase hex digits.
-pub fn random_token() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes: [u8; 32] = rand::random();
-    let mut s = String::with_capacity(64);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
-/// Whether `s` looks like a [`random_token`] (so junk never reaches the store).
-pub fn is_token(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Compares two secrets in constant time (for equal lengths).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
+/// Session secrets, anti-CSRF fields and their comparison live in the shared crate.
+pub use vigie::secret::{is_token, random_token, same_secret};
 
 #[cfg(test)]
 mod tests {
@@ -140,17 +116,5 @@ mod tests {
             SetCookie::new("lang", "en", None).readable_by_script().header_value(&cloud),
             "lang=en; Path=/; SameSite=Lax; Secure"
         );
-    }
-
-    #[test]
-    fn tokens() {
-        let a = random_token();
-        assert!(is_token(&a));
-        assert_ne!(a, random_token());
-        assert!(!is_token("abc"));
-        assert!(!is_token(&"A".repeat(64)));
-        assert!(same_secret(&a, &a.clone()));
-        assert!(!same_secret(&a, &random_token()));
-        assert!(!same_secret("a", "ab"));
     }
 }

@@ -6,7 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, ProblemKind};
+use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, Language, ProblemKind};
 use vigie::model::{Channel, DeliveryCounts};
 
 use crate::cookies;
@@ -81,6 +81,19 @@ impl Lang {
         }
     }
 
+    /// The shared crate's name of this language (its plural rules live there).
+    pub fn language(self) -> Language {
+        match self {
+            Lang::Fr => Language::French,
+            Lang::En => Language::English,
+        }
+    }
+
+    /// `one` or `other`, the form a count of `n` takes in this language.
+    fn plural<'a>(self, n: usize, one: &'a str, other: &'a str) -> &'a str {
+        self.language().plural(n, one, other)
+    }
+
     /// `"142 caractères sur 1000 · 1 SMS"`: what the alert form shows under the text box, and
     /// the confirmation step again.
     pub fn sms_size(self, chars: usize, max: usize, segments: usize, encoding: Encoding) -> String {
@@ -88,13 +101,13 @@ impl Lang {
         match self {
             Lang::Fr => format!(
                 "{chars} {} sur {max} · {segments} SMS{}",
-                plural(chars, "caractère", "caractères"),
+                self.plural(chars, "caractère", "caractères"),
                 if special { " (caractères spéciaux : 70 par SMS)" } else { "" }
             ),
             Lang::En => format!(
                 "{chars} {} of {max} · {segments} {}{}",
-                plural(chars, "character", "characters"),
-                plural(segments, "text", "texts"),
+                self.plural(chars, "character", "characters"),
+                self.plural(segments, "text", "texts"),
                 if special { " (special characters: 70 per text)" } else { "" }
             ),
         }
@@ -121,11 +134,11 @@ impl Lang {
             Lang::En if people == 0 => "No neighbour can receive it for now.".to_owned(),
             Lang::Fr => format!(
                 "Elle sera transmise à {people} {} ({sms} par SMS, {email} par e-mail).",
-                plural(people, "voisin", "voisins")
+                self.plural(people, "voisin", "voisins")
             ),
             Lang::En => format!(
                 "It will reach {people} {} ({sms} by SMS, {email} by email).",
-                plural(people, "neighbour", "neighbours")
+                self.plural(people, "neighbour", "neighbours")
             ),
         }
     }
@@ -145,27 +158,30 @@ impl Lang {
                 parts.push(format!(
                     "{} {}",
                     c.recipients,
-                    plural(c.recipients as usize, "voisin prévenu", "voisins prévenus")
+                    self.plural(c.recipients as usize, "voisin prévenu", "voisins prévenus")
                 ));
-                parts.push(format!("{sms} SMS, {email} {}", plural(email, "e-mail", "e-mails")));
+                parts.push(format!("{sms} SMS, {email} {}", self.plural(email, "e-mail", "e-mails")));
                 if delivered > 0 {
-                    parts.push(format!("{delivered} {}", plural(delivered, "remis", "remis")));
+                    parts.push(format!("{delivered} {}", self.plural(delivered, "remis", "remis")));
                 }
                 if failed > 0 {
-                    parts.push(format!("{failed} {}", plural(failed, "échec", "échecs")));
+                    parts.push(format!("{failed} {}", self.plural(failed, "échec", "échecs")));
                 }
-                parts.push(format!("{acks} {}", plural(acks, "accusé de réception", "accusés de réception")));
+                parts.push(format!(
+                    "{acks} {}",
+                    self.plural(acks, "accusé de réception", "accusés de réception")
+                ));
             }
             Lang::En => {
                 parts.push(format!(
                     "{} {} reached",
                     c.recipients,
-                    plural(c.recipients as usize, "neighbour", "neighbours")
+                    self.plural(c.recipients as usize, "neighbour", "neighbours")
                 ));
                 parts.push(format!(
                     "{sms} {}, {email} {}",
-                    plural(sms, "text", "texts"),
-                    plural(email, "email", "emails")
+                    self.plural(sms, "text", "texts"),
+                    self.plural(email, "email", "emails")
                 ));
                 if delivered > 0 {
                     parts.push(format!("{delivered} delivered"));
@@ -173,7 +189,7 @@ impl Lang {
                 if failed > 0 {
                     parts.push(format!("{failed} failed"));
                 }
-                parts.push(format!("{acks} {}", plural(acks, "acknowledgement", "acknowledgements")));
+                parts.push(format!("{acks} {}", self.plural(acks, "acknowledgement", "acknowledgements")));
             }
         }
         if c.pending > 0 {
@@ -206,7 +222,7 @@ impl Lang {
             ),
             (Lang::Fr, ProblemKind::SmsUndeliverable) => format!(
                 "{n} {} à ce numéro (dernier échec le {when} : « {detail} »){}.",
-                plural(n, "SMS n'a pas pu être remis", "SMS n'ont pas pu être remis"),
+                self.plural(n, "SMS n'a pas pu être remis", "SMS n'ont pas pu être remis"),
                 if problem.stopped { " : alertes par SMS coupées" } else { "" }
             ),
             (Lang::En, ProblemKind::HardBounce) => format!(
@@ -220,7 +236,7 @@ impl Lang {
             ),
             (Lang::En, ProblemKind::SmsUndeliverable) => format!(
                 "{n} {} to this number (last failure on {when}: \"{detail}\"){}.",
-                plural(n, "text could not be delivered", "texts could not be delivered"),
+                self.plural(n, "text could not be delivered", "texts could not be delivered"),
                 if problem.stopped { ": text alerts turned off" } else { "" }
             ),
         };
@@ -243,12 +259,14 @@ impl Lang {
     pub fn rate_limited(self, per_hour: u32) -> String {
         match self {
             Lang::Fr => format!(
-                "Vous avez déjà lancé {per_hour} alertes au cours de la dernière heure : c'est le maximum. \
-                 Réessayez plus tard ; en cas d'urgence, appelez le 17."
+                "Vous avez déjà lancé {per_hour} {} au cours de la dernière heure : c'est le maximum. \
+                 Réessayez plus tard ; en cas d'urgence, appelez le 17.",
+                self.plural(per_hour as usize, "alerte", "alertes")
             ),
             Lang::En => format!(
-                "You have already raised {per_hour} alerts in the last hour, the most allowed. \
-                 Try again later; in an emergency, call 17."
+                "You have already raised {per_hour} {} in the last hour, the most allowed. \
+                 Try again later; in an emergency, call 17.",
+                self.plural(per_hour as usize, "alert", "alerts")
             ),
         }
     }
@@ -292,10 +310,6 @@ const MONTHS_EN: [&str; 12] = [
     "November",
     "December",
 ];
-
-fn plural<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {
-    if n > 1 { plural } else { singular }
-}
 
 /// The preferred of French and English in an `Accept-Language` header (French on a tie or
 /// when neither is listed).
@@ -936,9 +950,77 @@ mod tests {
         );
         assert_eq!(
             Lang::En.delivery_summary(Some(&counts), 0),
-            "5 neighbours reached · 3 texts, 4 emails · 5 delivered · 2 failed · 0 acknowledgement"
+            "5 neighbours reached · 3 texts, 4 emails · 5 delivered · 2 failed · 0 acknowledgements"
         );
         assert_eq!(Lang::Fr.date_time(3, 3, 2026, 9, 5), "3 mars 2026 à 09:05");
         assert_eq!(Lang::En.date_time(25, 12, 2026, 23, 59), "25 December 2026, 23:59");
+    }
+
+    /// French takes the singular at 0 and 1, English only at 1.
+    #[test]
+    fn counts_of_zero_one_and_two() {
+        let summary = |lang: Lang, n: u32| {
+            let counts = DeliveryCounts {
+                sms_sent: n,
+                email_sent: n,
+                recipients: n,
+                sms_failed: n,
+                sms_delivered: n,
+                ..Default::default()
+            };
+            lang.delivery_summary(Some(&counts), n)
+        };
+        assert_eq!(summary(Lang::Fr, 0), "0 voisin prévenu · 0 SMS, 0 e-mail · 0 accusé de réception");
+        assert_eq!(
+            summary(Lang::Fr, 1),
+            "1 voisin prévenu · 1 SMS, 1 e-mail · 1 remis · 1 échec · 1 accusé de réception"
+        );
+        assert_eq!(
+            summary(Lang::Fr, 2),
+            "2 voisins prévenus · 2 SMS, 2 e-mails · 2 remis · 2 échecs · 2 accusés de réception"
+        );
+        assert_eq!(summary(Lang::En, 0), "0 neighbours reached · 0 texts, 0 emails · 0 acknowledgements");
+        assert_eq!(
+            summary(Lang::En, 1),
+            "1 neighbour reached · 1 text, 1 email · 1 delivered · 1 failed · 1 acknowledgement"
+        );
+        assert_eq!(
+            summary(Lang::En, 2),
+            "2 neighbours reached · 2 texts, 2 emails · 2 delivered · 2 failed · 2 acknowledgements"
+        );
+
+        let size = |lang: Lang, n: usize| lang.sms_size(n, 1000, n, Encoding::Gsm7);
+        assert_eq!(
+            [size(Lang::Fr, 0), size(Lang::Fr, 1), size(Lang::Fr, 2)],
+            ["0 caractère sur 1000 · 0 SMS", "1 caractère sur 1000 · 1 SMS", "2 caractères sur 1000 · 2 SMS"]
+        );
+        assert_eq!(
+            [size(Lang::En, 0), size(Lang::En, 1), size(Lang::En, 2)],
+            [
+                "0 characters of 1000 · 0 texts",
+                "1 character of 1000 · 1 text",
+                "2 characters of 1000 · 2 texts"
+            ]
+        );
+
+        assert_eq!(Lang::Fr.reach(1, 0, 1), "Elle sera transmise à 1 voisin (0 par SMS, 1 par e-mail).");
+        assert_eq!(Lang::Fr.reach(2, 2, 0), "Elle sera transmise à 2 voisins (2 par SMS, 0 par e-mail).");
+        assert_eq!(Lang::En.reach(2, 2, 0), "It will reach 2 neighbours (2 by SMS, 0 by email).");
+        assert_eq!(Lang::En.reach(0, 0, 0), "No neighbour can receive it for now.");
+
+        let failures = |lang: Lang, n: u32| {
+            let mut sms = DeliveryProblem::sms_failure(None, "m1", "Invalid phone number", 0).unwrap();
+            sms.failures = n;
+            lang.delivery_problem(Channel::Sms, &sms, "hier", false)
+        };
+        assert!(failures(Lang::Fr, 1).starts_with("1 SMS n'a pas pu être remis"));
+        assert!(failures(Lang::Fr, 2).starts_with("2 SMS n'ont pas pu être remis"));
+        assert!(failures(Lang::En, 1).starts_with("1 text could not be delivered"));
+        assert!(failures(Lang::En, 2).starts_with("2 texts could not be delivered"));
+
+        assert!(Lang::Fr.rate_limited(1).starts_with("Vous avez déjà lancé 1 alerte au cours"));
+        assert!(Lang::Fr.rate_limited(2).starts_with("Vous avez déjà lancé 2 alertes au cours"));
+        assert!(Lang::En.rate_limited(1).starts_with("You have already raised 1 alert in"));
+        assert!(Lang::En.rate_limited(2).starts_with("You have already raised 2 alerts in"));
     }
 }

@@ -19,8 +19,8 @@ pub mod forms;
 pub mod frame;
 pub mod guard;
 pub mod i18n;
+pub mod local_time;
 pub mod pages;
-pub mod paris;
 pub mod render;
 pub mod session;
 

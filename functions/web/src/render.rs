@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use vigie::domain::{DeliveryProblem, Member};
+use vigie::domain::{DeliveryProblem, Member, TimeZoneId};
 use vigie::model::{Channel, Recipient};
 
 use crate::app::{AppState, Backend};
@@ -15,7 +15,7 @@ use crate::error::{ErrorPage, WebError};
 use crate::forms::query_pair;
 use crate::frame::Here;
 use crate::i18n::{Lang, Texts};
-use crate::paris;
+use crate::local_time;
 use crate::session::Signed;
 
 /// The request's language and where it is (for the language switch).
@@ -220,13 +220,19 @@ pub fn phone_display(phone: &vigie::domain::PhoneNumber) -> String {
     }
 }
 
-/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them).
-pub fn delivery_notes(lang: Lang, member_problems: &impl HasProblems, own: bool) -> Vec<String> {
+/// The delivery problems of `member`'s address and number, in sentences (`own`: said to them),
+/// their dates in `zone`.
+pub fn delivery_notes(
+    lang: Lang,
+    zone: &TimeZoneId,
+    member_problems: &impl HasProblems,
+    own: bool,
+) -> Vec<String> {
     let (email, sms) = member_problems.problems();
     [(Channel::Email, email), (Channel::Sms, sms)]
         .into_iter()
         .filter_map(|(channel, problem)| {
-            problem.map(|p| lang.delivery_problem(channel, p, &paris::format(lang, p.at), own))
+            problem.map(|p| lang.delivery_problem(channel, p, &local_time::format(lang, zone, p.at), own))
         })
         .collect()
 }

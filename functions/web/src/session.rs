@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use tracing::debug;
 use vigie::adapters::now_ms;
-use vigie::domain::{Community, Member, Role};
+use vigie::domain::{Community, CommunityId, Member, Role, TimeZoneId};
 use vigie::model::{Session, TokenHash};
 use vigie::ports::{MemberLookup, Sessions};
 
@@ -52,6 +52,17 @@ impl Signed {
     /// The community of theirs with this id.
     pub fn community(&self, id: &str) -> Option<&Community> {
         self.communities.iter().find(|c| c.id.as_str() == id)
+    }
+
+    /// The time zone the times of one of their communities are shown in (their own zone for
+    /// a community not theirs).
+    pub fn time_zone(&self, community: &CommunityId) -> TimeZoneId {
+        self.community(community.as_str()).map_or_else(|| self.home_time_zone(), |c| c.time_zone.clone())
+    }
+
+    /// The zone of their first community (`Europe/Paris` if none): their settings' times.
+    pub fn home_time_zone(&self) -> TimeZoneId {
+        self.communities.first().map(|c| c.time_zone.clone()).unwrap_or_default()
     }
 }
 

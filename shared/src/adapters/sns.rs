@@ -88,22 +88,16 @@ impl OptOuts for SnsTexter {
     /// `ListPhoneNumbersOptedOut`, every page (100 numbers a page).
     #[instrument(skip_all)]
     async fn opted_out(&self) -> Result<OptedOut, SendError> {
-        let mut numbers = HashSet::new();
-        let mut next = None;
-        loop {
-            let page = self
-                .client
-                .list_phone_numbers_opted_out()
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| send_error(e, |_| false))?;
-            numbers.extend(page.phone_numbers.unwrap_or_default());
-            next = page.next_token.filter(|t| !t.is_empty());
-            if next.is_none() {
-                return Ok(OptedOut::new(numbers));
-            }
-        }
+        let numbers = self
+            .client
+            .list_phone_numbers_opted_out()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| send_error(e, |_| false))?;
+        Ok(OptedOut::new(numbers.into_iter().collect::<HashSet<_>>()))
     }
 
     /// `OptInPhoneNumber`. AWS allows it once every 30 days per number; a refusal is permanent.

@@ -335,7 +335,7 @@ pub async fn reach<S: Roster>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CommunityId, LastName, UnsubscribeToken};
+    use crate::domain::{CommunityId, LastName, TimeZoneId, UnsubscribeToken};
 
     fn member(role: Role, communities: &[&str]) -> Member {
         Member {
@@ -356,7 +356,12 @@ mod tests {
     }
 
     fn community(id: &str) -> Community {
-        Community { id: CommunityId::parse(id).unwrap(), name: id.to_owned(), town: "Lyon".to_owned() }
+        Community {
+            id: CommunityId::parse(id).unwrap(),
+            name: id.to_owned(),
+            town: "Lyon".to_owned(),
+            time_zone: TimeZoneId::paris(),
+        }
     }
 
     #[test]

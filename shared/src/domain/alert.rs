@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
-use super::name::is_bidi_control;
 use super::newtype::validated_string;
+use super::unicode::is_bidi_control;
 
 /// The cleaned text of an alert.
 ///

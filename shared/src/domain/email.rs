@@ -84,7 +84,7 @@ fn is_forbidden(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
         || matches!(c, '<' | '>' | ',' | ';' | '"' | '`' | '(' | ')' | '[' | ']' | '\\' | ':')
-        || super::name::is_bidi_control(c)
+        || super::unicode::is_bidi_control(c)
 }
 
 impl fmt::Debug for Email {

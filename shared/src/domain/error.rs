@@ -52,4 +52,7 @@ pub enum DomainError {
     /// Not an IPv4 or IPv6 address.
     #[error("invalid IP address")]
     InvalidIp,
+    /// Not a time zone name the IANA database knows.
+    #[error("invalid time zone: expected an IANA name such as Europe/Paris or America/Guadeloupe")]
+    InvalidTimeZone,
 }

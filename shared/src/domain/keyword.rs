@@ -18,6 +18,8 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::unicode::is_invisible;
+
 /// The language a keyword is written in; the reply follows it. French by default: STOP and
 /// START are the French conventions too.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]
@@ -125,32 +127,6 @@ fn is_ack_emoji(c: char) -> bool {
 /// Fitzpatrick skin-tone modifiers (👍🏻..👍🏿).
 fn is_skin_tone(c: char) -> bool {
     ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
-}
-
-/// Characters that show nothing (Unicode's `Default_Ignorable_Code_Point`): zero-width space
-/// and joiners, word joiner, BOM, soft hyphen, bidi marks and controls, variation selectors...
-/// A phone keyboard, a copy-paste or a malicious sender may put them inside a keyword.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{AD}'
-            | '\u{34F}'
-            | '\u{61C}'
-            | '\u{115F}'..='\u{1160}'
-            | '\u{17B4}'..='\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
 }
 
 /// Folded form used for comparisons: no accents, lowercase, single spaces (a non-breaking

@@ -6,7 +6,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::newtype::validated_string;
-use super::{CommunityId, DeliveryProblem, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber};
+use super::{
+    CommunityId, DeliveryProblem, DomainError, Email, FirstName, LastName, MemberId, PhoneNumber, TimeZoneId,
+};
+use crate::secret;
 
 /// What a member may do.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -60,6 +63,9 @@ pub struct Community {
     pub name: String,
     /// Town the community belongs to.
     pub town: String,
+    /// The zone its times are shown in (`Europe/Paris` when the item has none).
+    #[serde(default)]
+    pub time_zone: TimeZoneId,
 }
 
 /// A registered member.
@@ -138,28 +144,17 @@ pub struct UnsubscribeToken(String);
 
 impl UnsubscribeToken {
     /// Length of a token in hex characters.
-    pub const LEN: usize = 64;
+    pub const LEN: usize = secret::TOKEN_LEN;
 
     /// A fresh token from the thread-local CSPRNG.
     #[must_use]
     pub fn generate() -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let bytes: [u8; 32] = rand::random();
-        let mut s = String::with_capacity(Self::LEN);
-        for b in bytes {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-        Self(s)
+        Self(secret::random_token())
     }
 
     /// Validates a token (64 lowercase hex characters).
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        if s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(DomainError::InvalidToken)
-        }
+        if secret::is_token(s) { Ok(Self(s.to_owned())) } else { Err(DomainError::InvalidToken) }
     }
 
     /// The token.
@@ -177,13 +172,7 @@ impl UnsubscribeToken {
     /// Compares with a candidate in constant time (for equal lengths).
     #[must_use]
     pub fn matches(&self, candidate: &str) -> bool {
-        let a = self.0.as_bytes();
-        let b = candidate.as_bytes();
-        if a.len() != b.len() {
-            return false;
-        }
-        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-        std::hint::black_box(diff) == 0
+        secret::same_secret(&self.0, candidate)
     }
 }
 

@@ -14,11 +14,14 @@ mod name;
 mod newtype;
 mod origination;
 mod phone;
+mod plural;
 mod receipt;
 mod redact;
 mod seed;
 mod sms;
 pub mod texts;
+mod time_zone;
+pub mod unicode;
 
 pub use alert::{AlertSource, AlertText, Category};
 pub use email::Email;
@@ -46,3 +49,4 @@ pub use texts::{
     empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply,
     sender_confirmation, start_reply, stop_reply, too_long_reply, unknown_sender_reply,
 };
+pub use time_zone::{LocalTime, TimeZoneId, rfc3339_utc};

@@ -4,15 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 use super::newtype::validated_string;
-
-/// Whether `c` is a Unicode bidirectional control character (used in
-/// "Trojan source" style spoofing).
-pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
-    )
-}
+use super::unicode::is_bidi_control;
 
 /// Shared validation for [`FirstName`] and [`LastName`]: trims, collapses
 /// whitespace runs, checks length and forbidden characters.

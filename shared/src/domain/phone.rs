@@ -23,6 +23,10 @@ impl PhoneNumber {
     /// a `00` prefix (`0033612345678`) or a French national number
     /// (`06 12 34 56 78`). Spaces, dots, dashes and parentheses are ignored,
     /// and a `(0)` after the country code is dropped (`+33 (0)6 12 34 56 78`).
+    ///
+    /// A national number of overseas France takes its own country code:
+    /// `0690 12 34 56` (Guadeloupe) is `+590690123456`, `0692 12 34 56` (La Réunion)
+    /// `+262692123456`; ARCEP's fiction range `06 39 98 xx xx` stays `+3363998xxxx`.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         if input.len() > Self::MAX_INPUT_LEN {
             return Err(DomainError::InvalidPhone("too long"));
@@ -57,8 +61,9 @@ impl PhoneNumber {
         } else if let Some(rest) = digits.strip_prefix("00") {
             rest
         } else if digits.len() == 10 && digits.starts_with('0') && !digits[1..].starts_with('0') {
-            // French national format: 0X XX XX XX XX.
-            return Ok(Self(format!("+33{}", &digits[1..])));
+            // French national format: 0X XX XX XX XX, in mainland France or overseas.
+            let national = &digits[1..];
+            return Ok(Self(format!("+{}{national}", country_code_of_national(national))));
         } else {
             return Err(DomainError::InvalidPhone(
                 "expected an international (+33...) or French (06...) number",
@@ -93,6 +98,70 @@ impl PhoneNumber {
     pub fn is_french_mobile(&self) -> bool {
         self.0.starts_with("+336") || self.0.starts_with("+337")
     }
+}
+
+/// The fixed (`02`, `05`) and mobile (`06`, `07`) blocks that ARCEP's numbering plan gives to
+/// overseas France, as national prefixes after the trunk `0`, with the country code their
+/// numbers are dialled with from abroad: Guadeloupe (with Saint-Martin and Saint-Barthélemy)
+/// +590, Martinique +596, Guyane +594, La Réunion and Mayotte +262. Non-geographic numbers (`08`,
+/// `09`) stay `+33`. Sources in `docs/data-model.md`.
+const OVERSEAS_PREFIXES: &[(&str, &str)] = &[
+    // Guadeloupe, Saint-Martin, Saint-Barthélemy.
+    ("590", "590"),
+    ("5987", "590"),
+    ("690", "590"),
+    ("691", "590"),
+    ("70900", "590"),
+    ("70901", "590"),
+    ("70902", "590"),
+    ("70903", "590"),
+    ("70904", "590"),
+    // Martinique.
+    ("596", "596"),
+    ("5989", "596"),
+    ("696", "596"),
+    ("697", "596"),
+    ("70910", "596"),
+    ("70911", "596"),
+    ("70912", "596"),
+    ("70913", "596"),
+    // Guyane.
+    ("594", "594"),
+    ("5988", "594"),
+    ("694", "594"),
+    ("70930", "594"),
+    ("70931", "594"),
+    ("70932", "594"),
+    ("70933", "594"),
+    // La Réunion.
+    ("262", "262"),
+    ("263", "262"),
+    ("2688", "262"),
+    ("692", "262"),
+    ("693", "262"),
+    ("70920", "262"),
+    ("70921", "262"),
+    ("70922", "262"),
+    ("70923", "262"),
+    // Mayotte (its 0639 block holds ARCEP's fiction range, below).
+    ("269", "262"),
+    ("2689", "262"),
+    ("639", "262"),
+    ("70935", "262"),
+    ("70936", "262"),
+    ("70937", "262"),
+];
+
+/// ARCEP's range reserved for fiction (films, demos): `06 39 98 00 00` to `06 39 98 99 99`. It
+/// sits inside Mayotte's `0639` block but is no one's number; it stays `+33639 98...`.
+const FICTION_PREFIX: &str = "63998";
+
+/// The country code of a French national number (its 9 digits after the trunk `0`).
+fn country_code_of_national(national: &str) -> &'static str {
+    if national.starts_with(FICTION_PREFIX) {
+        return "33";
+    }
+    OVERSEAS_PREFIXES.iter().find(|(prefix, _)| national.starts_with(prefix)).map_or("33", |&(_, code)| code)
 }
 
 /// Checks the digits of an E.164 number (without the `+`).
@@ -150,6 +219,43 @@ mod tests {
         assert_eq!(p("+44 (0)7700 900123"), Ok("+447700900123".to_owned()));
         assert_eq!(p("01 23 45 67 89"), Ok("+33123456789".to_owned()));
         assert_eq!(p("+1 (555) 123-4567"), Ok("+15551234567".to_owned()));
+    }
+
+    #[test]
+    fn overseas_france_takes_its_own_country_code() {
+        for (national, e164) in [
+            ("0690 12 34 56", "+590690123456"),
+            ("0691 12 34 56", "+590691123456"),
+            ("0590 81 23 45", "+590590812345"),
+            ("0696 12 34 56", "+596696123456"),
+            ("0697 12 34 56", "+596697123456"),
+            ("0596 61 23 45", "+596596612345"),
+            ("0694 12 34 56", "+594694123456"),
+            ("0594 29 12 34", "+594594291234"),
+            ("0692 12 34 56", "+262692123456"),
+            ("0693 12 34 56", "+262693123456"),
+            ("0262 41 23 45", "+262262412345"),
+            ("0263 01 23 45", "+262263012345"),
+            ("0639 21 23 45", "+262639212345"),
+            ("0709 00 12 34", "+590709001234"),
+            ("0709 36 12 34", "+262709361234"),
+            ("0598 71 23 45", "+590598712345"),
+            ("0269 61 11 01", "+262269611101"),
+        ] {
+            assert_eq!(p(national), Ok(e164.to_owned()), "{national}");
+            // What was stored is read back as it is.
+            assert_eq!(p(e164), Ok(e164.to_owned()), "{e164}");
+        }
+        // ARCEP's fiction range, the demo's numbers, is in no territory.
+        assert_eq!(p("06 39 98 00 01"), Ok("+33639980001".to_owned()));
+        assert_eq!(p("0639989999"), Ok("+33639989999".to_owned()));
+        assert_eq!(p("0639 97 00 01"), Ok("+262639970001".to_owned()));
+        // Mainland numbers are unchanged, whatever digits follow.
+        assert!(p("06 90 12 34 5").is_err());
+        assert_eq!(p("0689 12 34 56"), Ok("+33689123456".to_owned()));
+        assert_eq!(p("0159 01 23 45"), Ok("+33159012345".to_owned()));
+        // An E.164 number is taken as written: +33 stays +33.
+        assert_eq!(p("+33 6 90 12 34 56"), Ok("+33690123456".to_owned()));
     }
 
     #[test]
@@ -236,6 +342,7 @@ mod tests {
 
         #[test]
         fn national_and_e164_agree(d in "[1-9][0-9]{8}") {
+            prop_assume!(country_code_of_national(&d) == "33");
             let national = PhoneNumber::parse(&format!("0{d}")).unwrap();
             let e164 = PhoneNumber::parse(&format!("+33{d}")).unwrap();
             let spaced: String = format!("0{d}")
@@ -247,6 +354,108 @@ mod tests {
             prop_assert_eq!(&national, &e164);
             prop_assert_eq!(&spaced, &e164);
             prop_assert_eq!(PhoneNumber::parse(&format!("0033{d}")).unwrap(), e164);
+        }
+
+        /// Overseas national numbers: the same number written nationally, with `00` or in
+        /// E.164 under its own country code.
+        #[test]
+        fn overseas_national_and_e164_agree(
+            prefix in proptest::sample::select(OVERSEAS_PREFIXES.to_vec()),
+            rest in "[0-9]{6}",
+        ) {
+            let (prefix, code) = prefix;
+            let d: String = format!("{prefix}{rest}").chars().take(9).collect();
+            prop_assume!(!d.starts_with(FICTION_PREFIX));
+            let e164 = format!("+{code}{d}");
+            prop_assert_eq!(p(&format!("0{d}")).unwrap(), e164.clone());
+            prop_assert_eq!(p(&e164).unwrap(), e164.clone());
+            prop_assert_eq!(p(&format!("00{code}{d}")).unwrap(), e164);
+        }
+    }
+
+    /// The parser against Google's libphonenumber (the `phonenumber` crate): a French national
+    /// number that libphonenumber finds valid in an overseas territory is given that
+    /// territory's country code, one valid in mainland France only `+33`; the fiction range
+    /// stays `+33`.
+    mod against_libphonenumber {
+        use super::*;
+        use phonenumber::Type;
+        use phonenumber::country::Id;
+
+        const OVERSEAS: [Id; 5] = [Id::GP, Id::MQ, Id::GF, Id::RE, Id::YT];
+
+        /// The E.164 forms libphonenumber gives a national number in the territories where it
+        /// is a valid fixed or mobile number (several territories may share a country code and
+        /// a plan: La Réunion and Mayotte). Toll-free, shared-cost and VoIP numbers are left
+        /// out: they belong to no territory (`0800...` is `+33 800...` from abroad).
+        fn valid_in(territories: &[Id], national: &str) -> Vec<String> {
+            territories
+                .iter()
+                .filter_map(|&id| phonenumber::parse(Some(id), national).ok())
+                .filter(phonenumber::is_valid)
+                .filter(|n| {
+                    matches!(
+                        n.number_type(&phonenumber::metadata::DATABASE),
+                        Type::FixedLine | Type::Mobile | Type::FixedLineOrMobile
+                    )
+                })
+                .map(|n| n.format().mode(phonenumber::Mode::E164).to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        }
+
+        fn national_numbers() -> impl Strategy<Value = String> {
+            let overseas: Vec<String> = OVERSEAS_PREFIXES.iter().map(|(p, _)| (*p).to_owned()).collect();
+            prop_oneof![
+                "[1-9][0-9]{8}",
+                (proptest::sample::select(overseas), "[0-9]{6}")
+                    .prop_map(|(p, rest)| format!("{p}{rest}").chars().take(9).collect::<String>()),
+                "[67][0-9]{8}",
+                "709[0-3][0-9]{5}",
+                "26[2389][0-9]{6}",
+                "598[7-9][0-9]{5}",
+            ]
+            .prop_map(|d| format!("0{d}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn agrees_on_french_national_numbers(national in national_numbers()) {
+                let ours = p(&national).unwrap();
+                if national[1..].starts_with(FICTION_PREFIX) {
+                    prop_assert_eq!(ours, format!("+33{}", &national[1..]));
+                } else {
+                    // Only the fixed and mobile blocks (02, 05, 06, 07) are territorial; the
+                    // other numbers keep +33 whatever libphonenumber's overseas plans say of them
+                    // (some 08 and 09 numbers).
+                    let territorial = matches!(national.as_bytes()[1], b'2' | b'5' | b'6' | b'7');
+                    // libphonenumber's plan for mainland France is loose: it also matches some
+                    // overseas blocks (`0596...` is "valid" under +33). A territory's plan comes
+                    // first, and a number of an overseas block that no territory's plan lists (not
+                    // assigned yet) says nothing about +33.
+                    let overseas = if territorial { valid_in(&OVERSEAS, &national) } else { Vec::new() };
+                    let in_overseas_block = OVERSEAS_PREFIXES.iter().any(|(p, _)| national[1..].starts_with(p));
+                    prop_assert!(overseas.len() <= 1, "{national}: {overseas:?}");
+                    if let Some(theirs) = overseas.first() {
+                        prop_assert_eq!(&ours, theirs, "{}", national);
+                    } else if !in_overseas_block {
+                        prop_assert_eq!(&ours, &format!("+33{}", &national[1..]), "{}", national);
+                        if let Some(theirs) = valid_in(&[Id::FR], &national).pop() {
+                            prop_assert_eq!(&ours, &theirs, "{}", national);
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn what_we_store_libphonenumber_reads_back(national in national_numbers()) {
+                let ours = p(&national).unwrap();
+                let back = phonenumber::parse(None, &ours).unwrap();
+                prop_assert_eq!(back.format().mode(phonenumber::Mode::E164).to_string(), ours);
+            }
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! ```json
 //! {
-//!   "communities": [{"id": "les-tilleuls", "name": "Les Tilleuls", "town": "Rennes"}],
+//!   "communities": [{"id": "les-tilleuls", "name": "Les Tilleuls", "town": "Rennes"},
+//!                   {"id": "bas-du-fort", "name": "Bas-du-Fort", "town": "Le Gosier",
+//!                    "time_zone": "America/Guadeloupe"}],
 //!   "members": [{"communities": ["les-tilleuls"], "first_name": "Marie",
 //!                "last_name": "Dupont", "phone": "06 12 34 56 78", "role": "resident"}]
 //! }
@@ -15,7 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken,
+    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, TimeZoneId,
+    UnsubscribeToken,
 };
 
 /// A validated import: communities and members ready to store.
@@ -79,6 +82,9 @@ struct CommunityRow {
     id: String,
     name: String,
     town: String,
+    /// An IANA name; `Europe/Paris` when absent.
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 fn yes() -> bool {
@@ -169,8 +175,16 @@ pub fn parse_import(json: &str) -> Result<Import, ImportErrors> {
             report.push(line, format!("community \"{id}\": empty town"));
             ok = false;
         }
+        let time_zone = match row.time_zone.as_deref().map(TimeZoneId::parse).transpose() {
+            Ok(zone) => zone.unwrap_or_default(),
+            Err(e) => {
+                report.push(line, format!("community \"{id}\": {e}"));
+                ok = false;
+                TimeZoneId::default()
+            }
+        };
         if ok {
-            communities.push(Community { id, name: name.to_owned(), town: town.to_owned() });
+            communities.push(Community { id, name: name.to_owned(), town: town.to_owned(), time_zone });
         }
     }
 
@@ -346,6 +360,33 @@ mod tests {
         assert!(!police.email_alerts);
         assert_ne!(marie.id, paul.id);
         assert_ne!(marie.unsubscribe_token, paul.unsubscribe_token);
+    }
+
+    #[test]
+    fn a_community_may_name_its_time_zone() {
+        let json = r#"{
+  "communities": [
+    {"id": "bas-du-fort", "name": "Bas-du-Fort", "town": "Le Gosier", "time_zone": "America/Guadeloupe"},
+    {"id": "le-bourg", "name": "Le Bourg", "town": "Rennes"}
+  ],
+  "members": []
+}"#;
+        let import = parse_import(json).unwrap();
+        assert_eq!(import.communities[0].time_zone.as_str(), "America/Guadeloupe");
+        assert_eq!(import.communities[1].time_zone, TimeZoneId::paris());
+        assert_eq!(import.communities[1].time_zone.as_str(), "Europe/Paris");
+
+        let json = r#"{
+  "communities": [
+    {"id": "c", "name": "C", "town": "T"},
+    {"id": "d", "name": "D", "town": "T", "time_zone": "Europe/Pariss"}
+  ],
+  "members": []
+}"#;
+        let errs = parse_import(json).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].line, 4);
+        assert!(errs.to_string().contains("community \"d\": invalid time zone"), "{errs}");
     }
 
     #[test]

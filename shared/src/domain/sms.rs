@@ -3,6 +3,8 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::unicode::is_droppable;
+
 /// Septets taken by `c` in GSM-7: 1 for the default alphabet, 2 for the
 /// extension table (escape + char), `None` if not representable.
 #[must_use]
@@ -48,15 +50,7 @@ fn replacement(c: char) -> Option<&'static str> {
         '\t' | '\u{A0}' | '\u{202F}' | '\u{2000}'..='\u{200A}' | '\u{205F}' | '\u{3000}' => " ",
         // Invisible characters: soft hyphen, zero-width space, word joiner,
         // BOM and bidi marks.
-        '\u{AD}'
-        | '\u{200B}'
-        | '\u{2060}'
-        | '\u{FEFF}'
-        | '\u{200E}'
-        | '\u{200F}'
-        | '\u{061C}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2066}'..='\u{2069}' => "",
+        c if is_droppable(c) => "",
         _ => return None,
     })
 }

@@ -88,9 +88,9 @@ pub fn rate_limited_reply() -> String {
         .to_owned()
 }
 
-/// `n` followed by `singular` or `plural`.
+/// `n` followed by `singular` or `plural`, as French puts it.
 fn count(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n > 1 { plural } else { singular })
+    format!("{n} {}", Language::French.plural(n, singular, plural))
 }
 
 /// Confirmation sent to the author of an alert.

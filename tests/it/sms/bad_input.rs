@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::Select;
 use infra::outbox::{Outbox, SentEmail};
 use serde::Deserialize;
 use serde_json::Value;
+use vigie::domain::unicode::is_bidi_control;
 use vigie::ports::AlertLog;
 use vigie_tests::{DEMO_SEED, Handled, Stack};
 
@@ -84,14 +85,9 @@ fn describe(handled: &Handled) -> String {
     }
 }
 
-/// A bidi control: an override, an embedding, an isolate or a mark.
-fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
-
 /// The first character of `text` that must never reach a neighbour.
 fn unclean(text: &str) -> Option<char> {
-    text.chars().find(|&c| (c.is_control() && c != '\n') || is_bidi(c))
+    text.chars().find(|&c| (c.is_control() && c != '\n') || is_bidi_control(c))
 }
 
 /// Items in each of the three tables.
@@ -100,21 +96,10 @@ async fn table_counts(stack: &Stack) -> [usize; 3] {
     let tables = &stack.config.tables;
     let mut counts = [0; 3];
     for (count, table) in counts.iter_mut().zip([&tables.members, &tables.alerts, &tables.ledger]) {
-        let mut start = None;
-        loop {
-            let page = client
-                .scan()
-                .table_name(table)
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
+        let pages =
+            client.scan().table_name(table).select(Select::Count).into_paginator().send().try_collect().await;
+        for page in pages.expect("scan") {
             *count += usize::try_from(page.count()).expect("a count");
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
         }
     }
     counts

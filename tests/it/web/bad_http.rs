@@ -152,16 +152,8 @@ async fn tables(stack: &Stack) -> [Vec<String>; 3] {
 }
 
 async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client.scan().table_name(name).set_exclusive_start_key(start).send().await.expect("scan");
-        items.extend(page.items().iter().map(describe));
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            break;
-        }
-    }
+    let scanned = client.scan().table_name(name).into_paginator().items().send().try_collect().await;
+    let mut items: Vec<String> = scanned.expect("scan").iter().map(describe).collect();
     items.sort();
     items
 }

@@ -492,21 +492,16 @@ impl World {
 
     async fn scan(&self, table: &str) -> Vec<(String, Value)> {
         let client = aws_sdk_dynamodb::Client::new(&self.stack.sdk);
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out =
-                client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
-            for item in out.items() {
+        let scanned = client.scan().table_name(table).into_paginator().items().send().try_collect().await;
+        scanned
+            .expect("scan")
+            .iter()
+            .map(|item| {
                 let key = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 let map = item.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect();
-                items.push((format!("{table} {} {}", key("pk"), key("sk")), Value::Object(map)));
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return items,
-            }
-        }
+                (format!("{table} {} {}", key("pk"), key("sk")), Value::Object(map))
+            })
+            .collect()
     }
 
     /// What a caller may never read: another member's address, and a hidden number not theirs.

@@ -15,8 +15,8 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
 use crate::guard::CsrfJson;
+use crate::local_time;
 use crate::pages::alerts::{Draft, parse_submission, source_of};
-use crate::paris;
 use crate::render::Ctx;
 use crate::session::Signed;
 
@@ -144,7 +144,7 @@ impl AlertJson {
             source: alert.source.as_str(),
             category: alert.category.map(Category::as_str),
             text: alert.text.to_string(),
-            created_at: paris::iso_utc(alert.created_at),
+            created_at: local_time::iso_utc(alert.created_at),
             delivery: report.counts.map(|c| DeliveryJson {
                 recipients: c.recipients,
                 sms_sent: c.sms_sent,
@@ -156,7 +156,7 @@ impl AlertJson {
                 email: ChannelJson::of(c.channel(Channel::Email)),
             }),
             acks: report.acks,
-            done_at: report.fanout_done_at.map(paris::iso_utc),
+            done_at: report.fanout_done_at.map(local_time::iso_utc),
         }
     }
 }

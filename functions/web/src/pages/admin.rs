@@ -18,8 +18,8 @@ use crate::error::WebError;
 use crate::forms::{FormData, Query, Segments, query_pair};
 use crate::guard::{CsrfForm, Referent};
 use crate::i18n::Lang;
+use crate::local_time;
 use crate::pages::members::role_badge;
-use crate::paris;
 use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 
 pub use vigie::app::members::NewMember;
@@ -158,7 +158,7 @@ async fn admin_page<B: Backend>(
                 } else {
                     channels.join(", ")
                 },
-                problems: delivery_notes(lang, r, false),
+                problems: delivery_notes(lang, &community.time_zone, r, false),
                 removable: r.member_id != signed.member.id && r.role != Role::Police,
             }
         })
@@ -176,8 +176,8 @@ async fn admin_page<B: Backend>(
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" · "),
-            when: paris::format(lang, r.created_at),
-            when_iso: paris::iso_utc(r.created_at),
+            when: local_time::format(lang, &community.time_zone, r.created_at),
+            when_iso: local_time::iso_utc(r.created_at),
         })
         .collect();
     let site = state.site();

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach};
 use vigie::app::feed;
 use vigie::compose;
-use vigie::domain::{AlertId, AlertSource, AlertText, Category, count_segments};
+use vigie::domain::{AlertId, AlertSource, AlertText, Category, TimeZoneId, count_segments};
 use vigie::model::{AlertReport, Channel, InboundMessageId};
 
 use crate::app::{AppState, Backend};
@@ -19,7 +19,7 @@ use crate::error::WebError;
 use crate::forms::{FormData, Query, Segments};
 use crate::guard::CsrfForm;
 use crate::i18n::Lang;
-use crate::paris;
+use crate::local_time;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::Signed;
 
@@ -338,14 +338,15 @@ pub struct AlertView {
 }
 
 impl AlertView {
-    pub fn new<B: Backend>(state: &AppState<B>, lang: Lang, report: &AlertReport) -> Self {
+    /// `zone`: the time zone of the alert's community.
+    pub fn new<B: Backend>(state: &AppState<B>, lang: Lang, zone: &TimeZoneId, report: &AlertReport) -> Self {
         let alert = &report.alert;
         Self {
             id: alert.alert_id.to_string(),
             href: state.site().href(&format!("/alerts/{}", alert.alert_id)),
             sender: alert.sender_first_name.to_string(),
-            when: paris::format(lang, alert.created_at),
-            when_iso: paris::iso_utc(alert.created_at),
+            when: local_time::format(lang, zone, alert.created_at),
+            when_iso: local_time::iso_utc(alert.created_at),
             source: lang.source(alert.source),
             category: alert.category.map(|c| lang.category(c)),
             text: alert.text.to_string(),
@@ -386,6 +387,7 @@ async fn detail<B: Backend>(
     let report = feed::report(state.store(), &signed.member, id).await?;
     let lang = ctx.lang;
     let t = lang.t();
+    let zone = signed.time_zone(&report.alert.community_id);
     let figures = match &report.counts {
         Some(c) => {
             let (sms, email) = (c.channel(Channel::Sms), c.channel(Channel::Email));
@@ -408,11 +410,11 @@ async fn detail<B: Backend>(
     let notice = query.checked("sent").then_some(t.detail_recorded);
     let page = DetailPage {
         chrome: Chrome::new(&state, &ctx, t.detail_title, Section::Feed, Some(&signed)),
-        alert: AlertView::new(&state, lang, &report),
+        alert: AlertView::new(&state, lang, &zone, &report),
         notice,
         figures,
-        done_at: report.fanout_done_at.map(|at| paris::format(lang, at)),
-        done_at_iso: report.fanout_done_at.map(paris::iso_utc),
+        done_at: report.fanout_done_at.map(|at| local_time::format(lang, &zone, at)),
+        done_at_iso: report.fanout_done_at.map(local_time::iso_utc),
         in_progress: report.fanout_done_at.is_none(),
     };
     render::ok(&page)

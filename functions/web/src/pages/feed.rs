@@ -85,7 +85,10 @@ async fn show<B: Backend>(
         notice: (query.get("notice") == Some("duplicate")).then_some(t.detail_already_recorded),
         filters,
         show_community: signed.communities.len() > 1,
-        alerts: reports.iter().map(|r| AlertView::new(&state, lang, r)).collect(),
+        alerts: reports
+            .iter()
+            .map(|r| AlertView::new(&state, lang, &signed.time_zone(&r.alert.community_id), r))
+            .collect(),
         older_href,
         newest_href,
         raise_href: site.href("/alerts/new"),

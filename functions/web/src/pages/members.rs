@@ -15,7 +15,7 @@ use crate::app::{AppState, Backend};
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
 use crate::i18n::Lang;
-use crate::paris;
+use crate::local_time;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
@@ -47,7 +47,7 @@ impl DeliveryProblemJson {
                 ProblemKind::SmsUndeliverable => "sms_undeliverable",
             },
             detail: problem.detail.clone(),
-            at: paris::iso_utc(problem.at),
+            at: local_time::iso_utc(problem.at),
             failures: problem.failures,
             alerts_stopped: problem.stopped,
         }

@@ -114,7 +114,7 @@ fn settings_page<B: Backend>(
         email: signed.member.email.as_ref().map(ToString::to_string),
         problems,
         saved,
-        delivery_notes: delivery_notes(ctx.lang, &signed.member, true),
+        delivery_notes: delivery_notes(ctx.lang, &signed.home_time_zone(), &signed.member, true),
     }
 }
 
