@@ -12,6 +12,10 @@ export CARGO_TERM_COLOR ?= never
 export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
+# Under `make -j` (make test), cargo would find make's jobserver named in MAKEFLAGS but not its
+# file descriptors (make passes them only to recipes marked +, and sam closes them): each cargo
+# runs its own jobs instead, without the warning.
+NO_JOBSERVER := env -u MAKEFLAGS -u MFLAGS
 
 .PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
 
@@ -68,7 +72,7 @@ check-template: venv
 SAM_BUILD_DIR := .aws-sam/build
 package: venv $(SAM_VENV)/.installed $(RUN_VENV)/.installed
 	@set -e; start=$$(date +%s); \
-	PATH="$(CURDIR)/$(RUN_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+	$(NO_JOBSERVER) PATH="$(CURDIR)/$(RUN_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 		$(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(SAM_BUILD_DIR); \
 	$(VENV)/bin/python infra/check_package.py $(SAM_BUILD_DIR); \
 	echo "make package: $$(( $$(date +%s) - start )) s"
@@ -84,7 +88,7 @@ browser:
 	@infra/install-chromium.sh
 
 test-rust: venv $(API_VENV)/.installed browser
-	cargo test --workspace
+	$(NO_JOBSERVER) cargo test --workspace
 
 # The tests and the deploy artifact side by side: the integration tests spend much of their time
 # waiting (on the emulator, on leases and send quotas), which the release build fills. Each
