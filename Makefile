@@ -12,10 +12,6 @@ export CARGO_TERM_COLOR ?= never
 export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
-# Under `make -j` (make test), cargo would find make's jobserver named in MAKEFLAGS but not its
-# file descriptors (make passes them only to recipes marked +, and sam closes them): each cargo
-# runs its own jobs instead, without the warning.
-NO_JOBSERVER := env -u MAKEFLAGS -u MFLAGS
 
 .PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
 
@@ -72,7 +68,7 @@ check-template: venv
 SAM_BUILD_DIR := .aws-sam/build
 package: venv $(SAM_VENV)/.installed $(RUN_VENV)/.installed
 	@set -e; start=$$(date +%s); \
-	$(NO_JOBSERVER) PATH="$(CURDIR)/$(RUN_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+	PATH="$(CURDIR)/$(RUN_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 		$(SAM_VENV)/bin/sam build --template-file template.yaml --build-dir $(SAM_BUILD_DIR); \
 	$(VENV)/bin/python infra/check_package.py $(SAM_BUILD_DIR); \
 	echo "make package: $$(( $$(date +%s) - start )) s"
@@ -88,14 +84,13 @@ browser:
 	@infra/install-chromium.sh
 
 test-rust: venv $(API_VENV)/.installed browser
-	$(NO_JOBSERVER) cargo test --workspace
+	cargo test --workspace
 
 # The tests and the deploy artifact side by side: the integration tests spend much of their time
-# waiting (on the emulator, on leases and send quotas), which the release build fills. One
-# compile job each (two cargos with two jobs each on two cores measured 21 min against 19).
-# Each one's output is printed whole when it ends (--output-sync).
+# waiting (on the emulator, on leases and send quotas), which the release build fills. Each
+# one's output is printed whole when it ends (--output-sync).
 test: lint check-template
-	@CARGO_BUILD_JOBS=1 $(MAKE) --no-print-directory -j2 --output-sync=target test-rust package
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-rust package
 
 run: run-tools build
 	@infra/run.sh
