@@ -74,6 +74,7 @@ class Context:
     outputs: dict[str, str] = field(default_factory=dict)
     lines: list[Line] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    sms_attributes: dict[str, str] | None = None
 
     def param(self, *names: str) -> str:
         for name in names:
@@ -690,11 +691,18 @@ def _spend_line(ctx: Context, what: str, limit: float | None, todo: str) -> None
         ctx.add(SECTION_SPEND, OK, f"{what}: {limit:g} USD a month, {int(limit // cost) if cost else 'any number of'} such alerts; {assumption}")
 
 
+def _sms_attributes(ctx: Context) -> dict[str, str]:
+    """The account's SNS SMS attributes, read once for every check that needs one. All of them,
+    unfiltered: moto 5.2.5 answers a filter of two names with the first only."""
+    if ctx.sms_attributes is None:
+        ctx.sms_attributes = _calls(ctx, "sns", "GetSMSAttributes").get("attributes", {})
+    return ctx.sms_attributes
+
+
 @guarded(SECTION_SPEND)
 def check_sns_spend(ctx: Context) -> None:
     """SNS's monthly SMS spend limit"""
-    attributes = _calls(ctx, "sns", "GetSMSAttributes", attributes=["MonthlySpendLimit"]).get("attributes", {})
-    limit = attributes.get("MonthlySpendLimit")
+    limit = _sms_attributes(ctx).get("MonthlySpendLimit")
     _spend_line(
         ctx,
         "SNS monthly SMS spend limit (MonthlySpendLimit)",
@@ -723,8 +731,7 @@ def check_sms_receipts(ctx: Context) -> None:
     if not role:
         ctx.add(SECTION_SMS, CANNOT, "SMS delivery receipts: the stack's SmsDeliveryStatusRoleArn is not known yet (deploy first)")
         return
-    # All the attributes, unfiltered: moto 5.2.5 answers a filter of two names with the first only.
-    attributes = _calls(ctx, "sns", "GetSMSAttributes").get("attributes", {})
+    attributes = _sms_attributes(ctx)
     todo = (
         "aws sns set-sms-attributes --attributes "
         f"DeliveryStatusIAMRole={role},DeliveryStatusSuccessSamplingRate=100"
