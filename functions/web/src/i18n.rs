@@ -440,6 +440,7 @@ pub struct Texts {
     pub save: &'static str,
     pub saved: &'static str,
     pub invalid_first_name: &'static str,
+    pub first_name_not_allowed: &'static str,
     pub invalid_phone: &'static str,
     pub phone_taken: &'static str,
     pub contact_needed: &'static str,
@@ -617,6 +618,9 @@ pub static FR: Texts = Texts {
     save: "Enregistrer",
     saved: "Vos réglages sont enregistrés.",
     invalid_first_name: "Indiquez un prénom de 40 caractères au plus, sans < ni >.",
+    first_name_not_allowed: "Ce prénom pourrait faire croire à une alerte de la police, de la mairie ou du service : \
+        pas de chiffres, de parenthèses, de deux-points ni d'adresse web, pas de mots comme police, gendarmerie, \
+        mairie, pompiers, SAMU, vigie ou admin.",
     invalid_phone: "Ce numéro n'est pas valide. Exemple : 06 12 34 56 78.",
     phone_taken: "Ce numéro est déjà celui d'un autre membre de vigie.",
     contact_needed: "Gardez un numéro ou une adresse e-mail : sans l'un ni l'autre, vous ne recevriez rien.",
@@ -790,6 +794,9 @@ pub static EN: Texts = Texts {
     save: "Save",
     saved: "Your settings are saved.",
     invalid_first_name: "Enter a first name of at most 40 characters, without < or >.",
+    first_name_not_allowed: "This first name could pass for an alert of the police, the town hall or the service: \
+        no digits, brackets, colons or web addresses, no words such as police, gendarmerie, mairie, pompiers, \
+        SAMU, vigie or admin.",
     invalid_phone: "This number is not valid. Example: 06 12 34 56 78.",
     phone_taken: "This number already belongs to another vigie member.",
     contact_needed: "Keep a number or an email address: with neither, you would receive nothing.",

@@ -5,7 +5,8 @@
 use tracing::{info, instrument};
 
 use crate::domain::{
-    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken,
+    Community, CommunityId, DomainError, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role,
+    UnsubscribeToken,
 };
 use crate::ports::{MemberLookup, Membership, RegisterError, Registry, StoreError};
 
@@ -27,6 +28,9 @@ pub struct NewMember {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invalid {
     FirstName,
+    /// A name that could pass for the police, the town hall or the service
+    /// ([`FirstName::parse_chosen`]).
+    FirstNameNotAllowed,
     LastName,
     Email,
     Phone,
@@ -70,10 +74,14 @@ impl From<RegisterError> for Problem {
 /// Checks a new resident of `communities`: names, and a number or an address.
 pub fn check_new_member(values: &NewMember, communities: Vec<CommunityId>) -> Result<Member, Vec<Invalid>> {
     let mut invalid = Vec::new();
-    let first_name = FirstName::parse(&values.first_name).ok();
-    if first_name.is_none() {
-        invalid.push(Invalid::FirstName);
-    }
+    let first_name = FirstName::parse_chosen(&values.first_name)
+        .map_err(|err| {
+            invalid.push(match err {
+                DomainError::NameNotAllowed(_) => Invalid::FirstNameNotAllowed,
+                _ => Invalid::FirstName,
+            })
+        })
+        .ok();
     let last_name = LastName::parse(&values.last_name).ok();
     if last_name.is_none() {
         invalid.push(Invalid::LastName);

@@ -2,7 +2,7 @@
 
 use tracing::info;
 
-use crate::domain::{FirstName, Member, PhoneNumber};
+use crate::domain::{DomainError, FirstName, Member, PhoneNumber};
 use crate::ports::{Membership, RegisterError, StoreError};
 
 /// The settings as typed (the page's form, or the API's patch applied to the current ones).
@@ -20,6 +20,9 @@ pub struct Changes {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invalid {
     FirstName,
+    /// A name that could pass for the police, the town hall or the service
+    /// ([`FirstName::parse_chosen`]).
+    FirstNameNotAllowed,
     Phone,
     /// No number left, and no address: nothing could reach them.
     ContactNeeded,
@@ -46,7 +49,12 @@ pub async fn save<S: Membership + Sync>(
     changes: &Changes,
 ) -> Result<Member, Problem> {
     let mut invalid = Vec::new();
-    let first_name = FirstName::parse(&changes.first_name).map_err(|_| invalid.push(Invalid::FirstName));
+    let first_name = FirstName::parse_chosen(&changes.first_name).map_err(|err| {
+        invalid.push(match err {
+            DomainError::NameNotAllowed(_) => Invalid::FirstNameNotAllowed,
+            _ => Invalid::FirstName,
+        })
+    });
     let phone = match changes.phone.trim() {
         "" => Ok(None),
         raw => PhoneNumber::parse(raw).map(Some).map_err(|_| invalid.push(Invalid::Phone)),

@@ -17,6 +17,10 @@ pub enum DomainError {
     /// A first or last name is empty, too long or contains forbidden characters.
     #[error("invalid name: {0}")]
     InvalidName(&'static str),
+    /// A first name that reads, but could pass for a role label or the service itself
+    /// ([`crate::domain::FirstName::parse_chosen`]).
+    #[error("first name not allowed: {0}")]
+    NameNotAllowed(&'static str),
     /// A community id is not `[a-z0-9-]{1,64}`.
     #[error("invalid community id: expected 1 to 64 characters among a-z, 0-9 and '-'")]
     InvalidCommunityId,

@@ -65,6 +65,78 @@ name_type!(
     FirstName
 );
 
+/// Words no first name may hold, folded ([`fold`]): an alert signed with one would look like
+/// the police's, the town hall's, the emergency services' or the service's own (issue 11).
+pub const RESERVED_WORDS: [&str; 9] =
+    ["police", "gendarmerie", "gendarme", "mairie", "pompiers", "pompier", "samu", "vigie", "admin"];
+
+impl FirstName {
+    /// A first name a person chooses at a door (the settings, a referent's or the join form, the
+    /// API): [`FirstName::parse`], and nothing that could pass for a label vigie composes. No
+    /// brackets, colons or digits, no link, no reserved word ([`RESERVED_WORDS`]) in any case or
+    /// accent. Names already stored read with [`FirstName::parse`], so none is lost.
+    pub fn parse_chosen(input: &str) -> Result<Self, DomainError> {
+        let name = Self::parse(input)?;
+        let text = name.as_str();
+        if text.chars().any(|c| c.is_numeric()) {
+            return Err(DomainError::NameNotAllowed("contains a digit"));
+        }
+        if text
+            .chars()
+            .any(|c| matches!(c, '(' | ')' | '[' | ']' | '{' | '}' | ':' | '/' | '@' | '|' | '«' | '»' | '"'))
+        {
+            return Err(DomainError::NameNotAllowed("contains a bracket, colon, slash, @ or quote"));
+        }
+        let folded = fold(text);
+        if folded.contains("www") || folded.contains("http") || has_domain(&folded) {
+            return Err(DomainError::NameNotAllowed("looks like a link"));
+        }
+        if folded.split(|c: char| !c.is_alphanumeric()).any(|word| RESERVED_WORDS.contains(&word))
+            || ["police", "gendarm", "mairie", "pompier"]
+                .iter()
+                .any(|w| folded.replace(|c: char| !c.is_alphanumeric(), "").contains(w))
+            || RESERVED_WORDS.iter().any(|w| folded.replace(|c: char| !c.is_alphanumeric(), "") == *w)
+        {
+            return Err(DomainError::NameNotAllowed("holds a reserved word"));
+        }
+        Ok(name)
+    }
+}
+
+/// Lower case without accents, and the look-alike letters of other scripts read as Latin ones,
+/// so that "Pölice", "POLICE" and a Cyrillic "роlice" all fold to "police".
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'а' | 'α' => 'a',
+            'ç' | 'ć' | 'č' | 'с' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'е' | 'ε' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' | 'і' | 'ι' => 'i',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'о' | 'ο' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'υ' => 'u',
+            'ý' | 'ÿ' | 'у' => 'y',
+            'ñ' | 'ń' | 'п' => 'n',
+            'р' | 'ρ' => 'p',
+            'м' | 'μ' => 'm',
+            'ѕ' => 's',
+            'ɡ' => 'g',
+            'ԁ' => 'd',
+            'ν' => 'v',
+            'к' | 'κ' => 'k',
+            'х' | 'χ' => 'x',
+            'ӏ' | 'ǀ' | 'ℓ' => 'l',
+            other => other,
+        })
+        .collect()
+}
+
+/// "exemple.fr", "site .com": a dot between letters, the shape of a domain name.
+fn has_domain(folded: &str) -> bool {
+    let chars: Vec<char> = folded.chars().filter(|c| !c.is_whitespace()).collect();
+    chars.windows(3).any(|w| w[0].is_alphabetic() && w[1] == '.' && w[2].is_alphabetic())
+}
+
 name_type!(
     /// A member's last name (never sent to neighbours by SMS).
     LastName
@@ -106,6 +178,64 @@ mod tests {
         assert!(serde_json::from_str::<LastName>("\"\"").is_err());
         let n: LastName = serde_json::from_str("\" Martin \"").unwrap();
         assert_eq!(n.as_str(), "Martin");
+    }
+
+    #[test]
+    fn chosen_names_cannot_pass_for_a_role_or_the_service() {
+        for s in [
+            "Sophie (police municipale)",
+            "Sophie [mairie]",
+            "Police",
+            "POLICE municipale",
+            "Pölice",
+            "p o l i c e",
+            "P.O.L.I.C.E",
+            "\u{440}\u{43e}lice",
+            "Gendarmerie",
+            "gendarme Paul",
+            "Mairie de Bellerive",
+            "Pompiers",
+            "SAMU",
+            "Samu-Jean",
+            "Vigie",
+            "VIGIE alerte",
+            "admin",
+            "PoliceSophie",
+            "Sophie:",
+            "Info: danger",
+            "Jean2",
+            "Marie 17",
+            "www site",
+            "http",
+            "bit.ly",
+            "exemple . fr",
+            "a/b",
+            "Jean@chez",
+            "\"Sophie\"",
+        ] {
+            assert!(
+                matches!(FirstName::parse_chosen(s), Err(DomainError::NameNotAllowed(_))),
+                "{s:?} should be refused"
+            );
+        }
+        for s in [
+            "Marie",
+            "Jean-Pierre",
+            "Éloïse",
+            "Zoé-Ève",
+            "Karim-Yacine",
+            "Anne Marie",
+            "O'Neil",
+            "Polina",
+            "Samuel",
+            "Vigier",
+        ] {
+            assert_eq!(FirstName::parse_chosen(s).unwrap().as_str(), s);
+        }
+        // What the plain rules refuse is refused the same way.
+        assert_eq!(FirstName::parse_chosen("<b>"), FirstName::parse("<b>"));
+        // A stored name reads whatever it holds: nobody's record is lost.
+        assert!(serde_json::from_str::<FirstName>("\"Voisin12\"").is_ok());
     }
 
     proptest! {

@@ -112,6 +112,7 @@ pub(super) async fn patch_me<B: Backend>(
 fn invalid_code(invalid: Invalid) -> &'static str {
     match invalid {
         Invalid::FirstName => "invalid_first_name",
+        Invalid::FirstNameNotAllowed => "first_name_not_allowed",
         Invalid::Phone => "invalid_phone",
         Invalid::ContactNeeded => "contact_needed",
     }

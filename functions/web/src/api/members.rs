@@ -98,6 +98,7 @@ pub(super) async fn create<B: Backend>(
 fn invalid_code(invalid: Invalid) -> &'static str {
     match invalid {
         Invalid::FirstName => "invalid_first_name",
+        Invalid::FirstNameNotAllowed => "first_name_not_allowed",
         Invalid::LastName => "invalid_last_name",
         Invalid::Email => "invalid_email",
         Invalid::Phone => "invalid_phone",

@@ -73,6 +73,7 @@ impl Problems {
         for problem in invalid {
             match problem {
                 Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
+                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.first_name_not_allowed),
                 Invalid::LastName => problems.last_name = Some(t.invalid_last_name),
                 Invalid::Email => problems.email = Some(t.invalid_email),
                 Invalid::Phone => problems.phone = Some(t.invalid_phone),

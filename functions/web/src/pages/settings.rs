@@ -78,6 +78,7 @@ impl Problems {
         for problem in invalid {
             match problem {
                 Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
+                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.first_name_not_allowed),
                 Invalid::Phone => problems.phone = Some(t.invalid_phone),
                 Invalid::ContactNeeded => problems.phone = Some(t.contact_needed),
             }
