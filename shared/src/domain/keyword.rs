@@ -15,10 +15,7 @@
 //!
 //! Case, accents, spacing, edge punctuation and invisible characters never matter.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
-
-use super::unicode::is_invisible;
+use super::unicode::without_case_or_accents;
 
 /// The language a keyword is written in; the reply follows it. French by default: STOP and
 /// START are the French conventions too.
@@ -132,12 +129,7 @@ fn is_skin_tone(c: char) -> bool {
 /// Folded form used for comparisons: no accents, lowercase, single spaces (a non-breaking
 /// space is a space), no surrounding punctuation, nothing invisible, `’` → `'`.
 fn fold(body: &str) -> String {
-    let lowered: String = body
-        .nfd()
-        .filter(|&c| !is_combining_mark(c) && !is_invisible(c))
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == '’' { '\'' } else { c })
-        .collect();
+    let lowered: String = without_case_or_accents(body).map(|c| if c == '’' { '\'' } else { c }).collect();
     let collapsed = lowered.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.trim_matches(is_edge_punctuation).to_owned()
 }

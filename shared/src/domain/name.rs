@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 use super::newtype::validated_string;
-use super::unicode::is_bidi_control;
+use super::unicode::{is_bidi_control, without_case_or_accents};
 
 /// Shared validation for [`FirstName`] and [`LastName`]: trims, collapses
 /// whitespace runs, checks length and forbidden characters.
@@ -65,16 +65,20 @@ name_type!(
     FirstName
 );
 
-/// Words no first name may hold, folded ([`fold`]): an alert signed with one would look like
+/// Reserved words, folded ([`fold`]): a first name holding one would make an alert look like
 /// the police's, the town hall's, the emergency services' or the service's own (issue 11).
-pub const RESERVED_WORDS: [&str; 9] =
-    ["police", "gendarmerie", "gendarme", "mairie", "pompiers", "pompier", "samu", "vigie", "admin"];
+/// These are refused anywhere in the name, even glued to it ("PoliceSophie", "gendarmes")...
+const RESERVED_ANYWHERE: [&str; 4] = ["police", "gendarm", "mairie", "pompier"];
+/// ...and these, short enough to be inside real names (Samuel, Vigier), as a word of their own
+/// or spelled out as the whole name ("s a m u").
+const RESERVED_WORDS: [&str; 3] = ["samu", "vigie", "admin"];
 
 impl FirstName {
     /// A first name a person chooses at a door (the settings, a referent's or the join form, the
     /// API): [`FirstName::parse`], and nothing that could pass for a label vigie composes. No
-    /// brackets, colons or digits, no link, no reserved word ([`RESERVED_WORDS`]) in any case or
-    /// accent. Names already stored read with [`FirstName::parse`], so none is lost.
+    /// brackets, colons or digits, no link, no reserved word (police, gendarmerie, mairie,
+    /// pompiers, SAMU, vigie, admin) in any case or accent. Names already stored read with
+    /// [`FirstName::parse`], so none is lost.
     pub fn parse_chosen(input: &str) -> Result<Self, DomainError> {
         let name = Self::parse(input)?;
         let text = name.as_str();
@@ -91,11 +95,11 @@ impl FirstName {
         if folded.contains("www") || folded.contains("http") || has_domain(&folded) {
             return Err(DomainError::NameNotAllowed("looks like a link"));
         }
-        if folded.split(|c: char| !c.is_alphanumeric()).any(|word| RESERVED_WORDS.contains(&word))
-            || ["police", "gendarm", "mairie", "pompier"]
-                .iter()
-                .any(|w| folded.replace(|c: char| !c.is_alphanumeric(), "").contains(w))
-            || RESERVED_WORDS.iter().any(|w| folded.replace(|c: char| !c.is_alphanumeric(), "") == *w)
+        let letters: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
+        let mut words = folded.split(|c: char| !c.is_alphanumeric());
+        if RESERVED_ANYWHERE.iter().any(|w| letters.contains(w))
+            || RESERVED_WORDS.contains(&letters.as_str())
+            || words.any(|word| RESERVED_WORDS.contains(&word))
         {
             return Err(DomainError::NameNotAllowed("holds a reserved word"));
         }
@@ -103,20 +107,20 @@ impl FirstName {
     }
 }
 
-/// Lower case without accents, and the look-alike letters of other scripts read as Latin ones,
-/// so that "Pölice", "POLICE" and a Cyrillic "роlice" all fold to "police".
+/// Lower case without accents ([`without_case_or_accents`]), and the letters of other scripts
+/// that look like Latin ones (and the Latin ones no accent removal reaches) read as those, so
+/// that "Pölice", "POLICE" and a Cyrillic "роlice" all fold to "police".
 fn fold(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
+    without_case_or_accents(text)
         .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'а' | 'α' => 'a',
-            'ç' | 'ć' | 'č' | 'с' => 'c',
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'е' | 'ε' => 'e',
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'ı' | 'і' | 'ι' => 'i',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'о' | 'ο' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'υ' => 'u',
-            'ý' | 'ÿ' | 'у' => 'y',
-            'ñ' | 'ń' | 'п' => 'n',
+            'а' | 'α' => 'a',
+            'с' => 'c',
+            'е' | 'ε' => 'e',
+            'ı' | 'і' | 'ι' => 'i',
+            'ø' | 'о' | 'ο' => 'o',
+            'υ' => 'u',
+            'у' => 'y',
+            'п' => 'n',
             'р' | 'ρ' => 'p',
             'м' | 'μ' => 'm',
             'ѕ' => 's',

@@ -47,6 +47,15 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// A text as compared, not shown: lower case, accents and every [`is_invisible`] character
+/// dropped (`"ARRÊT"` and `"a\u{200B}rret"` both give `"arret"`). The SMS keywords and the
+/// reserved words of first names read through it.
+pub fn without_case_or_accents(text: &str) -> impl Iterator<Item = char> + '_ {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd().filter(|&c| !is_combining_mark(c) && !is_invisible(c)).flat_map(char::to_lowercase)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
