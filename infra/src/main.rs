@@ -147,7 +147,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let config = stack::aws_config(&endpoint).await;
             let store =
                 DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), Tables::with_prefix(&prefix));
-            let loaded = vigie::import::load(&store, &import)
+            let loaded = vigie::app::import::load(&store, &import)
                 .await
                 .map_err(|e| format!("{} is not imported:\n{e}", path.display()))?;
             println!(

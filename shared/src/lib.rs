@@ -6,7 +6,6 @@ pub mod app;
 pub mod compose;
 pub mod config;
 pub mod domain;
-pub mod import;
 pub mod model;
 pub mod pace;
 pub mod ports;

@@ -192,7 +192,7 @@ impl Stack {
     /// Loads an import file through the same path as `vigie-local seed`.
     pub async fn seed(&mut self, json: &str) -> Import {
         let import = parse_import(json).expect("valid import");
-        vigie::import::load(self.store(), &import).await.expect("import loads");
+        vigie::app::import::load(self.store(), &import).await.expect("import loads");
         self.members.extend(import.members.iter().cloned());
         import
     }

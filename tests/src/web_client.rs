@@ -82,6 +82,15 @@ pub fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+impl Stack {
+    /// The web function's state as `main.rs` wires it, over this stack with the web function's
+    /// own rights, a sign-in request taking at least `signin_floor`.
+    pub fn web_state(&self, signin_floor: Duration) -> web::AppState {
+        let adapters = self.adapters_of(crate::WEB);
+        web::AppState::with_signin_floor(adapters.store, adapters.mailer, self.config.clone(), signin_floor)
+    }
+}
+
 /// A browser-like client of one router: it keeps the cookies the pages set.
 pub struct WebClient {
     router: axum::Router,
@@ -95,12 +104,7 @@ pub struct WebClient {
 impl WebClient {
     /// The web function of `stack` (sign-in answers without their minimum duration).
     pub fn new(stack: &Stack) -> Self {
-        let state = web::AppState::with_signin_floor(
-            stack.adapters_of(crate::WEB),
-            stack.config.clone(),
-            Duration::ZERO,
-        );
-        Self::with_router(web::router(state))
+        Self::with_router(web::router(stack.web_state(Duration::ZERO)))
     }
 
     pub fn with_router(router: axum::Router) -> Self {

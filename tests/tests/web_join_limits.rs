@@ -119,11 +119,7 @@ impl Visitor {
 async fn stack_with_limit(per_hour: u32) -> (Stack, axum::Router) {
     let mut stack = Stack::start_with(|c| c.join_requests_per_ip_per_hour = per_hour).await;
     stack.seed(DEMO_SEED).await;
-    let state = web::AppState::with_signin_floor(
-        stack.adapters_of(vigie_tests::WEB),
-        stack.config.clone(),
-        Duration::ZERO,
-    );
+    let state = stack.web_state(Duration::ZERO);
     let router = web::router(state);
     (stack, router)
 }

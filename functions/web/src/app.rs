@@ -6,85 +6,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use vigie::adapters::{Adapters, DynamoStore, SesMailer};
+use vigie::adapters::{DynamoStore, SesMailer};
 use vigie::config::Config;
-use vigie::pace::PacedMailer;
-use vigie::ports::{AlertLog, Feed, Limits, Mailer, MemberLookup, Membership, Registry, Roster, Sessions};
+use vigie::pace::{PacedMailer, Rates};
 
 use crate::{api, forms, frame, pages};
 
-/// Every store capability the web pages use.
-pub trait Store:
-    MemberLookup
-    + Roster
-    + Registry
-    + AlertLog
-    + Sessions
-    + Limits
-    + Feed
-    + Membership
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<T> Store for T where
-    T: MemberLookup
-        + Roster
-        + Registry
-        + AlertLog
-        + Sessions
-        + Limits
-        + Feed
-        + Membership
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
-
-/// What the web function talks to: the store and the mailer (it sends no SMS itself: the
-/// fan-out does). [`Web`] in production, [`Adapters`] in the tests.
-pub trait Backend: Clone + Send + Sync + 'static {
-    type Store: Store;
-    type Mailer: Mailer + Clone + Send + Sync + 'static;
-    fn store(&self) -> &Self::Store;
-    fn mailer(&self) -> &Self::Mailer;
-}
-
-impl Backend for Adapters {
-    type Store = DynamoStore;
-    type Mailer = SesMailer;
-
-    fn store(&self) -> &DynamoStore {
-        &self.store
-    }
-
-    fn mailer(&self) -> &SesMailer {
-        &self.mailer
-    }
-}
-
-/// The web function's clients in production: the store and the mailer only, so that its cold
-/// start builds no SNS client it would never use. Its emails (sign-in links) wait for their
-/// slot of the account's email quota, shared with the fan-out.
-pub type Web = (DynamoStore, PacedMailer<SesMailer>);
-
-impl Backend for Web {
-    type Store = DynamoStore;
-    type Mailer = PacedMailer<SesMailer>;
-
-    fn store(&self) -> &DynamoStore {
-        &self.0
-    }
-
-    fn mailer(&self) -> &PacedMailer<SesMailer> {
-        &self.1
-    }
-}
+/// The web function's mailer: sign-in links wait for their slot of the account's email quota,
+/// shared with the fan-out, at most [`SIGNIN_EMAIL_PATIENCE`]. It sends no SMS itself (the
+/// fan-out does), so it builds no SNS client at cold start.
+pub type WebMailer = PacedMailer<SesMailer>;
 
 /// Where the site lives, derived once from `PUBLIC_BASE_URL`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,22 +63,21 @@ impl Site {
     }
 }
 
-/// Shared by every request: the backend, the configuration, where the site lives.
-pub struct AppState<B = Adapters> {
-    inner: Arc<Inner<B>>,
+/// Shared by every request: the store, the mailer, the configuration, where the site lives.
+///
+/// Concrete on purpose: there is one backend, and the tests run the same one against the
+/// emulator (never a fake), so a generic parameter would only be noise in every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
 }
 
-struct Inner<B> {
-    backend: B,
+struct Inner {
+    store: DynamoStore,
+    mailer: WebMailer,
     config: Config,
     site: Site,
     signin_floor: Duration,
-}
-
-impl<B> Clone for AppState<B> {
-    fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
-    }
 }
 
 /// How long a sign-in email waits for its slot of the email quota: an ordinary send, so while a
@@ -159,23 +89,32 @@ pub const SIGNIN_EMAIL_PATIENCE: Duration = Duration::from_secs(5);
 /// timing does not tell.
 pub const SIGNIN_FLOOR: Duration = Duration::from_millis(400);
 
-impl<B: Backend> AppState<B> {
-    pub fn new(backend: B, config: Config) -> Self {
-        Self::with_signin_floor(backend, config, SIGNIN_FLOOR)
+impl AppState {
+    /// The web function as it runs on Lambda: `ses` paced by the account's email quota, shared
+    /// through `store` with every other process.
+    pub fn new(store: DynamoStore, ses: SesMailer, config: Config) -> Self {
+        Self::with_signin_floor(store, ses, config, SIGNIN_FLOOR)
     }
 
     /// As [`AppState::new`], with another minimum duration of a sign-in request.
-    pub fn with_signin_floor(backend: B, config: Config, signin_floor: Duration) -> Self {
+    pub fn with_signin_floor(
+        store: DynamoStore,
+        ses: SesMailer,
+        config: Config,
+        signin_floor: Duration,
+    ) -> Self {
+        let rate = Rates::shared(&store, &config).email;
+        let mailer = PacedMailer::new(ses, rate, SIGNIN_EMAIL_PATIENCE);
         let site = Site::from_base_url(&config.public_base_url);
-        Self { inner: Arc::new(Inner { backend, config, site, signin_floor }) }
+        Self { inner: Arc::new(Inner { store, mailer, config, site, signin_floor }) }
     }
 
-    pub fn store(&self) -> &B::Store {
-        self.inner.backend.store()
+    pub fn store(&self) -> &DynamoStore {
+        &self.inner.store
     }
 
-    pub fn mailer(&self) -> &B::Mailer {
-        self.inner.backend.mailer()
+    pub fn mailer(&self) -> &WebMailer {
+        &self.inner.mailer
     }
 
     pub fn config(&self) -> &Config {
@@ -193,7 +132,7 @@ impl<B: Backend> AppState<B> {
 
 /// The whole web function: pages, API and static files, behind the frame (base path, language,
 /// error pages, security headers).
-pub fn router<B: Backend>(state: AppState<B>) -> Router {
+pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(pages::assets::routes())
         .merge(pages::signin::routes())
@@ -211,7 +150,7 @@ pub fn router<B: Backend>(state: AppState<B>) -> Router {
         .layer(DefaultBodyLimit::max(forms::MAX_BODY_BYTES))
         .with_state(state.clone());
     // The frame runs before routing: it may strip the base path off the request's path.
-    Router::new().fallback_service(routes).layer(from_fn_with_state(state, frame::frame::<B>))
+    Router::new().fallback_service(routes).layer(from_fn_with_state(state, frame::frame))
 }
 
 #[cfg(test)]

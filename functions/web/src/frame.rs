@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::info;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::{ErrorPage, WebError};
 use crate::i18n::Lang;
 use crate::render;
@@ -27,11 +27,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 #[derive(Clone, Debug)]
 pub struct Here(pub String);
 
-pub async fn frame<B: Backend>(
-    State(state): State<AppState<B>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn frame(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     strip_base_path(&mut request, &state.site().base_path);

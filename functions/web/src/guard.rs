@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use vigie::domain::Community;
 
 use crate::api::ApiError;
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{BodyRefused, FORM_TYPE, FormData, read_body};
 use crate::session::{Signed, check_anonymous_csrf};
@@ -60,22 +60,27 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The signed-in member of the request (read once per request: the [`Signed`] extractor keeps
 /// it), or "signed out".
-async fn signed<B: Backend>(parts: &mut Parts, state: &AppState<B>) -> Result<Signed, WebError> {
+async fn signed(parts: &mut Parts, state: &AppState) -> Result<Signed, WebError> {
     Signed::from_request_parts(parts, state).await
+}
+
+/// The anti-CSRF secret a state-changing request carries, checked against the session's.
+fn check_csrf(signed: &Signed, field: Option<&str>) -> Result<(), WebError> {
+    if signed.csrf_matches(field) { Ok(()) } else { Err(WebError::Csrf) }
 }
 
 /// A form posted by the signed-in member, its `csrf` field checked against their session's
 /// token (after the body is read: a body of the wrong type or size is told first).
 pub struct CsrfForm(pub FormData);
 
-impl<B: Backend> FromRequest<AppState<B>> for CsrfForm {
+impl FromRequest<AppState> for CsrfForm {
     type Rejection = WebError;
 
-    async fn from_request(request: Request, state: &AppState<B>) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let signed = signed(&mut parts, state).await?;
         let Form(form) = Form::from_request(Request::from_parts(parts, body), state).await?;
-        signed.check_csrf(form.csrf())?;
+        check_csrf(&signed, form.csrf())?;
         Ok(CsrfForm(form))
     }
 }
@@ -96,17 +101,17 @@ impl<S: Send + Sync> FromRequest<S> for AnonymousForm {
 }
 
 fn check_header(signed: &Signed, parts: &Parts) -> Result<(), WebError> {
-    signed.check_csrf(parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+    check_csrf(signed, parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
 }
 
 /// A JSON body of the API sent by the signed-in member with their session's token in
 /// `X-CSRF-Token` (checked after the body is read, as [`CsrfForm`]).
 pub struct CsrfJson<T>(pub T);
 
-impl<B: Backend, T: DeserializeOwned> FromRequest<AppState<B>> for CsrfJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState<B>) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let signed = signed(&mut parts, state).await?;
         let headers = parts.clone();
@@ -120,10 +125,10 @@ impl<B: Backend, T: DeserializeOwned> FromRequest<AppState<B>> for CsrfJson<T> {
 /// `X-CSRF-Token`.
 pub struct CsrfHeader;
 
-impl<B: Backend> FromRequestParts<AppState<B>> for CsrfHeader {
+impl FromRequestParts<AppState> for CsrfHeader {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<B>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let signed = signed(parts, state).await?;
         check_header(&signed, parts)?;
         Ok(CsrfHeader)
@@ -147,10 +152,10 @@ impl Referent {
     }
 }
 
-impl<B: Backend> FromRequestParts<AppState<B>> for Referent {
+impl FromRequestParts<AppState> for Referent {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<B>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let signed = signed(parts, state).await?;
         if !signed.is_referent() {
             return Err(WebError::Forbidden);

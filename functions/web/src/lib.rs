@@ -24,9 +24,9 @@ pub mod pages;
 pub mod render;
 pub mod session;
 
-pub use app::{AppState, Backend, SIGNIN_EMAIL_PATIENCE, Site, Store, router};
+pub use app::{AppState, SIGNIN_EMAIL_PATIENCE, Site, WebMailer, router};
 
 /// Serves the router on `listener` (tests and local tools; Lambda uses `main.rs`).
-pub async fn serve<B: Backend>(listener: tokio::net::TcpListener, state: AppState<B>) -> std::io::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     axum::serve(listener, router(state)).await
 }

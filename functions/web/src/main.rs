@@ -3,8 +3,7 @@
 use lambda_http::{Error, run};
 use vigie::adapters::{DynamoStore, SesMailer};
 use vigie::config::Config;
-use vigie::pace::{PacedMailer, Rates};
-use web::{AppState, SIGNIN_EMAIL_PATIENCE, router};
+use web::{AppState, router};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,10 +12,6 @@ async fn main() -> Result<(), Error> {
     let sdk = vigie::adapters::sdk::load().await;
     // Only the clients the web function uses (no SNS client at cold start).
     let store = DynamoStore::from_sdk(&sdk, config.tables.clone());
-    // Sign-in emails take their slot of the account's email quota (shared with the fan-out),
-    // waiting at most a few seconds: past that the link is not sent and the visitor asks again.
-    let rate = Rates::shared(&store, &config).email;
     let ses = SesMailer::from_sdk(&sdk, config.sender_email.clone(), config.email_configuration_set.clone());
-    let mailer = PacedMailer::new(ses, rate, SIGNIN_EMAIL_PATIENCE);
-    run(router(AppState::new((store, mailer), config))).await
+    run(router(AppState::new(store, ses, config))).await
 }

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use vigie::domain::{DeliveryProblem, Member, TimeZoneId};
 use vigie::model::{Channel, Recipient};
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::{ErrorPage, WebError};
 use crate::forms::query_pair;
 use crate::frame::Here;
@@ -80,8 +80,8 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new<B: Backend>(
-        state: &AppState<B>,
+    pub fn new(
+        state: &AppState,
         ctx: &Ctx,
         title: impl Into<String>,
         section: Section,
@@ -140,7 +140,7 @@ pub fn ok(template: &impl Template) -> Result<Response, WebError> {
 }
 
 /// "See other": where a form sends the browser once it is done.
-pub fn see_other<B: Backend>(state: &AppState<B>, path: &str) -> Response {
+pub fn see_other(state: &AppState, path: &str) -> Response {
     Redirect::to(&state.site().href(path)).into_response()
 }
 
@@ -155,8 +155,8 @@ pub struct MessagePage {
 }
 
 /// The page of an error, in the request's language (JSON under `/api/`).
-pub fn error_response<B: Backend>(
-    state: &AppState<B>,
+pub fn error_response(
+    state: &AppState,
     lang: Lang,
     api: bool,
     status: StatusCode,

@@ -5,6 +5,9 @@
 
 pub mod alerts;
 pub mod feed;
+pub mod import;
+pub mod join;
 pub mod members;
 pub mod neighbours;
 pub mod settings;
+pub mod signin;

@@ -31,11 +31,7 @@ impl Site {
         let mut stack = Stack::start_with(|config| config.public_base_url = url.clone()).await;
         stack.seed(vigie_tests::DEMO_SEED).await;
         // No minimum duration of a sign-in request: the tests have no timing to hide.
-        let state = web::AppState::with_signin_floor(
-            stack.adapters_of(vigie_tests::WEB),
-            stack.config.clone(),
-            Duration::ZERO,
-        );
+        let state = stack.web_state(Duration::ZERO);
         let server = serve_on(listener, web::router(state));
         let browser = Browser::start_with(options).await.with_base_url(&url);
         Site { stack, browser, url, _server: server }

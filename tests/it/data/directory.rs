@@ -1,9 +1,9 @@
 //! The member directory: imports and the one-number-one-member rule, against the emulator.
 
+use vigie::app::import::{LoadError, load};
 use vigie::domain::{
     FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken, parse_import,
 };
-use vigie::import::{LoadError, load};
 use vigie::ports::{MemberLookup, RegisterError, Registry};
 use vigie_tests::Stack;
 

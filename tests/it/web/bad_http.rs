@@ -256,11 +256,7 @@ async fn every_bad_request_gets_its_clear_answer_and_changes_nothing() {
     assert!(fixtures.len() >= 25, "at least 25 bad requests: {}", fixtures.len());
     let mut stack = Stack::start().await;
     stack.seed(DEMO_SEED).await;
-    let state = web::AppState::with_signin_floor(
-        stack.adapters_of(vigie_tests::WEB),
-        stack.config.clone(),
-        std::time::Duration::ZERO,
-    );
+    let state = stack.web_state(std::time::Duration::ZERO);
     let router = web::router(state);
 
     // Everyone signs in first (that stores sessions and sends links), then nothing may change.

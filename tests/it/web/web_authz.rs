@@ -367,11 +367,7 @@ impl World {
         let mut stack = Stack::start_with(|c| c.alerts_per_hour = 1000).await;
         stack.seed(DEMO_SEED).await;
         stack.seed(VALMONT).await;
-        let router = web::router(web::AppState::with_signin_floor(
-            stack.adapters_of(vigie_tests::WEB),
-            stack.config.clone(),
-            Duration::ZERO,
-        ));
+        let router = web::router(stack.web_state(Duration::ZERO));
         let alert_text = "Portail du square force cette nuit".to_owned();
         let alert = record_alert(&stack, "Karim", &alert_text).await;
         let mut world = World {

@@ -57,11 +57,7 @@ async fn the_api_answers_every_generated_request_as_documented_and_never_fails()
     // that schemathesis sees the answers of alerts recorded.
     let mut stack = Stack::start_with(|c| c.alerts_per_hour = 10_000).await;
     stack.seed(DEMO_SEED).await;
-    let state = web::AppState::with_signin_floor(
-        stack.adapters_of(vigie_tests::WEB),
-        stack.config.clone(),
-        Duration::ZERO,
-    );
+    let state = stack.web_state(Duration::ZERO);
     let (url, _server) = serve(web::router(state)).await;
 
     // Marie, the referent of Les Tilleuls: every operation is hers to call.

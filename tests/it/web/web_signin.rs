@@ -97,11 +97,7 @@ async fn an_unknown_address_gets_the_very_same_answer_and_no_email() {
 #[tokio::test]
 async fn the_timing_of_a_link_request_has_a_floor() {
     let stack = Stack::demo().await;
-    let state = web::AppState::with_signin_floor(
-        stack.adapters_of(vigie_tests::WEB),
-        stack.config.clone(),
-        Duration::from_millis(300),
-    );
+    let state = stack.web_state(Duration::from_millis(300));
     let mut web = WebClient::with_router(web::router(state));
     let started = std::time::Instant::now();
     web.ask_link("personne@example.org").await;

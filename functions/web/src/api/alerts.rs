@@ -11,7 +11,7 @@ use vigie::domain::{AlertId, AlertText, Category, Encoding};
 use vigie::model::{AlertReport, Channel, Cursor};
 
 use super::{ApiError, not_null};
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
 use crate::guard::CsrfJson;
@@ -40,8 +40,8 @@ pub struct SmsPreviewJson {
 }
 
 /// The size of the SMS an alert text will become, counted by the same code as the fan-out's.
-pub(super) async fn sms_preview<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn sms_preview(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     Query(query): Query,
@@ -169,8 +169,8 @@ pub struct AlertsJson {
 }
 
 /// `GET /api/alerts?community=&after=`: the feed, as the page reads it.
-pub(super) async fn list<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn list(
+    State(state): State<AppState>,
     signed: Signed,
     Query(query): Query,
 ) -> Result<Json<AlertsJson>, WebError> {
@@ -182,8 +182,8 @@ pub(super) async fn list<B: Backend>(
 }
 
 /// `GET /api/alerts/{id}`: one alert of the member's communities.
-pub(super) async fn get_one<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn get_one(
+    State(state): State<AppState>,
     signed: Signed,
     Segments(id): Segments<String>,
 ) -> Result<Json<AlertJson>, WebError> {
@@ -212,8 +212,8 @@ pub struct RaisedJson {
 }
 
 /// `POST /api/alerts`: the same path as the page's confirmation step.
-pub(super) async fn create<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn create(
+    State(state): State<AppState>,
     signed: Signed,
     CsrfJson(body): CsrfJson<NewAlertJson>,
 ) -> Result<Response, ApiError> {

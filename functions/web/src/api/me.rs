@@ -8,7 +8,7 @@ use vigie::app::settings::{self, Invalid, Problem};
 use vigie::domain::Member;
 
 use super::{ApiError, CommunityJson, double_option, not_null};
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::guard::CsrfJson;
 use crate::pages::members::DeliveryProblemJson;
 use crate::pages::settings::Values;
@@ -60,7 +60,7 @@ impl MeJson {
 }
 
 /// `GET /api/me`.
-pub(super) async fn get_me<B: Backend>(State(_): State<AppState<B>>, signed: Signed) -> Json<MeJson> {
+pub(super) async fn get_me(State(_): State<AppState>, signed: Signed) -> Json<MeJson> {
     Json(MeJson::of(&signed.member, &signed))
 }
 
@@ -80,8 +80,8 @@ pub struct MePatchJson {
     pub email_alerts: Option<bool>,
 }
 
-pub(super) async fn patch_me<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn patch_me(
+    State(state): State<AppState>,
     signed: Signed,
     CsrfJson(body): CsrfJson<MePatchJson>,
 ) -> Result<Json<MeJson>, ApiError> {

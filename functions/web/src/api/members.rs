@@ -11,7 +11,7 @@ use vigie::domain::MemberId;
 use vigie::model::Recipient;
 
 use super::{ApiError, CommunityJson, not_null};
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
 use crate::guard::{CsrfHeader, CsrfJson, Referent};
@@ -27,8 +27,8 @@ pub struct MembersJson {
 }
 
 /// `GET /api/members?community=&after=`: the neighbours, as the page shows them.
-pub(super) async fn list<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn list(
+    State(state): State<AppState>,
     lang: Lang,
     signed: Signed,
     Query(query): Query,
@@ -63,8 +63,8 @@ pub struct NewMemberJson {
 }
 
 /// `POST /api/members` (referent): as the referent's form.
-pub(super) async fn create<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn create(
+    State(state): State<AppState>,
     lang: Lang,
     referent: Referent,
     CsrfJson(body): CsrfJson<NewMemberJson>,
@@ -107,8 +107,8 @@ fn invalid_code(invalid: Invalid) -> &'static str {
 }
 
 /// `DELETE /api/members/{id}` (referent).
-pub(super) async fn delete<B: Backend>(
-    State(state): State<AppState<B>>,
+pub(super) async fn delete(
+    State(state): State<AppState>,
     referent: Referent,
     _: CsrfHeader,
     Segments(id): Segments<String>,

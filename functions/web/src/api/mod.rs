@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 
 /// Every operation of the API, `(method, path)`: the router is built from this list.
@@ -41,22 +41,22 @@ pub const API_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The handler of one operation of [`API_ROUTES`].
-fn operation<B: Backend>(method: &str, path: &str) -> MethodRouter<AppState<B>> {
+fn operation(method: &str, path: &str) -> MethodRouter<AppState> {
     match (method, path) {
-        ("GET", "/api/sms-preview") => get(alerts::sms_preview::<B>),
-        ("GET", "/api/alerts") => get(alerts::list::<B>),
-        ("POST", "/api/alerts") => post(alerts::create::<B>),
-        ("GET", "/api/alerts/{id}") => get(alerts::get_one::<B>),
-        ("GET", "/api/me") => get(me::get_me::<B>),
-        ("PATCH", "/api/me") => patch(me::patch_me::<B>),
-        ("GET", "/api/members") => get(members::list::<B>),
-        ("POST", "/api/members") => post(members::create::<B>),
-        ("DELETE", "/api/members/{id}") => delete(members::delete::<B>),
+        ("GET", "/api/sms-preview") => get(alerts::sms_preview),
+        ("GET", "/api/alerts") => get(alerts::list),
+        ("POST", "/api/alerts") => post(alerts::create),
+        ("GET", "/api/alerts/{id}") => get(alerts::get_one),
+        ("GET", "/api/me") => get(me::get_me),
+        ("PATCH", "/api/me") => patch(me::patch_me),
+        ("GET", "/api/members") => get(members::list),
+        ("POST", "/api/members") => post(members::create),
+        ("DELETE", "/api/members/{id}") => delete(members::delete),
         _ => panic!("no handler for {method} {path}"),
     }
 }
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
+pub fn routes() -> Router<AppState> {
     API_ROUTES
         .iter()
         .fold(Router::new(), |router, (method, path)| router.route(path, operation(method, path)))
@@ -120,6 +120,6 @@ mod tests {
     #[test]
     fn every_listed_operation_has_a_handler() {
         // Builds the router from the list: a missing handler or a clash panics.
-        let _ = routes::<vigie::adapters::Adapters>();
+        let _ = routes();
     }
 }

@@ -13,7 +13,7 @@ use vigie::domain::{Email, MemberId, Role};
 use vigie::model::{Cursor, JoinRequest};
 use vigie::ports::{Membership, Roster};
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{FormData, Query, Segments, query_pair};
 use crate::guard::{CsrfForm, Referent};
@@ -24,14 +24,14 @@ use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 
 pub use vigie::app::members::NewMember;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admin", get(show::<B>))
-        .route("/admin/members/new", get(new_form::<B>))
-        .route("/admin/members", post(add::<B>))
-        .route("/admin/members/{id}/remove", post(remove::<B>))
-        .route("/admin/join/{id}/approve", post(approve::<B>))
-        .route("/admin/join/{id}/refuse", post(refuse::<B>))
+        .route("/admin", get(show))
+        .route("/admin/members/new", get(new_form))
+        .route("/admin/members", post(add))
+        .route("/admin/members/{id}/remove", post(remove))
+        .route("/admin/join/{id}/approve", post(approve))
+        .route("/admin/join/{id}/refuse", post(refuse))
 }
 
 /// The referent's form, as typed.
@@ -120,8 +120,8 @@ struct AdminPage {
     first_href: Option<String>,
 }
 
-async fn admin_page<B: Backend>(
-    state: &AppState<B>,
+async fn admin_page(
+    state: &AppState,
     ctx: &Ctx,
     referent: &Referent,
     after: Option<&str>,
@@ -197,8 +197,8 @@ async fn admin_page<B: Backend>(
 }
 
 /// `GET /admin`: `?done=` says what was just done.
-async fn show<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn show(
+    State(state): State<AppState>,
     ctx: Ctx,
     referent: Referent,
     Query(query): Query,
@@ -224,8 +224,8 @@ struct NewMemberPage {
     problems: Problems,
 }
 
-fn new_member_page<B: Backend>(
-    state: &AppState<B>,
+fn new_member_page(
+    state: &AppState,
     ctx: &Ctx,
     referent: &Referent,
     values: NewMember,
@@ -242,17 +242,13 @@ fn new_member_page<B: Backend>(
 }
 
 /// `GET /admin/members/new`: the form.
-async fn new_form<B: Backend>(
-    State(state): State<AppState<B>>,
-    ctx: Ctx,
-    referent: Referent,
-) -> Result<Response, WebError> {
+async fn new_form(State(state): State<AppState>, ctx: Ctx, referent: Referent) -> Result<Response, WebError> {
     render::ok(&new_member_page(&state, &ctx, &referent, blank(), Problems::default()))
 }
 
 /// `POST /admin/members`: adds the member; the form comes back as typed when something is wrong.
-async fn add<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn add(
+    State(state): State<AppState>,
     ctx: Ctx,
     referent: Referent,
     CsrfForm(form): CsrfForm,
@@ -281,8 +277,8 @@ fn member_id(id: &str) -> Result<MemberId, WebError> {
 }
 
 /// `POST /admin/members/{id}/remove`.
-async fn remove<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn remove(
+    State(state): State<AppState>,
     referent: Referent,
     Segments(id): Segments<String>,
     CsrfForm(_): CsrfForm,
@@ -294,8 +290,8 @@ async fn remove<B: Backend>(
 
 /// `POST /admin/join/{id}/approve`: the request becomes a member; if the number or address is
 /// already a member's, the request is put back and the referent told.
-async fn approve<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn approve(
+    State(state): State<AppState>,
     ctx: Ctx,
     referent: Referent,
     Segments(id): Segments<String>,
@@ -314,8 +310,8 @@ async fn approve<B: Backend>(
 }
 
 /// `POST /admin/join/{id}/refuse`.
-async fn refuse<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn refuse(
+    State(state): State<AppState>,
     referent: Referent,
     Segments(id): Segments<String>,
     CsrfForm(_): CsrfForm,

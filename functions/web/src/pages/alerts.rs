@@ -14,7 +14,7 @@ use vigie::compose;
 use vigie::domain::{AlertId, AlertSource, AlertText, Category, TimeZoneId, count_segments};
 use vigie::model::{AlertReport, Channel, InboundMessageId};
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{FormData, Query, Segments};
 use crate::guard::CsrfForm;
@@ -23,12 +23,12 @@ use crate::local_time;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::Signed;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/alerts/new", get(new_form::<B>).post(edit::<B>))
-        .route("/alerts/confirm", post(confirm::<B>))
-        .route("/alerts", post(raise::<B>))
-        .route("/alerts/{id}", get(detail::<B>))
+        .route("/alerts/new", get(new_form).post(edit))
+        .route("/alerts/confirm", post(confirm))
+        .route("/alerts", post(raise))
+        .route("/alerts/{id}", get(detail))
 }
 
 /// How the alert form was filled in (or the API's request).
@@ -90,9 +90,9 @@ impl Draft {
     }
 
     /// Raises the alert ([`alerts::raise`], as an SMS does).
-    pub async fn raise<B: Backend>(
+    pub async fn raise(
         &self,
-        state: &AppState<B>,
+        state: &AppState,
         signed: &Signed,
         submission: &InboundMessageId,
     ) -> Result<Raised, Problem> {
@@ -131,13 +131,7 @@ struct NewPage {
     preview_url: String,
 }
 
-fn new_page<B: Backend>(
-    state: &AppState<B>,
-    ctx: &Ctx,
-    signed: &Signed,
-    draft: &Draft,
-    problems: Problems,
-) -> NewPage {
+fn new_page(state: &AppState, ctx: &Ctx, signed: &Signed, draft: &Draft, problems: Problems) -> NewPage {
     let lang = ctx.lang;
     let t = lang.t();
     let categories = Category::ALL
@@ -188,17 +182,13 @@ fn new_page<B: Backend>(
 }
 
 /// `GET /alerts/new`: the form.
-async fn new_form<B: Backend>(
-    State(state): State<AppState<B>>,
-    ctx: Ctx,
-    signed: Signed,
-) -> Result<Response, WebError> {
+async fn new_form(State(state): State<AppState>, ctx: Ctx, signed: Signed) -> Result<Response, WebError> {
     render::ok(&new_page(&state, &ctx, &signed, &Draft::blank(&signed), Problems::default()))
 }
 
 /// `POST /alerts/new`: back to the form from the confirmation step, as it was filled in.
-async fn edit<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn edit(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     CsrfForm(form): CsrfForm,
@@ -223,8 +213,8 @@ struct ConfirmPage {
 }
 
 /// `POST /alerts/confirm`: the SMS exactly as it will go out, its size and who it will reach.
-async fn confirm<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn confirm(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     CsrfForm(form): CsrfForm,
@@ -280,8 +270,8 @@ async fn confirm<B: Backend>(
 
 /// `POST /alerts`: records the alert (one per community), once per submission; the fan-out
 /// does the rest.
-async fn raise<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn raise(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     CsrfForm(form): CsrfForm,
@@ -339,7 +329,7 @@ pub struct AlertView {
 
 impl AlertView {
     /// `zone`: the time zone of the alert's community.
-    pub fn new<B: Backend>(state: &AppState<B>, lang: Lang, zone: &TimeZoneId, report: &AlertReport) -> Self {
+    pub fn new(state: &AppState, lang: Lang, zone: &TimeZoneId, report: &AlertReport) -> Self {
         let alert = &report.alert;
         Self {
             id: alert.alert_id.to_string(),
@@ -376,8 +366,8 @@ struct DetailPage {
 }
 
 /// `GET /alerts/{id}`: the delivery report, for members of the alert's community only.
-async fn detail<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn detail(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     Segments(id): Segments<String>,

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -15,7 +15,7 @@ const ICON_SVG: &str = include_str!("../../static/icon.svg");
 /// Static files may be cached a while; pages never are.
 const STATIC_CACHE: &str = "public, max-age=3600";
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/static/app.css", get(|| file("text/css; charset=utf-8", APP_CSS)))

@@ -9,15 +9,15 @@ use axum::routing::get;
 use vigie::app::feed;
 use vigie::model::Cursor;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
 use crate::pages::alerts::AlertView;
 use crate::render::{self, Chrome, Ctx, Section};
 use crate::session::Signed;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/", get(show::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(show))
 }
 
 /// A link of the community filter (police).
@@ -43,8 +43,8 @@ struct FeedPage {
 
 /// `GET /`: `?c=<community>` narrows a police officer's feed to one community, `?after=` is
 /// the cursor of the next page.
-async fn show<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn show(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     Query(query): Query,

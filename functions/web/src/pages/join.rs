@@ -2,8 +2,6 @@
 //! community's referent approves or refuses on their page. Nothing here tells whether an
 //! address or a number is already a member's.
 
-use std::time::Duration;
-
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,14 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use lambda_http::request::RequestContext;
-use tracing::{info, warn};
-use vigie::adapters::now_ms;
-use vigie::app::members::check_new_member;
-use vigie::domain::{Community, MemberId, SourceIp};
-use vigie::model::{JoinRequest, TokenHash};
-use vigie::ports::{Limits, Membership};
+use vigie::app::join::{self, Problem};
+use vigie::domain::{Community, SourceIp};
+use vigie::ports::Membership;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::cookies::Cookies;
 use crate::error::WebError;
 use crate::forms::{FormData, Query};
@@ -27,15 +22,8 @@ use crate::pages::admin::{NewMember, Problems};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::anonymous_csrf;
 
-/// Requests one address or number may send a day.
-pub const REQUESTS_PER_CONTACT: u32 = 3;
-/// Requests one community may receive a day.
-pub const REQUESTS_PER_COMMUNITY: u32 = 50;
-const DAY: Duration = Duration::from_secs(24 * 3600);
-const HOUR: Duration = Duration::from_secs(3600);
-
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/join", get(form::<B>).post(send::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/join", get(form).post(send))
 }
 
 #[derive(Clone, Debug)]
@@ -65,18 +53,9 @@ impl JoinPage {
     }
 }
 
-/// The town of the list that `raw` names (ignoring case and spaces).
-async fn known_town<B: Backend>(state: &AppState<B>, raw: &str) -> Result<Option<String>, WebError> {
-    let wanted = raw.trim().to_lowercase();
-    if wanted.is_empty() {
-        return Ok(None);
-    }
-    Ok(state.store().towns().await?.into_iter().find(|t| t.trim().to_lowercase() == wanted))
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn join_page<B: Backend>(
-    state: &AppState<B>,
+async fn join_page(
+    state: &AppState,
     ctx: &Ctx,
     csrf: String,
     town: Option<String>,
@@ -116,14 +95,14 @@ async fn join_page<B: Backend>(
 }
 
 /// `GET /join`, then `GET /join?town=…`.
-async fn form<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn form(
+    State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let (csrf, cookie) = anonymous_csrf(&headers);
-    let town = known_town(&state, query.text("town")).await?;
+    let town = join::town(state.store(), query.text("town")).await?;
     let values = NewMember { sms_alerts: true, email_alerts: true, ..NewMember::default() };
     let page = join_page(&state, &ctx, csrf, town, None, values, Problems::default(), None).await?;
     Ok((Cookies::new(state.site(), cookie.as_slice()), render::ok(&page)?).into_response())
@@ -136,15 +115,6 @@ fn source_ip(context: Option<&RequestContext>) -> Option<SourceIp> {
     match context? {
         RequestContext::ApiGatewayV2(context) => SourceIp::parse(context.http.source_ip.as_deref()?).ok(),
         _ => None,
-    }
-}
-
-/// The rate-limit key of the join requests from `ip` (hashed: the limits never hold an
-/// address). Requests whose address is unknown share one budget.
-fn ip_limit_key(ip: Option<&SourceIp>) -> String {
-    match ip {
-        Some(ip) => format!("join-ip#{}", TokenHash::of(&ip.network()).as_str()),
-        None => "join-ip#unknown".to_owned(),
     }
 }
 
@@ -161,66 +131,38 @@ fn values_of(form: &FormData) -> NewMember {
 }
 
 /// `POST /join`: stores the request for the referent; the answer is the same whoever asks.
-async fn send<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn send(
+    State(state): State<AppState>,
     ctx: Ctx,
     context: Option<Extension<RequestContext>>,
     AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let csrf = form.csrf().unwrap_or_default().to_owned();
-    let town = known_town(&state, form.text("town")).await?;
+    let town = join::town(state.store(), form.text("town")).await?;
     let values = values_of(&form);
     let chosen = form.get("community").filter(|c| !c.is_empty());
-    let community = match (&town, chosen) {
-        (Some(town), Some(id)) => {
-            state.store().communities_of_town(town).await?.into_iter().find(|c| c.id.as_str() == id)
-        }
-        _ => None,
+    let from = source_ip(context.as_ref().map(|Extension(context)| context));
+    let ask = join::Ask {
+        town: town.as_deref(),
+        community: chosen,
+        member: &values,
+        from: from.as_ref(),
+        per_ip_per_hour: state.config().join_requests_per_ip_per_hour,
     };
-    let community_missing = community.is_none();
-    let ids = community.iter().map(|c| c.id.clone()).collect();
-    let (member, community) = match (check_new_member(&values, ids), community) {
-        (Ok(member), Some(community)) => (member, community),
-        (result, _) => {
-            let problems = result.err().map(|invalid| Problems::of(&invalid, ctx.lang)).unwrap_or_default();
-            let community_problem = community_missing.then_some(t.join_choose_community);
+    match join::ask(state.store(), ask).await {
+        Ok(_) => {}
+        Err(Problem::Invalid { member, no_community }) => {
+            let problems = Problems::of(&member, ctx.lang);
+            let community_problem = no_community.then_some(t.join_choose_community);
             let page =
                 join_page(&state, &ctx, csrf, town, chosen, values, problems, community_problem).await?;
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-    };
-    // Limited per source address first, so that one address cannot spend the budgets of
-    // others; then per contact (hashed: the limits never hold an address) and per community.
-    let limits = state.store();
-    let ip = source_ip(context.as_ref().map(|Extension(context)| context));
-    let per_hour = state.config().join_requests_per_ip_per_hour;
-    if !limits.within_limit(&ip_limit_key(ip.as_ref()), per_hour, HOUR).await? {
-        let from = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.masked());
-        warn!(community = %community.id, %from, per_hour, "join request refused: too many from this address");
-        return limited(&state, &ctx, t.join_limited_ip_body);
+        Err(Problem::FromAddressLimited) => return limited(&state, &ctx, t.join_limited_ip_body),
+        Err(Problem::Limited) => return limited(&state, &ctx, t.join_limited_body),
+        Err(Problem::Store(err)) => return Err(err.into()),
     }
-    let contact =
-        member.email.as_ref().map(ToString::to_string).or(member.phone.as_ref().map(ToString::to_string));
-    let contact_key = format!("join#{}", TokenHash::of(&contact.unwrap_or_default()).as_str());
-    let community_key = format!("join-community#{}", community.id);
-    if !limits.within_limit(&contact_key, REQUESTS_PER_CONTACT, DAY).await?
-        || !limits.within_limit(&community_key, REQUESTS_PER_COMMUNITY, DAY).await?
-    {
-        warn!(community = %community.id, "join request refused: rate limit");
-        return limited(&state, &ctx, t.join_limited_body);
-    }
-    let request = JoinRequest {
-        request_id: MemberId::new(),
-        community_id: community.id.clone(),
-        first_name: member.first_name,
-        last_name: member.last_name,
-        email: member.email,
-        phone: member.phone,
-        created_at: now_ms(),
-    };
-    state.store().add_join_request(&request).await?;
-    info!(community = %community.id, request = %request.request_id, "join request received");
     let page = MessagePage {
         chrome: Chrome::new(&state, &ctx, t.join_sent_title, Section::Other, None),
         heading: t.join_sent_title.to_owned(),
@@ -232,7 +174,7 @@ async fn send<B: Backend>(
 }
 
 /// The answer to a refused request: `body` says why.
-fn limited<B: Backend>(state: &AppState<B>, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
+fn limited(state: &AppState, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let page = MessagePage {
         chrome: Chrome::new(state, ctx, t.join_limited_title, Section::Other, None),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::cookies::{Cookies, SetCookie};
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
@@ -14,12 +14,12 @@ use crate::render::see_other;
 
 const ONE_YEAR: u64 = 365 * 24 * 3600;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/lang/{code}", get(switch::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/lang/{code}", get(switch))
 }
 
-async fn switch<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn switch(
+    State(state): State<AppState>,
     Segments(code): Segments<String>,
     Query(query): Query,
 ) -> Result<Response, WebError> {

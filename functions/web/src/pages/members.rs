@@ -11,7 +11,7 @@ use vigie::app::neighbours;
 use vigie::domain::{DeliveryProblem, ProblemKind, Role};
 use vigie::model::Cursor;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{Query, query_pair};
 use crate::i18n::Lang;
@@ -19,8 +19,8 @@ use crate::local_time;
 use crate::render::{self, Chrome, Ctx, Section, phone_display};
 use crate::session::Signed;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/members", get(page::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/members", get(page))
 }
 
 /// A delivery problem on a member's address or number.
@@ -126,8 +126,8 @@ pub struct Neighbours {
     pub next: Option<Cursor>,
 }
 
-pub async fn read_neighbours<B: Backend>(
-    state: &AppState<B>,
+pub async fn read_neighbours(
+    state: &AppState,
     signed: &Signed,
     lang: Lang,
     community: Option<&str>,
@@ -163,8 +163,8 @@ struct MembersPage {
 }
 
 /// `GET /members`: `?c=<community>` (police), `?after=` the cursor of the next page.
-async fn page<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn page(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     Query(query): Query,

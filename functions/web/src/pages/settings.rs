@@ -9,7 +9,7 @@ use axum::routing::get;
 use vigie::app::settings::{self, Changes, Invalid, Problem};
 use vigie::domain::Member;
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::{FormData, Query};
 use crate::guard::CsrfForm;
@@ -17,8 +17,8 @@ use crate::i18n::Lang;
 use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/settings", get(show::<B>).post(save::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/settings", get(show).post(save))
 }
 
 /// The form as shown: the member's values, or what was typed when something was wrong.
@@ -100,8 +100,8 @@ struct SettingsPage {
     delivery_notes: Vec<String>,
 }
 
-fn settings_page<B: Backend>(
-    state: &AppState<B>,
+fn settings_page(
+    state: &AppState,
     ctx: &Ctx,
     signed: &Signed,
     values: Values,
@@ -120,8 +120,8 @@ fn settings_page<B: Backend>(
 }
 
 /// `GET /settings`.
-async fn show<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn show(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     Query(query): Query,
@@ -132,8 +132,8 @@ async fn show<B: Backend>(
 
 /// `POST /settings`: saves the member's profile (every membership follows; a new number is
 /// claimed, the old one released).
-async fn save<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn save(
+    State(state): State<AppState>,
     ctx: Ctx,
     signed: Signed,
     CsrfForm(form): CsrfForm,

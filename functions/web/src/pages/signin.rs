@@ -1,7 +1,5 @@
 //! Signing in without a password: an emailed one-time link, then a session cookie.
 
-use std::time::Duration;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -9,31 +7,23 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::time::Instant;
-use tracing::{info, instrument, warn};
-use vigie::compose;
+use tracing::warn;
+use vigie::app::signin::{self, Problem};
 use vigie::domain::{Email, redact};
-use vigie::model::TokenHash;
-use vigie::ports::{Limits, Mailer, MemberLookup, Sessions};
 
-use crate::app::{AppState, Backend};
-use crate::cookies::{self, Cookies, SetCookie, is_token, random_token};
+use crate::app::AppState;
+use crate::cookies::{self, Cookies, SetCookie, is_token};
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
 use crate::guard::{AnonymousForm, CsrfForm};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
-use crate::session::{self, MaybeSigned, SESSION_COOKIE, Signed, anonymous_csrf};
+use crate::session::{MaybeSigned, SESSION_COOKIE, Signed, anonymous_csrf, session_cookie};
 
-/// How long a sign-in link works.
-pub const LINK_TTL: Duration = Duration::from_secs(15 * 60);
-/// Sign-in links one address may ask for per hour.
-pub const LINKS_PER_HOUR: u32 = 5;
-const HOUR: Duration = Duration::from_secs(3600);
-
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/signin", get(form::<B>).post(request_link::<B>))
-        .route("/signin/{token}", get(link_page::<B>).post(use_link::<B>))
-        .route("/signout", post(sign_out::<B>))
+        .route("/signin", get(form).post(request_link))
+        .route("/signin/{token}", get(link_page).post(use_link))
+        .route("/signout", post(sign_out))
 }
 
 #[derive(Template)]
@@ -48,8 +38,8 @@ struct SigninPage {
     sms_number_display: String,
 }
 
-fn signin_page<B: Backend>(
-    state: &AppState<B>,
+fn signin_page(
+    state: &AppState,
     ctx: &Ctx,
     csrf: String,
     email: String,
@@ -69,8 +59,8 @@ fn signin_page<B: Backend>(
 }
 
 /// `GET /signin`: the form (the home page of anyone not signed in).
-async fn form<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn form(
+    State(state): State<AppState>,
     ctx: Ctx,
     MaybeSigned(signed): MaybeSigned,
     headers: HeaderMap,
@@ -87,8 +77,8 @@ async fn form<B: Backend>(
 
 /// `POST /signin`: emails a link if the address is a member's. The answer is the same either
 /// way, and takes about as long.
-async fn request_link<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn request_link(
+    State(state): State<AppState>,
     ctx: Ctx,
     AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
@@ -99,7 +89,9 @@ async fn request_link<B: Backend>(
         let page = signin_page(&state, &ctx, csrf, email, Some(ctx.lang.t().invalid_email), false);
         return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    if let Err(err) = send_link(&state, &email).await {
+    let sender = &state.config().sender_email;
+    let link_url = |token: &str| state.site().url(&format!("/signin/{token}"));
+    if let Err(err) = signin::request_link(state.store(), state.mailer(), sender, &email, link_url).await {
         // Never told to the visitor: that would say the address is registered.
         warn!(error = %redact(&err.to_string()), "sign-in link not sent");
     }
@@ -115,32 +107,6 @@ async fn request_link<B: Backend>(
     render::ok(&page)
 }
 
-#[instrument(skip_all, fields(email = %email.masked()))]
-async fn send_link<B: Backend>(state: &AppState<B>, email: &Email) -> Result<(), WebError> {
-    // Keyed by a hash: the limits table never holds an address.
-    let key = format!("signin#{}", TokenHash::of(email.as_str()).as_str());
-    if !state.store().within_limit(&key, LINKS_PER_HOUR, HOUR).await? {
-        warn!("sign-in links rate-limited for this address");
-        return Ok(());
-    }
-    let Some(member) = state.store().member_by_email(email).await? else {
-        info!("sign-in link asked for an address no member has");
-        return Ok(());
-    };
-    let token = random_token();
-    state.store().put_signin_link(&TokenHash::of(&token), member.id, LINK_TTL).await?;
-    let link = state.site().url(&format!("/signin/{token}"));
-    let minutes = (LINK_TTL.as_secs() / 60) as u32;
-    let mime = compose::signin_email(&state.config().sender_email, email, &member.first_name, &link, minutes);
-    let message_id = state
-        .mailer()
-        .send_raw(email, mime)
-        .await
-        .map_err(|e| WebError::Internal(format!("sign-in email not sent: {e}")))?;
-    info!(member = %member.id, %message_id, "sign-in link sent");
-    Ok(())
-}
-
 #[derive(Template)]
 #[template(path = "signin_link.html")]
 struct LinkPage {
@@ -151,8 +117,8 @@ struct LinkPage {
 
 /// `GET /signin/{token}`: a button that completes the sign-in. Opening the link uses nothing
 /// up, so mail scanners that fetch links do not burn it.
-async fn link_page<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn link_page(
+    State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
     Segments(token): Segments<String>,
@@ -171,45 +137,27 @@ async fn link_page<B: Backend>(
 }
 
 /// `POST /signin/{token}`: uses the link up and opens a session.
-async fn use_link<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn use_link(
+    State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
     Segments(token): Segments<String>,
     AnonymousForm(_): AnonymousForm,
 ) -> Result<Response, WebError> {
-    if !is_token(&token) {
-        return invalid_link(&state, &ctx, StatusCode::NOT_FOUND);
+    let previous = cookies::get(&headers, SESSION_COOKIE);
+    match signin::use_link(state.store(), &token, previous).await {
+        Ok(opened) => {
+            let cookies = Cookies::new(state.site(), &[session_cookie(&opened)]);
+            Ok((cookies, render::see_other(&state, "/")).into_response())
+        }
+        Err(Problem::Malformed) => invalid_link(&state, &ctx, StatusCode::NOT_FOUND),
+        Err(Problem::Gone) => invalid_link(&state, &ctx, StatusCode::GONE),
+        Err(Problem::Store(err)) => Err(err.into()),
+        Err(err @ Problem::NotSent(_)) => Err(WebError::Internal(err.to_string())),
     }
-    let link = TokenHash::of(&token);
-    let Some(member_id) = state.store().signin_link_member(&link).await? else {
-        info!("sign-in link unknown, used or expired");
-        return invalid_link(&state, &ctx, StatusCode::GONE);
-    };
-    let Some(member) = state.store().member(member_id).await? else {
-        return invalid_link(&state, &ctx, StatusCode::GONE);
-    };
-    // A session this browser had (another member's, say) ends here.
-    if let Some(previous) = cookies::get(&headers, SESSION_COOKIE).filter(|t| is_token(t)) {
-        state.store().end_session(&TokenHash::of(previous)).await?;
-    }
-    // The session is stored before the link is spent: if anything fails in between, the same
-    // link still works when tried again. A link used twice at the same moment opens one session.
-    let (cookie, session) = session::start(&state, &member).await?;
-    if state.store().take_signin_link(&link).await?.is_none() {
-        state.store().end_session(&session).await?;
-        info!("sign-in link used meanwhile");
-        return invalid_link(&state, &ctx, StatusCode::GONE);
-    }
-    info!(member = %member.id, "signed in");
-    Ok((Cookies::new(state.site(), &[cookie]), render::see_other(&state, "/")).into_response())
 }
 
-fn invalid_link<B: Backend>(
-    state: &AppState<B>,
-    ctx: &Ctx,
-    status: StatusCode,
-) -> Result<Response, WebError> {
+fn invalid_link(state: &AppState, ctx: &Ctx, status: StatusCode) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let page = MessagePage {
         chrome: Chrome::new(state, ctx, t.signin_link_invalid_title, Section::Other, None),
@@ -222,13 +170,12 @@ fn invalid_link<B: Backend>(
 }
 
 /// `POST /signout`: ends the session and forgets the cookie.
-async fn sign_out<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn sign_out(
+    State(state): State<AppState>,
     signed: Signed,
     CsrfForm(_): CsrfForm,
 ) -> Result<Response, WebError> {
-    state.store().end_session(&signed.hash).await?;
-    info!(member = %signed.member.id, "signed out");
+    signin::sign_out(state.store(), &signed).await?;
     let cookies = Cookies::new(state.site(), &[SetCookie::clear(SESSION_COOKIE)]);
     Ok((cookies, render::see_other(&state, "/signin?out=1")).into_response())
 }

@@ -11,21 +11,17 @@ use tracing::info;
 use vigie::domain::{Member, MemberId};
 use vigie::ports::{MemberLookup, Membership};
 
-use crate::app::{AppState, Backend};
+use crate::app::AppState;
 use crate::error::WebError;
 use crate::forms::Segments;
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 
-pub fn routes<B: Backend>() -> Router<AppState<B>> {
-    Router::new().route("/unsubscribe/{member}/{token}", get(confirm_page::<B>).post(unsubscribe::<B>))
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/unsubscribe/{member}/{token}", get(confirm_page).post(unsubscribe))
 }
 
 /// The member the link is for, if its token is theirs.
-async fn member_of_link<B: Backend>(
-    state: &AppState<B>,
-    member: &str,
-    token: &str,
-) -> Result<Member, WebError> {
+async fn member_of_link(state: &AppState, member: &str, token: &str) -> Result<Member, WebError> {
     let id: MemberId = member.parse().map_err(|_| WebError::NotFound)?;
     let member = state.store().member(id).await?.ok_or(WebError::NotFound)?;
     if member.unsubscribe_token.matches(token) { Ok(member) } else { Err(WebError::NotFound) }
@@ -39,8 +35,8 @@ struct ConfirmPage {
 }
 
 /// `GET`: a page with the button (fetching the link changes nothing).
-async fn confirm_page<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn confirm_page(
+    State(state): State<AppState>,
     ctx: Ctx,
     Segments((member, token)): Segments<(String, String)>,
 ) -> Result<Response, WebError> {
@@ -53,8 +49,8 @@ async fn confirm_page<B: Backend>(
 }
 
 /// `POST` (body `List-Unsubscribe=One-Click`, from a mail client or the button): email alerts off.
-async fn unsubscribe<B: Backend>(
-    State(state): State<AppState<B>>,
+async fn unsubscribe(
+    State(state): State<AppState>,
     ctx: Ctx,
     Segments((member, token)): Segments<(String, String)>,
 ) -> Result<Response, WebError> {
