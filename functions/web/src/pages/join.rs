@@ -180,7 +180,8 @@ async fn send<B: Backend>(
     };
     let community_missing = community.is_none();
     let ids = community.iter().map(|c| c.id.clone()).collect();
-    let (member, community) = match (check_new_member(&values, ids), community) {
+    let (member, community) = match (check_new_member(&values, ids, &state.config().sms_countries), community)
+    {
         (Ok(member), Some(community)) => (member, community),
         (result, _) => {
             let problems = result.err().map(|invalid| Problems::of(&invalid, ctx.lang)).unwrap_or_default();
