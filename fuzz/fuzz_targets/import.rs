@@ -7,12 +7,13 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use vigie::domain::{Role, parse_import};
+use vigie::domain::{AllowedCountries, Role, parse_import};
 
 fuzz_target!(|data: &[u8]| {
     let json = String::from_utf8_lossy(data);
     let lines = json.bytes().filter(|&b| b == b'\n').count() + 1;
-    match parse_import(&json) {
+    let countries = AllowedCountries::default();
+    match parse_import(&json, &countries) {
         Err(errors) => {
             assert!(!errors.0.is_empty());
             for e in &errors.0 {
@@ -34,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(m.communities.len(), 1);
                 }
                 if let Some(p) = &m.phone {
+                    assert!(countries.allows(p));
                     assert!(phones.insert(p.clone()));
                 }
                 if let Some(e) = &m.email {

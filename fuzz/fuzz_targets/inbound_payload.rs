@@ -16,7 +16,7 @@ use vigie::domain::{AlertSource, AlertText, FirstName, PhoneNumber, SharedNumber
 
 fn check(message: &str) {
     let shared = SharedNumber::parse("38123").expect("the demo's short code");
-    let parsed = match parse_inbound(message, &shared) {
+    let parsed = match parse_inbound(message, &shared, &shared.identity()) {
         Ok(parsed) => parsed,
         Err(reason) => {
             assert!(!reason.as_str().is_empty());

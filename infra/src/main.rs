@@ -142,7 +142,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let path = file.unwrap_or_else(|| PathBuf::from(env_or("VIGIE_SEED", "infra/demo/seed.json")));
             let json =
                 std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let import = vigie::domain::parse_import(&json)
+            // The countries the functions allow (`SMS_COUNTRIES`, as the template sets it).
+            let countries = match std::env::var("SMS_COUNTRIES").ok().filter(|v| !v.trim().is_empty()) {
+                None => vigie::domain::AllowedCountries::default(),
+                Some(list) => vigie::domain::AllowedCountries::parse(&list)
+                    .map_err(|e| format!("SMS_COUNTRIES: {e}"))?,
+            };
+            let import = vigie::domain::parse_import(&json, &countries)
                 .map_err(|errors| format!("{} is not imported:\n{errors}", path.display()))?;
             let config = stack::aws_config(&endpoint).await;
             let store =

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Email, OriginationIdentity, SharedNumber};
+use crate::domain::{AllowedCountries, Email, OriginationIdentity, SharedNumber};
 
 /// Names of the three tables (see `docs/data-model.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +60,31 @@ pub struct Config {
     pub alerts_per_hour: u32,
     /// Join requests the public form takes from one source address per hour.
     pub join_requests_per_ip_per_hour: u32,
+    /// The countries members' numbers may be in, and the only ones vigie ever texts
+    /// (`SMS_COUNTRIES`, calling codes; France and overseas France by default).
+    pub sms_countries: AllowedCountries,
+    /// Caps on the SMS `inbound-sms` sends back (`docs/reliability.md`, SMS pumping and loops).
+    pub reply_caps: ReplyCaps,
+}
+
+/// How many replies `inbound-sms` may send: to numbers no member has, and to one member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyCaps {
+    /// Replies to unknown numbers, for the whole service, per hour (`UNKNOWN_REPLIES_PER_HOUR`;
+    /// 0: never answer an unknown number).
+    pub unknown_per_hour: u32,
+    /// Replies to the unknown numbers of one range ([`crate::domain::PhoneNumber::range`]) per
+    /// hour (`UNKNOWN_REPLIES_PER_RANGE_PER_HOUR`).
+    pub unknown_per_range_per_hour: u32,
+    /// Replies to one member's number per day (`MEMBER_REPLIES_PER_DAY`): keyword answers and
+    /// error messages, not alerts nor the sender's confirmation.
+    pub member_per_day: u32,
+}
+
+impl Default for ReplyCaps {
+    fn default() -> Self {
+        Self { unknown_per_hour: 10, unknown_per_range_per_hour: 2, member_per_day: 10 }
+    }
 }
 
 /// A missing or malformed setting.
@@ -90,14 +115,31 @@ impl Config {
                 }),
             }
         };
-        let rate = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        // A count that may be 0: `expected` says what it counts and what 0 means.
+        let count = |name: &'static str, default: u32, expected: &str| -> Result<u32, ConfigError> {
             match lookup(name).filter(|v| !v.is_empty()) {
                 None => Ok(default),
                 Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
                     name,
-                    reason: format!("expected a number of sends per second (0: no limit), got {v:?}"),
+                    reason: format!("expected {expected}, got {v:?}"),
                 }),
             }
+        };
+        let rate = |name, default| count(name, default, "a number of sends per second (0: no limit)");
+        let cap = |name, default| count(name, default, "a number of replies (0: none)");
+        let caps = ReplyCaps::default();
+        let reply_caps = ReplyCaps {
+            unknown_per_hour: cap("UNKNOWN_REPLIES_PER_HOUR", caps.unknown_per_hour)?,
+            unknown_per_range_per_hour: cap(
+                "UNKNOWN_REPLIES_PER_RANGE_PER_HOUR",
+                caps.unknown_per_range_per_hour,
+            )?,
+            member_per_day: cap("MEMBER_REPLIES_PER_DAY", caps.member_per_day)?,
+        };
+        let sms_countries = match lookup("SMS_COUNTRIES").filter(|v| !v.trim().is_empty()) {
+            None => AllowedCountries::default(),
+            Some(v) => AllowedCountries::parse(&v)
+                .map_err(|e| ConfigError::Invalid { name: "SMS_COUNTRIES", reason: e.to_string() })?,
         };
         let (sms_shared_number, sms_alert_sender) = sms_identities(&lookup)?;
         let sender_email = Email::parse(&required("SENDER_EMAIL")?)
@@ -139,6 +181,8 @@ impl Config {
             alerts_per_hour: number("ALERTS_PER_HOUR", 5)?.min(u32::MAX as usize) as u32,
             join_requests_per_ip_per_hour: number("JOIN_REQUESTS_PER_IP_PER_HOUR", 10)?.min(u32::MAX as usize)
                 as u32,
+            sms_countries,
+            reply_caps,
         })
     }
 }
@@ -246,6 +290,30 @@ mod tests {
         {
             assert!(with_sender(&value).is_err(), "{value:?}");
         }
+    }
+
+    #[test]
+    fn the_countries_and_the_reply_caps() {
+        let c = config(&[("SMS_SHARED_NUMBER", "38123")]).unwrap();
+        assert_eq!(c.sms_countries, AllowedCountries::france());
+        assert_eq!(c.reply_caps, ReplyCaps::default());
+        let c = config(&[
+            ("SMS_SHARED_NUMBER", "38123"),
+            ("SMS_COUNTRIES", "33,32"),
+            ("UNKNOWN_REPLIES_PER_HOUR", "0"),
+            ("UNKNOWN_REPLIES_PER_RANGE_PER_HOUR", "1"),
+            ("MEMBER_REPLIES_PER_DAY", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.sms_countries.codes(), ["33", "32"]);
+        assert_eq!(
+            c.reply_caps,
+            ReplyCaps { unknown_per_hour: 0, unknown_per_range_per_hour: 1, member_per_day: 3 }
+        );
+        let err =
+            |extra: (&str, &str)| config(&[("SMS_SHARED_NUMBER", "38123"), extra]).unwrap_err().to_string();
+        assert!(err(("SMS_COUNTRIES", "FR")).contains("SMS_COUNTRIES"));
+        assert!(err(("MEMBER_REPLIES_PER_DAY", "-1")).contains("MEMBER_REPLIES_PER_DAY"));
     }
 
     #[test]

@@ -57,7 +57,25 @@ impl Budget {
     pub fn alerts(member: MemberId, per_hour: u32) -> Self {
         Self { key: format!("alert#{member}"), limit: per_hour, window: ALERT_WINDOW }
     }
+
+    /// The replies `inbound-sms` sends to a number no member has, for the whole service.
+    pub fn unknown_replies(per_hour: u32) -> Self {
+        Self { key: "reply-unknown".into(), limit: per_hour, window: HOUR }
+    }
+
+    /// The replies to the unknown numbers of `phone`'s range ([`PhoneNumber::range`]).
+    pub fn unknown_range_replies(phone: &PhoneNumber, per_hour: u32) -> Self {
+        Self { key: format!("reply-unknown#{}", phone.range()), limit: per_hour, window: HOUR }
+    }
+
+    /// The replies to one member's number.
+    pub fn member_replies(phone: &PhoneNumber, per_day: u32) -> Self {
+        Self { key: format!("reply-member#{phone}"), limit: per_day, window: DAY }
+    }
 }
+
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// What recording alerts within a [`Budget`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

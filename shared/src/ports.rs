@@ -253,6 +253,14 @@ pub trait Limits {
         limit: u32,
         window: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Counts one use of each of `budgets`, all or none, once for `once` (what spends them, an
+    /// inbound message's reply): true when every one had room. The same `once` again answers as
+    /// the first time did and counts nothing, so a retried message never spends twice.
+    fn spend_once(
+        &self,
+        once: &str,
+        budgets: &[Budget],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Reading alerts with their delivery reports.

@@ -66,6 +66,10 @@ impl Stack {
             ("SMS_PARTS_PER_SECOND", c.sms_parts_per_second.to_string()),
             ("EMAILS_PER_SECOND", c.emails_per_second.to_string()),
             ("ALERTS_PER_HOUR", c.alerts_per_hour.to_string()),
+            ("SMS_COUNTRIES", c.sms_countries.codes().join(",")),
+            ("UNKNOWN_REPLIES_PER_HOUR", c.reply_caps.unknown_per_hour.to_string()),
+            ("UNKNOWN_REPLIES_PER_RANGE_PER_HOUR", c.reply_caps.unknown_per_range_per_hour.to_string()),
+            ("MEMBER_REPLIES_PER_DAY", c.reply_caps.member_per_day.to_string()),
             ("RUST_LOG", "info".to_owned()),
         ];
         env.extend(settings.into_iter().map(|(k, v)| (k.to_owned(), v)));

@@ -191,7 +191,7 @@ impl Stack {
 
     /// Loads an import file through the same path as `vigie-local seed`.
     pub async fn seed(&mut self, json: &str) -> Import {
-        let import = parse_import(json).expect("valid import");
+        let import = parse_import(json, &self.config.sms_countries).expect("valid import");
         vigie::app::import::load(self.store(), &import).await.expect("import loads");
         self.members.extend(import.members.iter().cloned());
         import
@@ -216,7 +216,7 @@ impl Stack {
     /// Loads a large import quickly (see `DynamoStore::bulk_register_unchecked`): for
     /// communities of hundreds, where the registration path itself is not under test.
     pub async fn seed_bulk(&mut self, json: &str) -> Import {
-        let import = parse_import(json).expect("valid import");
+        let import = parse_import(json, &self.config.sms_countries).expect("valid import");
         for community in &import.communities {
             vigie::ports::Registry::put_community(self.store(), community).await.expect("community");
         }

@@ -548,7 +548,8 @@ where
         for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
             let task =
                 |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
-            if recipient.sms_target().is_some() {
+            // A number outside the countries (stored before the rule) gets no SMS; email still.
+            if recipient.sms_target().is_some_and(|phone| deps.config.sms_countries.allows(phone)) {
                 page_jobs.push((task(Channel::Sms), recipient.clone()));
             }
             if recipient.email_target().is_some() {
@@ -780,7 +781,8 @@ fn outcome(result: Result<String, SendError>, member: MemberId) -> Outcome {
     }
 }
 
-/// Tells the sender how many neighbours were reached: by SMS if they have a number, else by email.
+/// Tells the sender how many neighbours were reached: by SMS if they have a number in the allowed
+/// countries, else by email.
 async fn confirm_to_sender<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
@@ -796,7 +798,8 @@ where
         warn!(sender = %alert.sender_id, "sender no longer registered: no confirmation");
         return Ok(());
     };
-    let channel = match (&sender.phone, &sender.email) {
+    let texted = sender.phone.as_ref().filter(|phone| deps.config.sms_countries.allows(phone));
+    let channel = match (texted, &sender.email) {
         (Some(_), _) => Channel::Sms,
         (None, Some(_)) => Channel::Email,
         (None, None) => return Ok(()),

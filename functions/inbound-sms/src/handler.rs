@@ -10,10 +10,14 @@ use tracing::{info, instrument, warn};
 use vigie::adapters::now_ms;
 use vigie::app::alerts;
 use vigie::config::Config;
-use vigie::domain::{self, AlertId, Inbound as Kind, Language, Member, PhoneNumber, SharedNumber};
-use vigie::model::{Claim, ClaimHolder, InboundMessageId, Outcome, Task};
+use vigie::domain::{
+    self, AlertId, Inbound as Kind, Language, Member, OriginationIdentity, PhoneNumber, SharedNumber,
+};
+use vigie::model::{Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Task};
 use vigie::pace::{Pacer, Priority};
-use vigie::ports::{AlertLog, Feed, Ledger, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter};
+use vigie::ports::{
+    AlertLog, Feed, Ledger, Limits, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter,
+};
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -130,10 +134,28 @@ pub enum Handled {
     RateLimited,
     /// A short reply ("merci") to the confirmation of the sender's own alert: nothing to do.
     ReplyToOwnAlert(AlertId),
-    /// From a number no member has; `answered` is false when it was answered in the last 24 h.
+    /// From a number no member has; `answered` is false when it was answered in the last 24 h,
+    /// or when the caps on replies to unknown numbers (per hour, per range) are reached.
     Unknown {
         answered: bool,
     },
+    /// Read, never answered nor acted on (see [`Ignored`]).
+    Ignored(Ignored),
+    /// Handled as said, but the reply was not sent: the member's replies of the day are spent
+    /// (`MEMBER_REPLIES_PER_DAY`).
+    Unanswered(Box<Handled>),
+}
+
+/// Why an inbound SMS was ignored: no reply, nothing stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ignored {
+    /// From a number outside the countries vigie texts (`SMS_COUNTRIES`), a member's (stored
+    /// before the rule) or not.
+    OutsideCountries,
+    /// It repeats one of the texts vigie sends ([`domain::repeats_our_text`]): an auto-responder
+    /// or a phone echoing what it got.
+    OurText,
 }
 
 /// Handles an SNS event: each record is one inbound SMS.
@@ -142,7 +164,7 @@ pub async fn handle<S, T>(
     event: LambdaEvent<SnsEvent>,
 ) -> Result<Vec<Handled>, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let invocation = Invocation::of(&event.context);
@@ -179,6 +201,9 @@ pub enum DropReason {
     /// `destinationNumber` is not the shared number (another number of the account, or a
     /// message that was never for this stack).
     WrongDestination { inbound: InboundMessageId, chars: usize },
+    /// `originationNumber` is one of the service's own identities (the shared number, the alert
+    /// sender): answering it would loop.
+    OwnIdentity { inbound: InboundMessageId },
     /// `originationNumber` is not a phone number.
     InvalidNumber { inbound: InboundMessageId, chars: usize },
 }
@@ -192,13 +217,19 @@ impl DropReason {
             Self::InvalidInboundId => "invalid inbound message id",
             Self::NoDestination { .. } => "no destination number",
             Self::WrongDestination { .. } => "not sent to the shared number",
+            Self::OwnIdentity { .. } => "from our own identity",
             Self::InvalidNumber { .. } => "invalid origination number",
         }
     }
 }
 
-/// Reads the JSON string SNS carries for one inbound SMS to `shared`. Pure: no I/O, no logging.
-pub fn parse_inbound(message: &str, shared: &SharedNumber) -> Result<ParsedInbound, DropReason> {
+/// Reads the JSON string SNS carries for one inbound SMS to `shared`; a message from `shared` or
+/// from `alert_sender` is our own. Pure: no I/O, no logging.
+pub fn parse_inbound(
+    message: &str,
+    shared: &SharedNumber,
+    alert_sender: &OriginationIdentity,
+) -> Result<ParsedInbound, DropReason> {
     let sms: InboundSms = serde_json::from_str(message).map_err(|err| DropReason::Malformed {
         category: err.classify(),
         line: err.line(),
@@ -212,6 +243,9 @@ pub fn parse_inbound(message: &str, shared: &SharedNumber) -> Result<ParsedInbou
     if !shared.matches(destination) {
         return Err(DropReason::WrongDestination { inbound, chars: destination.chars().count() });
     }
+    if shared.matches(&sms.origination_number) || alert_sender.matches(&sms.origination_number) {
+        return Err(DropReason::OwnIdentity { inbound });
+    }
     let Ok(from) = PhoneNumber::parse(&sms.origination_number) else {
         return Err(DropReason::InvalidNumber { inbound, chars: sms.origination_number.chars().count() });
     };
@@ -222,10 +256,15 @@ pub fn parse_inbound(message: &str, shared: &SharedNumber) -> Result<ParsedInbou
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
-    let ParsedInbound { inbound, from, body } = match parse_inbound(message, &deps.config.sms_shared_number) {
+    let config = &deps.config;
+    let ParsedInbound { inbound, from, body } = match parse_inbound(
+        message,
+        &config.sms_shared_number,
+        &config.sms_alert_sender,
+    ) {
         Ok(parsed) => parsed,
         Err(reason) => {
             match &reason {
@@ -242,6 +281,9 @@ where
                     // Only its length: it may be anything, a resident's number included.
                     warn!(%inbound, chars, shared = %deps.config.sms_shared_number, "inbound SMS to another number dropped");
                 }
+                DropReason::OwnIdentity { inbound } => {
+                    warn!(%inbound, "inbound SMS from our own identity dropped (a loop)");
+                }
                 DropReason::InvalidNumber { inbound, chars } => {
                     warn!(%inbound, chars, "inbound SMS from an invalid number dropped");
                 }
@@ -249,7 +291,14 @@ where
             return Ok(Handled::Dropped(reason.as_str()));
         }
     };
-    let handled = handle_sms(deps, &inbound, &from, &body).await?;
+    // Nothing goes back to a number outside the countries, nor to a machine repeating us.
+    let handled = if !config.sms_countries.allows(&from) {
+        Handled::Ignored(Ignored::OutsideCountries)
+    } else if domain::repeats_our_text(&body) {
+        Handled::Ignored(Ignored::OurText)
+    } else {
+        handle_sms(deps, &inbound, &from, &body).await?
+    };
     info!(%inbound, from = %from.masked(), outcome = ?handled, "inbound SMS handled");
     Ok(handled)
 }
@@ -261,15 +310,21 @@ async fn handle_sms<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
         // The text of a stranger's message is not kept anywhere.
-        let answered = deps.store.may_answer_unknown(from, inbound, UNKNOWN_REPLY_WINDOW).await?;
+        let mut answered = deps.store.may_answer_unknown(from, inbound, UNKNOWN_REPLY_WINDOW).await?;
         if answered {
             let signup = format!("{}/", deps.config.public_base_url);
-            reply(deps, inbound, from, &domain::unknown_sender_reply(&signup)).await?;
+            let caps = deps.config.reply_caps;
+            let caps = [
+                Budget::unknown_replies(caps.unknown_per_hour),
+                Budget::unknown_range_replies(from, caps.unknown_per_range_per_hour),
+            ];
+            let reply = domain::unknown_sender_reply(&signup);
+            answered = reply_paced(deps, inbound, from, &reply, Priority::Ordinary, &caps).await?;
         }
         return Ok(Handled::Unknown { answered });
     };
@@ -291,24 +346,41 @@ where
             let reply = domain::keyword_first_reply(written, keyword, language);
             reply_with(deps, inbound, from, reply, Handled::KeywordFirst).await
         }
-        Kind::Ack => {
+        kind @ (Kind::Ack | Kind::Message) => {
             let since = now_ms() - ACK_WINDOW.as_millis() as i64;
-            match deps.store.last_sms_alert(member.id, since).await? {
-                Some(alert) => {
-                    // A "merci" to the confirmation of one's own alert is not an acknowledgement.
-                    let own = deps.store.alert(alert).await?.is_some_and(|a| a.sender_id == member.id);
-                    if own {
-                        return Ok(Handled::ReplyToOwnAlert(alert));
-                    }
-                    deps.store.acknowledge(alert, member.id).await?;
-                    Ok(Handled::Acknowledged(alert))
-                }
+            let Some(last) = deps.store.last_sms_alert(member.id, since).await? else {
                 // Nothing received lately: then it is a message like any other.
-                None => raise_alerts(deps, inbound, from, &member, body).await,
+                return raise_alerts(deps, inbound, from, &member, body).await;
+            };
+            let alert = deps.store.alert(last).await?;
+            // A "merci" to the confirmation of one's own alert is not an acknowledgement.
+            let own = alert.as_ref().is_some_and(|a| a.sender_id == member.id);
+            match (kind, alert) {
+                (Kind::Ack, _) if own => Ok(Handled::ReplyToOwnAlert(last)),
+                (Kind::Ack, _) => {
+                    deps.store.acknowledge(last, member.id).await?;
+                    Ok(Handled::Acknowledged(last))
+                }
+                // A phone that echoes the alert it just got would raise it again, to everyone.
+                (_, Some(alert)) if !own && repeats_alert(deps, &alert, body) => {
+                    Ok(Handled::Ignored(Ignored::OurText))
+                }
+                _ => raise_alerts(deps, inbound, from, &member, body).await,
             }
         }
-        Kind::Message => raise_alerts(deps, inbound, from, &member, body).await,
     }
+}
+
+/// Whether `body` repeats the SMS `alert` was sent as ([`vigie::compose::alert_sms`]).
+fn repeats_alert<S, T>(deps: &Inbound<S, T>, alert: &vigie::model::Alert, body: &str) -> bool {
+    let sms = vigie::compose::alert_sms(
+        &alert.sender_first_name,
+        alert.source,
+        alert.category,
+        &alert.text,
+        deps.config.sms_max_segments,
+    );
+    domain::texts::repeats(body, &sms)
 }
 
 /// Brings a number back after START: vigie's own setting is on; if the number is also on the
@@ -322,7 +394,7 @@ async fn start<S, T>(
     language: Language,
 ) -> Result<Handled, InboundError>
 where
-    S: Ledger + Sync,
+    S: Ledger + Limits + Sync,
     T: Texter + OptOuts + Sync,
 {
     let opted_out = deps.texter.opted_out().await.map_err(InboundError::OptOutList)?;
@@ -355,7 +427,7 @@ async fn raise_alerts<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Feed + Sync,
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
     T: Texter + OptOuts + Sync,
 {
     let draft = alerts::Draft { sender: member, text: body, via: alerts::Via::Sms, submission: inbound };
@@ -383,42 +455,42 @@ async fn reply_with<S, T>(
     handled: Handled,
 ) -> Result<Handled, InboundError>
 where
-    S: Ledger + Sync,
+    S: Ledger + Limits + Sync,
     T: Texter + Sync,
 {
     // The answer to a STOP goes before the ordinary texts waiting for the quota.
     let priority = if handled == Handled::SmsOff { Priority::Urgent } else { Priority::Ordinary };
-    reply_paced(deps, inbound, to, &body, priority).await?;
-    Ok(handled)
+    let caps = [Budget::member_replies(to, deps.config.reply_caps.member_per_day)];
+    if reply_paced(deps, inbound, to, &body, priority, &caps).await? {
+        Ok(handled)
+    } else {
+        Ok(Handled::Unanswered(Box::new(handled)))
+    }
 }
 
-/// Sends the one reply an inbound message may get: claimed first, so a retry never sends it twice.
-async fn reply<S, T>(
-    deps: &Inbound<S, T>,
-    inbound: &InboundMessageId,
-    to: &PhoneNumber,
-    body: &str,
-) -> Result<(), InboundError>
-where
-    S: Ledger + Sync,
-    T: Texter + Sync,
-{
-    reply_paced(deps, inbound, to, body, Priority::Ordinary).await
-}
-
-/// [`reply`], in its slot of the shared number's quota: a reply that would wait past the
-/// invocation's time is released (not sent) and the event fails, for Lambda to retry it later.
+/// Sends the one reply an inbound message may get, if `caps` all have room (counted once per
+/// inbound message, whatever the retries): false when they had not, and nothing was sent. The
+/// reply is claimed first, so a retry never sends it twice, and waits for its slot of the shared
+/// number's quota: a reply that would wait past the invocation's time is released (not sent) and
+/// the event fails, for Lambda to retry it later.
 async fn reply_paced<S, T>(
     deps: &Inbound<S, T>,
     inbound: &InboundMessageId,
     to: &PhoneNumber,
     body: &str,
     priority: Priority,
-) -> Result<(), InboundError>
+    caps: &[Budget],
+) -> Result<bool, InboundError>
 where
-    S: Ledger + Sync,
+    S: Ledger + Limits + Sync,
     T: Texter + Sync,
 {
+    if !deps.store.spend_once(&format!("reply#{inbound}"), caps).await? {
+        let capped: Vec<&str> =
+            caps.iter().map(|cap| cap.key.split('#').next().unwrap_or_default()).collect();
+        warn!(%inbound, to = %to.masked(), ?capped, "reply not sent: a cap on replies is reached");
+        return Ok(false);
+    }
     let invocation =
         INVOCATION.try_with(Invocation::clone).unwrap_or_else(|_| Invocation::of(&Default::default()));
     let task = Task::Reply { inbound: inbound.clone() };
@@ -426,7 +498,7 @@ where
         deps.store.claim(std::slice::from_ref(&task), deps.config.claim_lease, &invocation.holder).await?;
     match claim.first() {
         Some(Claim::Acquired) => {}
-        Some(Claim::Done) => return Ok(()),
+        Some(Claim::Done) => return Ok(true),
         _ => return Err(InboundError::ReplyBusy),
     }
     let parts = domain::count_segments(body).segments as u32;
@@ -445,7 +517,7 @@ where
         }
     };
     deps.store.settle(&[(task, outcome)]).await?;
-    result
+    result.map(|()| true)
 }
 
 #[cfg(test)]
@@ -461,7 +533,7 @@ mod tests {
         let message = r#"{"originationNumber":"+33639980001","destinationNumber":"38123",
             "messageKeyword":"KEYWORD_123456789012","messageBody":"Rôdeur rue des Lilas",
             "inboundMessageId":"in-1","previousPublishedMessageId":""}"#;
-        let parsed = parse_inbound(message, &shared()).unwrap();
+        let parsed = parse_inbound(message, &shared(), &shared().identity()).unwrap();
         assert_eq!(parsed.inbound.as_str(), "in-1");
         assert_eq!(parsed.from.as_str(), "+33639980001");
         assert_eq!(parsed.body, "Rôdeur rue des Lilas");
@@ -469,6 +541,7 @@ mod tests {
         let parsed = parse_inbound(
             r#"{"originationNumber":"0639980001","destinationNumber":"+38123","inboundMessageId":"x"}"#,
             &shared(),
+            &shared().identity(),
         )
         .unwrap();
         assert_eq!(parsed.body, "");
@@ -479,7 +552,7 @@ mod tests {
                 "messageKeyword":{keyword},"previousPublishedMessageId":{keyword},
                 "messageBody":"Rôdeur","inboundMessageId":"in-2"}}"#
             );
-            let parsed = parse_inbound(&message, &shared()).unwrap();
+            let parsed = parse_inbound(&message, &shared(), &shared().identity()).unwrap();
             assert_eq!((parsed.inbound.as_str(), parsed.body.as_str()), ("in-2", "Rôdeur"), "{message}");
         }
     }
@@ -492,7 +565,10 @@ mod tests {
             )
         };
         for destination in [r#""38123""#, r#""+38123""#] {
-            assert!(parse_inbound(&to(destination), &shared()).is_ok(), "{destination}");
+            assert!(
+                parse_inbound(&to(destination), &shared(), &shared().identity()).is_ok(),
+                "{destination}"
+            );
         }
         for (destination, reason) in [
             (r#""38124""#, "not sent to the shared number"),
@@ -503,15 +579,40 @@ mod tests {
             (r#"{"n":1}"#, "no destination number"),
             ("[]", "no destination number"),
         ] {
-            let err = parse_inbound(&to(destination), &shared()).unwrap_err();
+            let err = parse_inbound(&to(destination), &shared(), &shared().identity()).unwrap_err();
             assert_eq!(err.as_str(), reason, "{destination}");
         }
         let missing = r#"{"originationNumber":"+33639980001","messageBody":"x","inboundMessageId":"in-4"}"#;
-        assert_eq!(parse_inbound(missing, &shared()).unwrap_err().as_str(), "no destination number");
+        assert_eq!(
+            parse_inbound(missing, &shared(), &shared().identity()).unwrap_err().as_str(),
+            "no destination number"
+        );
         // A long code is compared in E.164.
         let long = SharedNumber::parse("+33939000000").unwrap();
-        assert!(parse_inbound(&to(r#""+33939000000""#), &long).is_ok());
-        assert!(parse_inbound(&to(r#""38123""#), &long).is_err());
+        assert!(parse_inbound(&to(r#""+33939000000""#), &long, &long.identity()).is_ok());
+        assert!(parse_inbound(&to(r#""38123""#), &long, &long.identity()).is_err());
+    }
+
+    #[test]
+    fn our_own_identities_are_never_answered() {
+        let from = |origination: &str| {
+            format!(
+                r#"{{"originationNumber":"{origination}","destinationNumber":"38123","messageBody":"STOP","inboundMessageId":"in-5"}}"#
+            )
+        };
+        let sender = OriginationIdentity::parse("+33939000001").unwrap();
+        for own in ["38123", "+38123", "+33939000001"] {
+            let err = parse_inbound(&from(own), &shared(), &sender).unwrap_err();
+            assert_eq!(err.as_str(), "from our own identity", "{own}");
+        }
+        assert!(parse_inbound(&from("+33939000002"), &shared(), &sender).is_ok());
+        // A sender ID cannot text: nothing is taken for it.
+        let id = OriginationIdentity::parse("BELLERIVE").unwrap();
+        assert!(parse_inbound(&from("+33639980001"), &shared(), &id).is_ok());
+        assert_eq!(
+            parse_inbound(&from("BELLERIVE"), &shared(), &id).unwrap_err().as_str(),
+            "invalid origination number"
+        );
     }
 
     #[test]
@@ -542,11 +643,14 @@ mod tests {
                 "invalid origination number",
             ),
         ] {
-            let err = parse_inbound(message, &shared()).unwrap_err();
+            let err = parse_inbound(message, &shared(), &shared().identity()).unwrap_err();
             assert_eq!(err.as_str(), reason, "{message}");
         }
         let long_id =
             format!(r#"{{"originationNumber":"+33639980001","inboundMessageId":"{}"}}"#, "i".repeat(129));
-        assert_eq!(parse_inbound(&long_id, &shared()), Err(DropReason::InvalidInboundId));
+        assert_eq!(
+            parse_inbound(&long_id, &shared(), &shared().identity()),
+            Err(DropReason::InvalidInboundId)
+        );
     }
 }

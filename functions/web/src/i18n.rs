@@ -442,6 +442,7 @@ pub struct Texts {
     pub invalid_first_name: &'static str,
     pub first_name_not_allowed: &'static str,
     pub invalid_phone: &'static str,
+    pub phone_country_not_allowed: &'static str,
     pub phone_taken: &'static str,
     pub contact_needed: &'static str,
     // Unsubscribe
@@ -622,6 +623,7 @@ pub static FR: Texts = Texts {
         pas de chiffres, de parenthèses, de deux-points ni d'adresse web, pas de mots comme police, gendarmerie, \
         mairie, pompiers, SAMU, vigie ou admin.",
     invalid_phone: "Ce numéro n'est pas valide. Exemple : 06 12 34 56 78.",
+    phone_country_not_allowed: "vigie n'envoie pas de SMS vers ce pays : indiquez un numéro de France métropolitaine ou d'outre-mer.",
     phone_taken: "Ce numéro est déjà celui d'un autre membre de vigie.",
     contact_needed: "Gardez un numéro ou une adresse e-mail : sans l'un ni l'autre, vous ne recevriez rien.",
     unsubscribe_title: "Ne plus recevoir les alertes par e-mail",
@@ -798,6 +800,7 @@ pub static EN: Texts = Texts {
         no digits, brackets, colons or web addresses, no words such as police, gendarmerie, mairie, pompiers, \
         SAMU, vigie or admin.",
     invalid_phone: "This number is not valid. Example: 06 12 34 56 78.",
+    phone_country_not_allowed: "vigie does not text numbers of this country: give a number of mainland or overseas France.",
     phone_taken: "This number already belongs to another vigie member.",
     contact_needed: "Keep a number or an email address: with neither, you would receive nothing.",
     unsubscribe_title: "Stop email alerts",

@@ -10,7 +10,7 @@ use tracing::{info, instrument, warn};
 
 use crate::adapters::now_ms;
 use crate::app::members::{Invalid, NewMember, check_new_member};
-use crate::domain::{MemberId, SourceIp};
+use crate::domain::{AllowedCountries, MemberId, SourceIp};
 use crate::model::{JoinRequest, TokenHash};
 use crate::ports::{Limits, Membership, StoreError};
 
@@ -33,6 +33,8 @@ pub struct Ask<'a> {
     pub from: Option<&'a SourceIp>,
     /// Requests one network may send an hour (`JOIN_REQUESTS_PER_IP_PER_HOUR`).
     pub per_ip_per_hour: u32,
+    /// The countries whose numbers vigie texts (`SMS_COUNTRIES`).
+    pub countries: &'a AllowedCountries,
 }
 
 /// Why a request was not stored.
@@ -75,7 +77,7 @@ pub async fn ask<S: Membership + Limits + Sync>(store: &S, ask: Ask<'_>) -> Resu
         _ => None,
     };
     let ids = community.iter().map(|c| c.id.clone()).collect();
-    let (member, community) = match (check_new_member(ask.member, ids), community) {
+    let (member, community) = match (check_new_member(ask.member, ids, ask.countries), community) {
         (Ok(member), Some(community)) => (member, community),
         (result, community) => {
             let member = result.err().unwrap_or_default();

@@ -5,8 +5,8 @@
 use tracing::{info, instrument};
 
 use crate::domain::{
-    Community, CommunityId, DomainError, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role,
-    UnsubscribeToken,
+    AllowedCountries, Community, CommunityId, DomainError, Email, FirstName, LastName, Member, MemberId,
+    PhoneNumber, Role, UnsubscribeToken,
 };
 use crate::ports::{MemberLookup, Membership, RegisterError, Registry, StoreError};
 
@@ -34,6 +34,8 @@ pub enum Invalid {
     LastName,
     Email,
     Phone,
+    /// A number of a country vigie does not text ([`AllowedCountries`], `SMS_COUNTRIES`).
+    PhoneCountry,
     /// Neither a number nor an address: nothing could reach them.
     ContactRequired,
 }
@@ -71,8 +73,13 @@ impl From<RegisterError> for Problem {
     }
 }
 
-/// Checks a new resident of `communities`: names, and a number or an address.
-pub fn check_new_member(values: &NewMember, communities: Vec<CommunityId>) -> Result<Member, Vec<Invalid>> {
+/// Checks a new resident of `communities`: names, and a number (of one of the `countries`) or
+/// an address.
+pub fn check_new_member(
+    values: &NewMember,
+    communities: Vec<CommunityId>,
+    countries: &AllowedCountries,
+) -> Result<Member, Vec<Invalid>> {
     let mut invalid = Vec::new();
     let first_name = FirstName::parse_chosen(&values.first_name)
         .map_err(|err| {
@@ -95,11 +102,17 @@ pub fn check_new_member(values: &NewMember, communities: Vec<CommunityId>) -> Re
     }
     let phone = match values.phone.trim() {
         "" => Some(None),
-        raw => PhoneNumber::parse(raw).ok().map(Some),
+        raw => countries
+            .parse_number(raw)
+            .map_err(|err| {
+                invalid.push(match err {
+                    DomainError::CountryNotAllowed => Invalid::PhoneCountry,
+                    _ => Invalid::Phone,
+                })
+            })
+            .ok()
+            .map(Some),
     };
-    if phone.is_none() {
-        invalid.push(Invalid::Phone);
-    }
     if let (Some(None), Some(None)) = (&email, &phone) {
         invalid.push(Invalid::ContactRequired);
     }
@@ -136,14 +149,16 @@ fn resident(
     }
 }
 
-/// Adds a resident to the referent's community; a taken number or address is refused.
+/// Adds a resident to the referent's community; a taken number or address, or a number outside
+/// the `countries`, is refused.
 #[instrument(skip_all, fields(community = %community.id))]
 pub async fn add<S: Registry + Sync>(
     store: &S,
     community: &Community,
     values: &NewMember,
+    countries: &AllowedCountries,
 ) -> Result<Member, Problem> {
-    let member = check_new_member(values, vec![community.id.clone()]).map_err(Problem::Invalid)?;
+    let member = check_new_member(values, vec![community.id.clone()], countries).map_err(Problem::Invalid)?;
     store.register(&member).await?;
     info!(member = %member.id, "member added by the referent");
     Ok(member)
@@ -217,6 +232,10 @@ pub async fn refuse<S: Membership + Sync>(
 mod tests {
     use super::*;
 
+    fn france() -> AllowedCountries {
+        AllowedCountries::france()
+    }
+
     fn community() -> Vec<CommunityId> {
         vec![CommunityId::parse("les-tilleuls").unwrap()]
     }
@@ -225,7 +244,7 @@ mod tests {
     fn a_new_member_needs_names_and_a_way_to_reach_them() {
         let blank = NewMember::default();
         assert_eq!(
-            check_new_member(&blank, community()).unwrap_err(),
+            check_new_member(&blank, community(), &france()).unwrap_err(),
             vec![Invalid::FirstName, Invalid::LastName, Invalid::ContactRequired]
         );
         let wrong = NewMember {
@@ -235,11 +254,36 @@ mod tests {
             phone: "12".into(),
             ..NewMember::default()
         };
-        assert_eq!(check_new_member(&wrong, community()).unwrap_err(), vec![Invalid::Email, Invalid::Phone]);
+        assert_eq!(
+            check_new_member(&wrong, community(), &france()).unwrap_err(),
+            vec![Invalid::Email, Invalid::Phone]
+        );
         let fine =
             NewMember { email: String::new(), phone: "06 39 98 00 42".into(), hide_phone: true, ..wrong };
-        let member = check_new_member(&fine, community()).unwrap();
+        let member = check_new_member(&fine, community(), &france()).unwrap();
         assert_eq!(member.phone.as_ref().map(PhoneNumber::as_str), Some("+33639980042"));
         assert_eq!((member.role, member.hide_phone, member.email), (Role::Resident, true, None));
+    }
+
+    #[test]
+    fn a_new_member_number_is_of_an_allowed_country() {
+        let values = |phone: &str| NewMember {
+            first_name: "Denise".into(),
+            last_name: "Lambert".into(),
+            phone: phone.into(),
+            ..NewMember::default()
+        };
+        let foreign = values("+44 7700 900123");
+        assert_eq!(
+            check_new_member(&foreign, community(), &france()).unwrap_err(),
+            vec![Invalid::PhoneCountry]
+        );
+        let british = AllowedCountries::parse("44").unwrap();
+        assert!(check_new_member(&foreign, community(), &british).is_ok());
+        assert!(check_new_member(&values("0690 12 34 56"), community(), &france()).is_ok(), "Guadeloupe");
+        assert_eq!(
+            check_new_member(&values("0690 12 34 56"), community(), &british).unwrap_err(),
+            vec![Invalid::PhoneCountry]
+        );
     }
 }

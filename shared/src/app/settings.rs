@@ -2,7 +2,7 @@
 
 use tracing::info;
 
-use crate::domain::{DomainError, FirstName, Member, PhoneNumber};
+use crate::domain::{AllowedCountries, DomainError, FirstName, Member};
 use crate::ports::{Membership, RegisterError, StoreError};
 
 /// The settings as typed (the page's form, or the API's patch applied to the current ones).
@@ -24,6 +24,8 @@ pub enum Invalid {
     /// ([`FirstName::parse_chosen`]).
     FirstNameNotAllowed,
     Phone,
+    /// A number of a country vigie does not text ([`AllowedCountries`], `SMS_COUNTRIES`).
+    PhoneCountry,
     /// No number left, and no address: nothing could reach them.
     ContactNeeded,
 }
@@ -43,10 +45,13 @@ pub enum Problem {
 
 /// Saves `member`'s settings: the profile and every membership follow; a new number is claimed,
 /// the old one released. Nothing is written when nothing changed. Answers the member as saved.
+/// A number must be of one of the `countries` (a number stored before the rule, kept as it is,
+/// is no longer texted: the fan-out skips it).
 pub async fn save<S: Membership + Sync>(
     store: &S,
     member: &Member,
     changes: &Changes,
+    countries: &AllowedCountries,
 ) -> Result<Member, Problem> {
     let mut invalid = Vec::new();
     let first_name = FirstName::parse_chosen(&changes.first_name).map_err(|err| {
@@ -57,7 +62,12 @@ pub async fn save<S: Membership + Sync>(
     });
     let phone = match changes.phone.trim() {
         "" => Ok(None),
-        raw => PhoneNumber::parse(raw).map(Some).map_err(|_| invalid.push(Invalid::Phone)),
+        raw => countries.parse_number(raw).map(Some).map_err(|err| {
+            invalid.push(match err {
+                DomainError::CountryNotAllowed => Invalid::PhoneCountry,
+                _ => Invalid::Phone,
+            })
+        }),
     };
     if let Ok(None) = phone
         && member.email.is_none()

@@ -11,6 +11,12 @@ pub enum DomainError {
     /// The phone number could not be read as E.164 or French national format.
     #[error("invalid phone number: {0}")]
     InvalidPhone(&'static str),
+    /// A list of the countries allowed for SMS is not a list of calling codes.
+    #[error("invalid list of countries: {0}")]
+    InvalidCountries(&'static str),
+    /// A valid number, of a country vigie does not text ([`crate::domain::AllowedCountries`]).
+    #[error("phone number of a country vigie does not text (SMS_COUNTRIES)")]
+    CountryNotAllowed,
     /// The e-mail address is malformed.
     #[error("invalid e-mail address: {0}")]
     InvalidEmail(&'static str),

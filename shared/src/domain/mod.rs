@@ -37,7 +37,7 @@ pub use origination::{
     NotForSns, OriginationIdentity, ResourceKind, SNS_ORIGINATION_NUMBER, SNS_SENDER_ID, SenderId,
     SharedNumber, ShortCode, SmsResource,
 };
-pub use phone::PhoneNumber;
+pub use phone::{AllowedCountries, PhoneNumber, RANGE_DIGITS};
 pub use receipt::{
     Consequence, DeliveryProblem, ProblemKind, ReceiptStatus, SMS_FAILURES_BEFORE_STOP, clean_reason,
     sms_failure_is_permanent,
@@ -46,7 +46,7 @@ pub use redact::redact;
 pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{
-    empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply,
+    empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply, repeats_our_text,
     sender_confirmation, start_reply, stop_reply, too_long_reply, unknown_sender_reply,
 };
 pub use time_zone::{LocalTime, TimeZoneId, rfc3339_utc};

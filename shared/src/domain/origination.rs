@@ -172,6 +172,17 @@ impl OriginationIdentity {
     }
 
     /// Whether residents can answer an SMS from it. A sender ID cannot receive (AWS: "Sender IDs
+    /// Whether an inbound message's number is this identity (a short code or a long code; a
+    /// sender ID or a resource is never a message's sender).
+    #[must_use]
+    pub fn matches(&self, number: &str) -> bool {
+        match self {
+            Self::ShortCode(code) => same_number(code.as_str(), number),
+            Self::LongCode(long) => same_number(long.as_str(), number),
+            Self::SenderId(_) | Self::Resource(_) => false,
+        }
+    }
+
     /// do not support two-way SMS messaging"); numbers can when two-way SMS is enabled on them.
     #[must_use]
     pub fn can_receive(&self) -> bool {
@@ -303,8 +314,7 @@ impl SharedNumber {
     /// are compared with any leading `+` set aside (`38123` and `+38123` both match a short code).
     #[must_use]
     pub fn matches(&self, destination: &str) -> bool {
-        let digits = destination.trim().strip_prefix('+').unwrap_or(destination.trim());
-        all_digits(digits) && digits == self.as_str().trim_start_matches('+')
+        same_number(self.as_str(), destination)
     }
 
     /// As an origination identity (to send from it).
@@ -324,6 +334,14 @@ impl SharedNumber {
             Self::ShortCode(_) => None,
         }
     }
+}
+
+/// Whether `number` (as an inbound message writes one) is `ours` (a short code or an E.164
+/// number): the digits compared with any leading `+` set aside.
+fn same_number(ours: &str, number: &str) -> bool {
+    let number = number.trim();
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    all_digits(digits) && digits == ours.trim_start_matches('+')
 }
 
 impl fmt::Display for SharedNumber {

@@ -98,6 +98,90 @@ impl PhoneNumber {
     pub fn is_french_mobile(&self) -> bool {
         self.0.starts_with("+336") || self.0.starts_with("+337")
     }
+
+    /// The block of numbers this one belongs to: the number without its last
+    /// [`RANGE_DIGITS`] digits (`+33612345678` is in `+336123`). ARCEP gives mobile numbers to
+    /// operators in blocks of 100,000 (`docs/reliability.md`, SMS pumping): numbers bought for
+    /// SMS pumping come in runs of one block, so answers to strangers are capped per block.
+    #[must_use]
+    pub fn range(&self) -> &str {
+        // An E.164 number has at least 8 digits: the range keeps at least 3 of them.
+        &self.0[..self.0.len() - RANGE_DIGITS]
+    }
+}
+
+/// Digits of a number below its range ([`PhoneNumber::range`]): a block of 100,000 numbers.
+pub const RANGE_DIGITS: usize = 5;
+
+/// The countries whose numbers may be members' numbers and may get an SMS from vigie, as the
+/// calling codes their E.164 numbers start with (ITU-T E.164 country codes are prefix-free: a
+/// number has one code). Configured by `SMS_COUNTRIES` (template parameter `SmsCountries`);
+/// by default [`AllowedCountries::FRANCE`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedCountries(Vec<String>);
+
+impl AllowedCountries {
+    /// France and overseas France: the country codes of ARCEP's national numbering plan
+    /// (decision 2006-0509; Mayotte moved from +269, now the Comoros', to +262 by decision
+    /// 2006-0720): +33 mainland France, +262 La Réunion and Mayotte, +508 Saint-Pierre-et-Miquelon,
+    /// +590 Guadeloupe, Saint-Martin and Saint-Barthélemy, +594 Guyane, +596 Martinique. The
+    /// Pacific territories (+687, +689, +681) have numbering plans of their own. Sources in
+    /// `docs/data-model.md#phone-numbers`.
+    pub const FRANCE: &'static [&'static str] = &["33", "262", "508", "590", "594", "596"];
+
+    /// France and overseas France ([`AllowedCountries::FRANCE`]).
+    #[must_use]
+    pub fn france() -> Self {
+        Self(Self::FRANCE.iter().map(|&code| code.to_owned()).collect())
+    }
+
+    /// Reads a list of calling codes separated by commas (`33, 262, +590`): each 1 to 3 digits
+    /// not starting with 0, with or without `+`; at least one.
+    pub fn parse(list: &str) -> Result<Self, DomainError> {
+        let mut codes: Vec<String> = Vec::new();
+        for code in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let digits = code.strip_prefix('+').unwrap_or(code);
+            if !(1..=3).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(DomainError::InvalidCountries("a calling code is 1 to 3 digits (33, 262, +590)"));
+            }
+            if digits.starts_with('0') {
+                return Err(DomainError::InvalidCountries("a calling code does not start with 0"));
+            }
+            if !codes.iter().any(|c| c == digits) {
+                codes.push(digits.to_owned());
+            }
+        }
+        if codes.is_empty() {
+            return Err(DomainError::InvalidCountries("at least one calling code (33 for France)"));
+        }
+        Ok(Self(codes))
+    }
+
+    /// Reads a number chosen at a door (a page, the API, an import): [`PhoneNumber::parse`], and
+    /// of one of these countries ([`DomainError::CountryNotAllowed`] otherwise).
+    pub fn parse_number(&self, input: &str) -> Result<PhoneNumber, DomainError> {
+        let phone = PhoneNumber::parse(input)?;
+        if self.allows(&phone) { Ok(phone) } else { Err(DomainError::CountryNotAllowed) }
+    }
+
+    /// Whether `phone` is a number of one of these countries.
+    #[must_use]
+    pub fn allows(&self, phone: &PhoneNumber) -> bool {
+        let digits = &phone.as_str()[1..];
+        self.0.iter().any(|code| digits.starts_with(code.as_str()))
+    }
+
+    /// The calling codes, as configured (without `+`).
+    #[must_use]
+    pub fn codes(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl Default for AllowedCountries {
+    fn default() -> Self {
+        Self::france()
+    }
 }
 
 /// The fixed (`02`, `05`) and mobile (`06`, `07`) blocks that ARCEP's numbering plan gives to
@@ -310,6 +394,61 @@ mod tests {
         assert!(PhoneNumber::parse("0712345678").unwrap().is_french_mobile());
         assert!(!PhoneNumber::parse("0112345678").unwrap().is_french_mobile());
         assert!(!PhoneNumber::parse("+447700900123").unwrap().is_french_mobile());
+    }
+
+    #[test]
+    fn france_and_overseas_france_by_default() {
+        let allowed = AllowedCountries::default();
+        for number in [
+            "06 12 34 56 78",
+            "01 23 45 67 89",
+            "0690 12 34 56",
+            "0696 12 34 56",
+            "0694 12 34 56",
+            "0692 12 34 56",
+            "0639 21 23 45",
+            "+508 55 12 34",
+            "06 39 98 00 01",
+        ] {
+            assert!(allowed.allows(&PhoneNumber::parse(number).unwrap()), "{number}");
+        }
+        // The Comoros (+269, Mayotte's code until 2007), the United Kingdom, Belgium, the United
+        // States, Latvia, a Pacific territory with its own plan (+689).
+        for number in [
+            "+269 321 23 45",
+            "+447700900123",
+            "+32470123456",
+            "+15551234567",
+            "+37120000000",
+            "+68987123456",
+        ] {
+            assert!(!allowed.allows(&PhoneNumber::parse(number).unwrap()), "{number}");
+        }
+    }
+
+    #[test]
+    fn countries_are_configured_as_calling_codes() {
+        let allowed = AllowedCountries::parse(" 33, +32 ,33,").unwrap();
+        assert_eq!(allowed.codes(), ["33", "32"]);
+        assert!(allowed.allows(&PhoneNumber::parse("+32470123456").unwrap()));
+        assert!(!allowed.allows(&PhoneNumber::parse("+590690123456").unwrap()));
+        for bad in ["", " , ", "FR", "3333", "033", "+", "33;262", "3 3"] {
+            assert!(AllowedCountries::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            AllowedCountries::parse(&AllowedCountries::FRANCE.join(",")).unwrap(),
+            AllowedCountries::france()
+        );
+    }
+
+    #[test]
+    fn a_range_is_a_block_of_100_000_numbers() {
+        let range = |s: &str| PhoneNumber::parse(s).unwrap().range().to_owned();
+        assert_eq!(range("+33612345678"), "+336123");
+        assert_eq!(range("+33612399999"), "+336123");
+        assert_ne!(range("+33612400000"), "+336123");
+        assert_eq!(range("+590690123456"), "+5906901");
+        assert_eq!(range("+12345678"), "+123");
     }
 
     #[test]

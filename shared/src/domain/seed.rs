@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber, Role, TimeZoneId,
-    UnsubscribeToken,
+    AllowedCountries, Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber,
+    Role, TimeZoneId, UnsubscribeToken,
 };
 
 /// A validated import: communities and members ready to store.
@@ -134,8 +134,9 @@ impl Report {
     }
 }
 
-/// Parses and validates a town hall import file, reporting every problem.
-pub fn parse_import(json: &str) -> Result<Import, ImportErrors> {
+/// Parses and validates a town hall import file, reporting every problem. A phone number must be
+/// of one of the `countries` (`SMS_COUNTRIES`).
+pub fn parse_import(json: &str, countries: &AllowedCountries) -> Result<Import, ImportErrors> {
     let file: RawFile<'_> = serde_json::from_str(json)
         .map_err(|e| ImportErrors(vec![ImportError { line: e.line().max(1), message: json_message(&e) }]))?;
     let mut report = Report(Vec::new());
@@ -202,7 +203,7 @@ pub fn parse_import(json: &str) -> Result<Import, ImportErrors> {
                 continue;
             }
         };
-        let member = validate_member(row, line, &towns, &mut report);
+        let member = validate_member(row, line, &towns, countries, &mut report);
         let Some(member) = member else { continue };
 
         if let Some(phone) = &member.phone {
@@ -240,6 +241,7 @@ fn validate_member(
     row: MemberRow,
     line: usize,
     towns: &HashMap<CommunityId, String>,
+    countries: &AllowedCountries,
     report: &mut Report,
 ) -> Option<Member> {
     let before = report.0.len();
@@ -293,7 +295,7 @@ fn validate_member(
     };
     let phone = match row.phone.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(s) => PhoneNumber::parse(s).map_err(|e| report.push(line, e.to_string())).ok(),
+        Some(s) => countries.parse_number(s).map_err(|e| report.push(line, e.to_string())).ok(),
     };
     let has_contact = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
     if !has_contact(&row.email) && !has_contact(&row.phone) {
@@ -322,6 +324,28 @@ fn validate_member(
 
 #[cfg(test)]
 mod tests {
+    fn import_fr(json: &str) -> Result<Import, ImportErrors> {
+        parse_import(json, &AllowedCountries::france())
+    }
+
+    #[test]
+    fn a_number_outside_the_countries_is_reported_with_its_line() {
+        let json = r#"{
+  "communities": [{"id": "bas-du-fort", "name": "Bas-du-Fort", "town": "Le Gosier"}],
+  "members": [
+    {"communities": ["bas-du-fort"], "first_name": "Léa", "last_name": "B", "phone": "0690 12 34 56", "role": "resident"},
+    {"communities": ["bas-du-fort"], "first_name": "Tom", "last_name": "C", "phone": "+44 7700 900123", "role": "resident"}
+  ]
+}"#;
+        let errs = import_fr(json).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        assert_eq!(errs.0[0].line, 5);
+        assert_eq!(errs.0[0].message, "phone number of a country vigie does not text (SMS_COUNTRIES)");
+        assert!(!errs.to_string().contains("7700"), "the number is not echoed: {errs}");
+        let british = AllowedCountries::parse("44, 590").unwrap();
+        assert_eq!(parse_import(json, &british).unwrap().members.len(), 2);
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -344,7 +368,7 @@ mod tests {
 
     #[test]
     fn parses_a_good_file() {
-        let import = parse_import(GOOD).unwrap();
+        let import = import_fr(GOOD).unwrap();
         assert_eq!(import.communities.len(), 3);
         assert_eq!(import.communities[2].town, "Vitré");
         assert_eq!(import.members.len(), 3);
@@ -371,7 +395,7 @@ mod tests {
   ],
   "members": []
 }"#;
-        let import = parse_import(json).unwrap();
+        let import = import_fr(json).unwrap();
         assert_eq!(import.communities[0].time_zone.as_str(), "America/Guadeloupe");
         assert_eq!(import.communities[1].time_zone, TimeZoneId::paris());
         assert_eq!(import.communities[1].time_zone.as_str(), "Europe/Paris");
@@ -383,7 +407,7 @@ mod tests {
   ],
   "members": []
 }"#;
-        let errs = parse_import(json).unwrap_err();
+        let errs = import_fr(json).unwrap_err();
         assert_eq!(errs.0.len(), 1, "{errs}");
         assert_eq!(errs.0[0].line, 4);
         assert!(errs.to_string().contains("community \"d\": invalid time zone"), "{errs}");
@@ -391,14 +415,14 @@ mod tests {
 
     #[test]
     fn syntax_error_line() {
-        let errs = parse_import("{\n  \"communities\": [\n  ,\n]}").unwrap_err();
+        let errs = import_fr("{\n  \"communities\": [\n  ,\n]}").unwrap_err();
         assert_eq!(errs.0.len(), 1);
         assert_eq!(errs.0[0].line, 3);
         assert!(errs.to_string().starts_with("line 3: "), "{errs}");
-        assert!(parse_import("").is_err());
-        assert!(parse_import("{\"communities\": []}").is_err());
-        assert!(parse_import("{\"communities\": [], \"members\": [], \"x\": 1}").is_err());
-        assert!(parse_import("{\"communities\": [], \"members\": []}").is_ok());
+        assert!(import_fr("").is_err());
+        assert!(import_fr("{\"communities\": []}").is_err());
+        assert!(import_fr("{\"communities\": [], \"members\": [], \"x\": 1}").is_err());
+        assert!(import_fr("{\"communities\": [], \"members\": []}").is_ok());
     }
 
     #[test]
@@ -424,7 +448,7 @@ mod tests {
     {"communities": ["les-tilleuls"], "first_name": "A", "last_name": "B", "role": "resident", "age": 3}
   ]
 }"#;
-        let errs = parse_import(json).unwrap_err();
+        let errs = import_fr(json).unwrap_err();
         let text = errs.to_string();
         let lines: Vec<usize> = errs.0.iter().map(|e| e.line).collect();
         assert_eq!(lines, [4, 5, 6, 7, 12, 12, 14, 14, 14, 14, 15, 15, 15, 17, 19], "{text}");
@@ -443,12 +467,12 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,300}") {
-            let _ = parse_import(&s);
+            let _ = import_fr(&s);
         }
 
         #[test]
         fn never_panics_on_json_like(s in "[\\[\\]{}\",:a-z0-9 \\n]{0,200}") {
-            let _ = parse_import(&format!("{{\"communities\":[], \"members\":[{s}]}}"));
+            let _ = import_fr(&format!("{{\"communities\":[], \"members\":[{s}]}}"));
         }
 
         #[test]
@@ -462,7 +486,7 @@ mod tests {
                 ));
             }
             json.push_str("  {\"communities\": [\"c\"], \"first_name\": \"A\", \"last_name\": \"B\", \"role\": \"resident\"}\n]}");
-            let errs = parse_import(&json).unwrap_err();
+            let errs = import_fr(&json).unwrap_err();
             prop_assert_eq!(errs.0.len(), 1);
             prop_assert_eq!(errs.0[0].line, 3 + blank + good_rows);
         }

@@ -2,7 +2,10 @@
 //!
 //! Each fits in one GSM-7 segment (160 characters, no `ç`/`ê`/`’`...).
 
+use std::sync::LazyLock;
+
 use super::keyword::{Keyword, Language};
+use super::unicode::without_case_or_accents;
 
 /// Reply to `AIDE` / `HELP`.
 #[must_use]
@@ -114,6 +117,105 @@ pub fn sender_confirmation(reached: usize, by_sms: usize, by_email: usize) -> St
     format!("Votre alerte a été transmise à {}{detail}.", count(reached, "voisin", "voisins"))
 }
 
+/// Stands for what a text takes from outside (a keyword as written, a link) when it is read as a
+/// pattern by [`repeats_our_text`].
+const ANY: &str = "\u{0}";
+
+/// Every text vigie sends by SMS that holds no member's words, with [`ANY`] where a keyword or
+/// a link goes (the counts are numbers, which [`comparable`] reads alike).
+fn our_texts() -> Vec<String> {
+    let mut texts = Vec::new();
+    for language in [Language::French, Language::English] {
+        texts.extend([help_reply(language), stop_reply(language), start_reply(language)]);
+        for keyword in [Keyword::Stop, Keyword::Start] {
+            texts.push(keyword_first_reply(ANY, keyword, language));
+        }
+    }
+    texts.extend([
+        unknown_sender_reply(ANY),
+        empty_reply(),
+        too_long_reply(1),
+        no_community_reply(),
+        rate_limited_reply(),
+    ]);
+    for reached in 0..3 {
+        for by_sms in 0..3 {
+            for by_email in 0..3 {
+                texts.push(sender_confirmation(reached, by_sms, by_email));
+            }
+        }
+    }
+    texts
+}
+
+/// A text as compared by [`repeats_our_text`]: [`without_case_or_accents`], each run of digits
+/// one `#`, each run of anything else but letters one space (punctuation, emoji, the GSM-7
+/// substitutions of a phone that echoes are no difference).
+fn comparable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in without_case_or_accents(text) {
+        if c.is_ascii_digit() {
+            if !out.ends_with('#') {
+                if gap && !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push('#');
+            }
+            gap = false;
+        } else if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// The pieces of each of [`our_texts`] between its [`ANY`]s, [`comparable`], deduplicated.
+static OUR_PATTERNS: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+    let mut patterns: Vec<Vec<String>> = our_texts()
+        .iter()
+        .map(|text| text.split(ANY).map(comparable).filter(|piece| !piece.is_empty()).collect())
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    patterns
+});
+
+/// Whether `body` repeats, whole, one of the texts vigie sends by SMS (a reply, the sender's
+/// confirmation), with anything around it: what an auto-responder or an echoing phone sends
+/// back. Such a message is ignored without a reply, so a loop with a machine stops at once.
+#[must_use]
+pub fn repeats_our_text(body: &str) -> bool {
+    let body = comparable(body);
+    OUR_PATTERNS.iter().any(|pieces| holds(&body, pieces))
+}
+
+/// Whether `body` repeats `sent` whole (an SMS vigie composed, an alert), read as
+/// [`repeats_our_text`] reads them.
+#[must_use]
+pub fn repeats(body: &str, sent: &str) -> bool {
+    let sent = comparable(sent);
+    !sent.is_empty() && holds(&comparable(body), std::slice::from_ref(&sent))
+}
+
+/// Whether `body` holds each of `pieces`, in this order, with anything around them.
+fn holds(body: &str, pieces: &[String]) -> bool {
+    let mut rest = body;
+    pieces.iter().all(|piece| match rest.find(piece.as_str()) {
+        Some(at) => {
+            rest = &rest[at + piece.len()..];
+            true
+        }
+        None => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::count_segments;
@@ -165,6 +267,50 @@ mod tests {
         assert!(stop_reply(Language::English).starts_with("vigie: you will no longer"));
         assert!(unknown_sender_reply("https://x.fr/i").ends_with("https://x.fr/i"));
         assert!(too_long_reply(1000).contains("1000"));
+    }
+
+    #[test]
+    fn our_own_texts_are_recognised_when_they_come_back() {
+        for text in all() {
+            assert!(repeats_our_text(&text), "{text}");
+            // As a phone may echo it: case, accents and punctuation changed, quoted.
+            let echoed = format!("Re: « {} »", text.to_uppercase().replace(['é', 'É'], "E").replace(':', ""));
+            assert!(repeats_our_text(&echoed), "{echoed}");
+            assert!(repeats_our_text(&format!("Je suis absent. Votre message : {text}")), "{text}");
+        }
+        assert!(repeats_our_text(
+            "vigie : ce numéro n'est pas inscrit. Inscrivez-vous sur https://autre.example/x"
+        ));
+        assert!(repeats_our_text(
+            "Votre alerte a été transmise à 1234 voisins (1200 par SMS, 1234 par e-mail)."
+        ));
+    }
+
+    #[test]
+    fn an_echoed_alert_repeats_it() {
+        let sent = "Marie [Cambriolage] : Porte forcee au 12 rue des Lilas";
+        assert!(repeats("Marie [Cambriolage] : Porte forcée au 12 rue des Lilas", sent));
+        assert!(repeats("Fwd: MARIE cambriolage porte forcee au 12, rue des lilas !", sent));
+        assert!(!repeats("Porte forcée au 12 rue des Lilas", sent), "a new alert on the same thing");
+        assert!(!repeats("Marie [Cambriolage] : Porte forcée", sent));
+        assert!(!repeats("anything", ""));
+    }
+
+    #[test]
+    fn a_resident_s_own_words_are_not_ours() {
+        for body in [
+            "",
+            "Je suis absent",
+            "Homme suspect rue des Lilas",
+            "STOP",
+            "vigie",
+            "Votre alerte a été transmise",
+            "vigie : trop d'alertes",
+            "Merci !",
+            "Arrêt de bus vandalisé",
+        ] {
+            assert!(!repeats_our_text(body), "{body}");
+        }
     }
 
     #[test]

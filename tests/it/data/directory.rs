@@ -2,7 +2,8 @@
 
 use vigie::app::import::{LoadError, load};
 use vigie::domain::{
-    FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken, parse_import,
+    AllowedCountries, FirstName, LastName, Member, MemberId, PhoneNumber, Role, UnsubscribeToken,
+    parse_import,
 };
 use vigie::ports::{MemberLookup, RegisterError, Registry};
 use vigie_tests::Stack;
@@ -19,7 +20,7 @@ async fn an_import_that_clashes_with_registered_members_is_rejected_whole_with_i
       "phone": "06 39 98 00 01", "role": "resident" }
   ]
 }"#;
-    let import = parse_import(file).expect("the file itself is valid");
+    let import = parse_import(file, &AllowedCountries::default()).expect("the file itself is valid");
     let Err(LoadError::Rejected(errors)) = load(stack.store(), &import).await else {
         panic!("Marie's number is taken")
     };
@@ -43,7 +44,7 @@ async fn a_bad_import_file_reports_every_bad_row_with_its_line() {
     { "communities": ["les-tilleuls"], "first_name": "Dup", "last_name": "Phone", "phone": "+33639980101", "role": "resident" }
   ]
 }"#;
-    let errors = parse_import(file).expect_err("three bad rows");
+    let errors = parse_import(file, &AllowedCountries::default()).expect_err("three bad rows");
     let lines: Vec<usize> = errors.0.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![5, 6, 7], "{errors}");
 }

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use aws_lambda_events::event::sns::SnsEvent;
 use aws_sdk_dynamodb::types::Select;
+use inbound_sms::handler::Ignored;
 use infra::outbox::{Outbox, SentEmail};
 use serde::Deserialize;
 use serde_json::Value;
@@ -78,6 +79,8 @@ fn describe(handled: &Handled) -> String {
         Handled::Unknown { answered: false } => "unknown: not answered".into(),
         Handled::Acknowledged(_) => "acknowledged".into(),
         Handled::ReplyToOwnAlert(_) => "reply to own alert".into(),
+        Handled::Ignored(Ignored::OutsideCountries) => "ignored: outside the countries".into(),
+        Handled::Ignored(Ignored::OurText) => "ignored: our own text".into(),
         other => serde_json::to_value(other)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

@@ -2,6 +2,7 @@
 //! bad input, delivery receipts.
 
 mod bad_input;
+mod pumping;
 mod receipts;
 mod sms_identity;
 mod sms_path;

@@ -97,7 +97,9 @@ pub(super) async fn patch_me(
         sms_alerts: body.sms_alerts.unwrap_or(current.sms_alerts),
         email_alerts: body.email_alerts.unwrap_or(current.email_alerts),
     };
-    match settings::save(state.store(), &signed.member, &values.changes()).await {
+    match settings::save(state.store(), &signed.member, &values.changes(), &state.config().sms_countries)
+        .await
+    {
         Ok(member) => Ok(Json(MeJson::of(&member, &signed))),
         Err(Problem::Invalid(invalid)) => {
             let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
@@ -114,6 +116,7 @@ fn invalid_code(invalid: Invalid) -> &'static str {
         Invalid::FirstName => "invalid_first_name",
         Invalid::FirstNameNotAllowed => "first_name_not_allowed",
         Invalid::Phone => "invalid_phone",
+        Invalid::PhoneCountry => "phone_country_not_allowed",
         Invalid::ContactNeeded => "contact_needed",
     }
 }

@@ -78,7 +78,7 @@ pub(super) async fn create(
         email_alerts: body.email_alerts.unwrap_or(true),
         hide_phone: body.hide_phone.unwrap_or(false),
     };
-    match members::add(state.store(), referent.community(), &values).await {
+    match members::add(state.store(), referent.community(), &values, &state.config().sms_countries).await {
         Ok(member) => {
             let recipient = Recipient { email: None, ..Recipient::of(&member) };
             let seen = neighbours::Neighbour::seen_by(&recipient, &referent.signed().member);
@@ -102,6 +102,7 @@ fn invalid_code(invalid: Invalid) -> &'static str {
         Invalid::LastName => "invalid_last_name",
         Invalid::Email => "invalid_email",
         Invalid::Phone => "invalid_phone",
+        Invalid::PhoneCountry => "phone_country_not_allowed",
         Invalid::ContactRequired => "contact_required",
     }
 }

@@ -77,6 +77,7 @@ impl Problems {
                 Invalid::LastName => problems.last_name = Some(t.invalid_last_name),
                 Invalid::Email => problems.email = Some(t.invalid_email),
                 Invalid::Phone => problems.phone = Some(t.invalid_phone),
+                Invalid::PhoneCountry => problems.phone = Some(t.phone_country_not_allowed),
                 Invalid::ContactRequired => problems.phone = Some(t.contact_required),
             }
         }
@@ -255,19 +256,21 @@ async fn add(
 ) -> Result<Response, WebError> {
     let values = new_member_of(&form);
     let t = ctx.lang.t();
-    let (status, problems) = match members::add(state.store(), referent.community(), &values).await {
-        Ok(_) => return Ok(render::see_other(&state, "/admin?done=added")),
-        Err(Problem::Invalid(invalid)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
-        }
-        Err(Problem::PhoneTaken) => {
-            (StatusCode::CONFLICT, Problems { phone: Some(t.phone_taken), ..Problems::default() })
-        }
-        Err(Problem::EmailTaken) => {
-            (StatusCode::CONFLICT, Problems { email: Some(t.email_taken), ..Problems::default() })
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let (status, problems) =
+        match members::add(state.store(), referent.community(), &values, &state.config().sms_countries).await
+        {
+            Ok(_) => return Ok(render::see_other(&state, "/admin?done=added")),
+            Err(Problem::Invalid(invalid)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
+            }
+            Err(Problem::PhoneTaken) => {
+                (StatusCode::CONFLICT, Problems { phone: Some(t.phone_taken), ..Problems::default() })
+            }
+            Err(Problem::EmailTaken) => {
+                (StatusCode::CONFLICT, Problems { email: Some(t.email_taken), ..Problems::default() })
+            }
+            Err(err) => return Err(err.into()),
+        };
     render::page(status, &new_member_page(&state, &ctx, &referent, values, problems))
 }
 

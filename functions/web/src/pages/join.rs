@@ -149,6 +149,7 @@ async fn send(
         member: &values,
         from: from.as_ref(),
         per_ip_per_hour: state.config().join_requests_per_ip_per_hour,
+        countries: &state.config().sms_countries,
     };
     match join::ask(state.store(), ask).await {
         Ok(_) => {}

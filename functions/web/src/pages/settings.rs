@@ -80,6 +80,7 @@ impl Problems {
                 Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
                 Invalid::FirstNameNotAllowed => problems.first_name = Some(t.first_name_not_allowed),
                 Invalid::Phone => problems.phone = Some(t.invalid_phone),
+                Invalid::PhoneCountry => problems.phone = Some(t.phone_country_not_allowed),
                 Invalid::ContactNeeded => problems.phone = Some(t.contact_needed),
             }
         }
@@ -139,16 +140,19 @@ async fn save(
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
     let values = Values::from_form(&form);
-    let (status, problems) = match settings::save(state.store(), &signed.member, &values.changes()).await {
-        Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
-        Err(Problem::Invalid(invalid)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
-        }
-        Err(Problem::PhoneTaken) => {
-            let problems = Problems { phone: Some(ctx.lang.t().phone_taken), ..Problems::default() };
-            (StatusCode::CONFLICT, problems)
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let (status, problems) =
+        match settings::save(state.store(), &signed.member, &values.changes(), &state.config().sms_countries)
+            .await
+        {
+            Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
+            Err(Problem::Invalid(invalid)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
+            }
+            Err(Problem::PhoneTaken) => {
+                let problems = Problems { phone: Some(ctx.lang.t().phone_taken), ..Problems::default() };
+                (StatusCode::CONFLICT, problems)
+            }
+            Err(err) => return Err(err.into()),
+        };
     render::page(status, &settings_page(&state, &ctx, &signed, values, problems, false))
 }

@@ -8,6 +8,8 @@ use tracing::instrument;
 
 use super::DynamoStore;
 use super::items::{Item, built, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
+use super::keys::INBOUND_RETENTION;
+use super::writes::{Transaction, put_action};
 use crate::domain::MemberId;
 use crate::model::{Budget, Session, TokenHash};
 use crate::ports::{Limits, Sessions, StoreError};
@@ -156,7 +158,51 @@ pub(super) fn limit_action(table: &str, budget: &Budget) -> Result<TransactWrite
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
+/// The marker of what spent budgets once ([`Limits::spend_once`]), and whether it had room.
+fn spent_key(once: &str) -> Item {
+    key(format!("SPENT#{once}"), "SPENT")
+}
+
+impl DynamoStore {
+    /// Writes the marker of `once` as refused, unless it exists; then the marker's answer.
+    async fn spent_answer(&self, once: &str, granted: Option<bool>) -> Result<bool, StoreError> {
+        if let Some(granted) = granted {
+            let mut item = spent_key(once);
+            item.insert("granted".into(), n(i64::from(granted)));
+            item.insert("expires_at".into(), expires_at(INBOUND_RETENTION));
+            let action = put_action(&self.tables.ledger, item, Some("attribute_not_exists(pk)"))?;
+            if let Transaction::Committed = self.transact("TransactWriteItems spent", vec![action]).await? {
+                return Ok(granted);
+            }
+        }
+        let items = self.batch_get(&self.tables.ledger, vec![spent_key(once)]).await?;
+        Ok(items.first().and_then(|item| get_n(item, "granted")).is_some_and(|granted| granted == 1))
+    }
+}
+
 impl Limits for DynamoStore {
+    /// One transaction: the marker `SPENT#<once>` (put if absent, granted) and one use of each
+    /// budget's window counter (added if below its limit). If the marker was there, this is a
+    /// retry: its answer stands. If a budget was spent, the marker is written refused (unless a
+    /// concurrent retry wrote it first, whose answer then stands).
+    #[instrument(skip_all, fields(budgets = budgets.len()))]
+    async fn spend_once(&self, once: &str, budgets: &[Budget]) -> Result<bool, StoreError> {
+        let mut marker = spent_key(once);
+        marker.insert("granted".into(), n(1));
+        marker.insert("expires_at".into(), expires_at(INBOUND_RETENTION));
+        let mut actions = vec![put_action(&self.tables.ledger, marker, Some("attribute_not_exists(pk)"))?];
+        for budget in budgets {
+            actions.push(limit_action(&self.tables.ledger, budget)?);
+        }
+        match self.transact("TransactWriteItems spend", actions).await? {
+            Transaction::Committed => Ok(true),
+            Transaction::ConditionFailed(failed) if failed.contains(&0) => {
+                self.spent_answer(once, None).await
+            }
+            Transaction::ConditionFailed(_) => self.spent_answer(once, Some(false)).await,
+        }
+    }
+
     #[instrument(skip_all, fields(limit))]
     async fn within_limit(&self, key_name: &str, limit: u32, window: Duration) -> Result<bool, StoreError> {
         let (key, values) = limit_update(&Budget { key: key_name.to_owned(), limit, window });
