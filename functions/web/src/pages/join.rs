@@ -94,7 +94,7 @@ async fn join_page<B: Backend>(
     };
     let single = communities.len() == 1;
     Ok(JoinPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().join_title, Section::Other, None),
+        chrome: Chrome::new(state, ctx, ctx.lang.t().join.title, Section::Other, None),
         csrf,
         towns: towns
             .iter()
@@ -184,7 +184,7 @@ async fn send<B: Backend>(
         (Ok(member), Some(community)) => (member, community),
         (result, _) => {
             let problems = result.err().map(|invalid| Problems::of(&invalid, ctx.lang)).unwrap_or_default();
-            let community_problem = community_missing.then_some(t.join_choose_community);
+            let community_problem = community_missing.then_some(t.join.choose_community);
             let page =
                 join_page(&state, &ctx, csrf, town, chosen, values, problems, community_problem).await?;
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -198,7 +198,7 @@ async fn send<B: Backend>(
     if !limits.within_limit(&ip_limit_key(ip.as_ref()), per_hour, HOUR).await? {
         let from = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.masked());
         warn!(community = %community.id, %from, per_hour, "join request refused: too many from this address");
-        return limited(&state, &ctx, t.join_limited_ip_body);
+        return limited(&state, &ctx, t.join.limited_ip_body);
     }
     let contact =
         member.email.as_ref().map(ToString::to_string).or(member.phone.as_ref().map(ToString::to_string));
@@ -208,7 +208,7 @@ async fn send<B: Backend>(
         || !limits.within_limit(&community_key, REQUESTS_PER_COMMUNITY, DAY).await?
     {
         warn!(community = %community.id, "join request refused: rate limit");
-        return limited(&state, &ctx, t.join_limited_body);
+        return limited(&state, &ctx, t.join.limited_body);
     }
     let request = JoinRequest {
         request_id: MemberId::new(),
@@ -222,11 +222,11 @@ async fn send<B: Backend>(
     state.store().add_join_request(&request).await?;
     info!(community = %community.id, request = %request.request_id, "join request received");
     let page = MessagePage {
-        chrome: Chrome::new(&state, &ctx, t.join_sent_title, Section::Other, None),
-        heading: t.join_sent_title.to_owned(),
-        body: t.join_sent_body.to_owned(),
+        chrome: Chrome::new(&state, &ctx, t.join.sent_title, Section::Other, None),
+        heading: t.join.sent_title.to_owned(),
+        body: t.join.sent_body.to_owned(),
         link_href: state.site().href("/signin"),
-        link_label: t.back_home,
+        link_label: t.common.back_home,
     };
     render::ok(&page)
 }
@@ -235,11 +235,11 @@ async fn send<B: Backend>(
 fn limited<B: Backend>(state: &AppState<B>, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let page = MessagePage {
-        chrome: Chrome::new(state, ctx, t.join_limited_title, Section::Other, None),
-        heading: t.join_limited_title.to_owned(),
+        chrome: Chrome::new(state, ctx, t.join.limited_title, Section::Other, None),
+        heading: t.join.limited_title.to_owned(),
         body: body.to_owned(),
         link_href: state.site().href("/signin"),
-        link_label: t.back_home,
+        link_label: t.common.back_home,
     };
     render::page(StatusCode::TOO_MANY_REQUESTS, &page)
 }
