@@ -1,9 +1,11 @@
 //! Message composition: the SMS and e-mails neighbours and senders receive.
 //!
 //! Everything user-supplied (names, alert text, community name) is treated
-//! as untrusted: HTML-escaped in HTML bodies and forced onto one line in
-//! headers. MIME is produced by the `mail-builder` crate.
+//! as untrusted: forced onto one line in headers, and escaped in HTML bodies, which are askama
+//! templates (`shared/templates/email/`, escaped by askama). MIME is produced by the
+//! `mail-builder` crate.
 
+use askama::Template;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::date::Date;
@@ -106,25 +108,15 @@ pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
         text = e.text.as_str(),
     );
 
-    let html_text = escape_html(e.text.as_str()).replace('\n', "<br>\n");
-    let html_about = e
-        .category
-        .map(|c| format!("<strong>{}</strong><br>\n", escape_html(c.label_fr())))
-        .unwrap_or_default();
-    let html_body = format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Alerte vigie</title></head>\n\
-         <body style=\"font-family: sans-serif;\">\n\
-         <p>Bonjour {recipient},</p>\n\
-         <p><strong>{who}</strong> a lancé une alerte pour la communauté <strong>{community}</strong> :</p>\n\
-         <blockquote style=\"border-left: 4px solid #c0392b; margin: 1em 0; padding: 0.5em 1em;\">{html_about}{html_text}</blockquote>\n\
-         <p style=\"color: #666; font-size: small;\">Vous recevez ce message en tant que membre de la communauté {community} sur vigie.<br>\n\
-         <a href=\"{url}\">Ne plus recevoir les alertes par e-mail</a></p>\n\
-         </body>\n</html>\n",
-        recipient = escape_html(&recipient),
-        who = escape_html(&who),
-        community = escape_html(&community),
-        url = escape_html(&unsubscribe_url),
-    );
+    let html_body = AlertHtml {
+        recipient: &recipient,
+        who: &who,
+        community: &community,
+        category: e.category.map(Category::label_fr),
+        text: e.text.as_str(),
+        unsubscribe_url: &unsubscribe_url,
+    }
+    .to_string();
 
     let message_id = format!("{}@{}", stable_id(e), sanitise_domain(e.message_id_domain));
 
@@ -192,20 +184,7 @@ pub fn signin_email(
          --\n\
          vigie, les alertes entre voisins\n"
     );
-    let html_body = format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Votre lien de connexion vigie</title></head>\n\
-         <body style=\"font-family: sans-serif;\">\n\
-         <p>Bonjour {name},</p>\n\
-         <p>Pour vous connecter à vigie, ouvrez ce lien :</p>\n\
-         <p><a href=\"{url}\" style=\"display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #ffffff; text-decoration: none; border-radius: 4px;\">Me connecter à vigie</a></p>\n\
-         <p style=\"font-size: small;\">Ou copiez cette adresse dans votre navigateur :<br>\n{url}</p>\n\
-         <p>Il est valable {valid_minutes} minutes et ne sert qu'une fois.</p>\n\
-         <p style=\"color: #555; font-size: small;\">Si vous n'avez pas demandé à vous connecter, ignorez ce message : \
-         sans ce lien, personne ne peut se connecter à votre place.</p>\n\
-         </body>\n</html>\n",
-        name = escape_html(&name),
-        url = escape_html(&link),
-    );
+    let html_body = SigninHtml { name: &name, link: &link, valid_minutes }.to_string();
     let message_id =
         format!("{}@{}", ulid::Ulid::new().to_string().to_lowercase(), sanitise_domain(from.domain()));
     let builder = MessageBuilder::new()
@@ -221,20 +200,29 @@ pub fn signin_email(
     out
 }
 
-/// Escapes `& < > " '` for HTML text and attribute values.
-pub(crate) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+/// The HTML part of an alert email. Every field is escaped by askama; the text keeps its line
+/// breaks (`linebreaksbr`, which escapes first). The email templates show only strings and
+/// numbers, whose display cannot fail, so they are rendered with `to_string`.
+#[derive(Template)]
+#[template(path = "email/alert.html")]
+struct AlertHtml<'a> {
+    recipient: &'a str,
+    /// The sender as the email names them (`Marie`, `Luc (police municipale)`).
+    who: &'a str,
+    community: &'a str,
+    /// The category's label, when one was chosen.
+    category: Option<&'a str>,
+    text: &'a str,
+    unsubscribe_url: &'a str,
+}
+
+/// The HTML part of the sign-in email.
+#[derive(Template)]
+#[template(path = "email/signin.html")]
+struct SigninHtml<'a> {
+    name: &'a str,
+    link: &'a str,
+    valid_minutes: u32,
 }
 
 /// Collapses every whitespace run (including CR/LF) to one space and drops
@@ -424,8 +412,12 @@ mod tests {
         let body = html_part(&msg);
         assert!(!body.contains("<script>"), "{body}");
         assert!(!body.contains("<i>Tilleuls"), "{body}");
-        assert!(body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;"), "{body}");
-        assert!(body.contains("Les &lt;i&gt;Tilleuls&lt;/i&gt;"), "{body}");
+        // askama writes `<`, `>` and `&` as `&#60;`, `&#62;` and `&#38;`.
+        assert!(
+            body.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; &#60;b&#62;"),
+            "{body}"
+        );
+        assert!(body.contains("Les &#60;i&#62;Tilleuls&#60;/i&#62;"), "{body}");
     }
 
     #[test]
@@ -488,7 +480,39 @@ mod tests {
 
     #[test]
     fn html_escaping() {
-        assert_eq!(escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
-        assert_eq!(escape_html("été"), "été");
+        let html = |community: &str| html_part(&sample_email("Rue", "Marie", community));
+        assert!(html("a<b>&\"'").contains("communauté <strong>a&#60;b&#62;&#38;&#34;&#39;</strong>"));
+        assert!(html("été").contains("communauté <strong>été</strong>"));
+    }
+
+    #[test]
+    fn html_keeps_line_breaks_and_category() {
+        let from = Email::parse("alertes@vigie.example.fr").unwrap();
+        let to = Email::parse("paul@example.org").unwrap();
+        let text = AlertText::parse("ligne 1\nligne <2>").unwrap();
+        let raw = alert_email(&AlertEmail {
+            from: &from,
+            category: Some(Category::Burglary),
+            to: &to,
+            recipient_first_name: &name("Paul"),
+            sender_first_name: &name("Luc"),
+            source: AlertSource::Police,
+            community_name: "Les Tilleuls",
+            text: &text,
+            created_at_ms: 1_767_225_600_000,
+            unsubscribe_url: "https://vigie.example.fr/desabonnement?t=ab&u=cd",
+            message_id_domain: "vigie.example.fr",
+        });
+        let msg = String::from_utf8(raw).unwrap();
+        let html = html_part(&msg).replace("\r\n", "\n");
+        assert!(html.contains("<p>Bonjour Paul,</p>"), "{html}");
+        assert!(html.contains("<strong>Luc (police municipale)</strong> a lancé une alerte"), "{html}");
+        assert!(
+            html.contains("<strong>Cambriolage</strong><br>\nligne 1<br/>ligne &#60;2&#62;</blockquote>"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"https://vigie.example.fr/desabonnement?t=ab&#38;u=cd\">"), "{html}");
+        let text = text_part(&msg).replace("\r\n", "\n");
+        assert!(text.contains("Cambriolage\nligne 1\nligne <2>\n"), "{text}");
     }
 }

@@ -103,14 +103,14 @@ impl Chrome {
                     current: section == of,
                 };
                 let mut nav = vec![
-                    item("/", t.nav_feed, Section::Feed),
-                    item("/alerts/new", t.nav_raise, Section::Raise),
-                    item("/members", t.nav_neighbours, Section::Neighbours),
+                    item("/", t.frame.nav_feed, Section::Feed),
+                    item("/alerts/new", t.frame.nav_raise, Section::Raise),
+                    item("/members", t.frame.nav_neighbours, Section::Neighbours),
                 ];
                 if signed.is_referent() {
-                    nav.push(item("/admin", t.nav_admin, Section::Admin));
+                    nav.push(item("/admin", t.frame.nav_admin, Section::Admin));
                 }
-                nav.push(item("/settings", t.nav_settings, Section::Settings));
+                nav.push(item("/settings", t.frame.nav_settings, Section::Settings));
                 nav
             }
             None => Vec::new(),
@@ -123,7 +123,7 @@ impl Chrome {
             user,
             nav,
             switch_href: site.href(&format!("/lang/{}?{}", other.code(), query_pair("next", &ctx.here))),
-            switch_label: t.switch_to,
+            switch_label: t.frame.switch_to,
             switch_lang: other.code(),
         }
     }
@@ -180,13 +180,15 @@ pub fn error_response(
     }
     let t = lang.t();
     let (heading, body) = match page {
-        ErrorPage::NotFound => (t.not_found_title, t.not_found_body),
-        ErrorPage::SignedOut => (t.signed_out_title, t.signed_out_body),
-        ErrorPage::Forbidden => (t.forbidden_title, t.forbidden_body),
-        ErrorPage::Denied => (t.denied_title, t.denied_body),
-        ErrorPage::BadRequest | ErrorPage::MethodNotAllowed => (t.bad_request_title, t.bad_request_body),
-        ErrorPage::Unavailable => (t.unavailable_title, t.unavailable_body),
-        ErrorPage::Internal => (t.internal_title, t.internal_body),
+        ErrorPage::NotFound => (t.errors.not_found_title, t.errors.not_found_body),
+        ErrorPage::SignedOut => (t.errors.signed_out_title, t.errors.signed_out_body),
+        ErrorPage::Forbidden => (t.errors.forbidden_title, t.errors.forbidden_body),
+        ErrorPage::Denied => (t.errors.denied_title, t.errors.denied_body),
+        ErrorPage::BadRequest | ErrorPage::MethodNotAllowed => {
+            (t.errors.bad_request_title, t.errors.bad_request_body)
+        }
+        ErrorPage::Unavailable => (t.errors.unavailable_title, t.errors.unavailable_body),
+        ErrorPage::Internal => (t.errors.internal_title, t.errors.internal_body),
     };
     let ctx = Ctx { lang, here: "/".to_owned() };
     let template = MessagePage {
@@ -194,7 +196,7 @@ pub fn error_response(
         heading: heading.to_owned(),
         body: body.to_owned(),
         link_href: state.site().href("/"),
-        link_label: t.back_home,
+        link_label: t.common.back_home,
     };
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),

@@ -251,7 +251,7 @@ async fn every_bad_input_gets_a_clear_outcome_stores_nothing_half_way_and_sends_
                     assert!(
                         sent.emails
                             .iter()
-                            .any(|e| e.html.as_deref().is_some_and(|h| h.contains("&lt;script"))),
+                            .any(|e| e.html.as_deref().is_some_and(|h| h.contains("&#60;script"))),
                         "{file}: the escaped script is not in the email"
                     );
                 }

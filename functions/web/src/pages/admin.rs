@@ -72,13 +72,13 @@ impl Problems {
         let mut problems = Self::default();
         for problem in invalid {
             match problem {
-                Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
-                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.first_name_not_allowed),
-                Invalid::LastName => problems.last_name = Some(t.invalid_last_name),
-                Invalid::Email => problems.email = Some(t.invalid_email),
-                Invalid::Phone => problems.phone = Some(t.invalid_phone),
-                Invalid::PhoneCountry => problems.phone = Some(t.phone_country_not_allowed),
-                Invalid::ContactRequired => problems.phone = Some(t.contact_required),
+                Invalid::FirstName => problems.first_name = Some(t.member.invalid_first_name),
+                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.member.first_name_not_allowed),
+                Invalid::LastName => problems.last_name = Some(t.member.invalid_last_name),
+                Invalid::Email => problems.email = Some(t.common.invalid_email),
+                Invalid::Phone => problems.phone = Some(t.member.invalid_phone),
+                Invalid::PhoneCountry => problems.phone = Some(t.member.phone_country_not_allowed),
+                Invalid::ContactRequired => problems.phone = Some(t.member.contact_required),
             }
         }
         problems
@@ -140,10 +140,10 @@ async fn admin_page(
         .map(|r| {
             let mut channels = Vec::new();
             if r.sms_target().is_some() {
-                channels.push(t.sms_alerts_label);
+                channels.push(t.member.sms_alerts_label);
             }
             if r.email_target().is_some() {
-                channels.push(t.email_alerts_label);
+                channels.push(t.member.email_alerts_label);
             }
             let name = match &r.last_name {
                 Some(last) => format!("{} {}", r.first_name, last),
@@ -156,7 +156,7 @@ async fn admin_page(
                 // A hidden number stays hidden from the referent too.
                 phone: visible_phone(r, None).map(phone_display),
                 channels: if channels.is_empty() {
-                    t.receives_nothing.to_owned()
+                    t.admin.receives_nothing.to_owned()
                 } else {
                     channels.join(", ")
                 },
@@ -185,7 +185,7 @@ async fn admin_page(
     let site = state.site();
     let next = page.next.filter(|_| !page.items.is_empty());
     Ok(AdminPage {
-        chrome: Chrome::new(state, ctx, t.admin_title, Section::Admin, Some(signed)),
+        chrome: Chrome::new(state, ctx, t.admin.title, Section::Admin, Some(signed)),
         csrf: signed.session.csrf.clone(),
         community: community.name.clone(),
         notice,
@@ -206,10 +206,10 @@ async fn show(
 ) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let notice = match query.get("done") {
-        Some("added") => Some(t.admin_added),
-        Some("removed") => Some(t.admin_removed),
-        Some("approved") => Some(t.admin_approved),
-        Some("refused") => Some(t.admin_refused),
+        Some("added") => Some(t.admin.added),
+        Some("removed") => Some(t.admin.removed),
+        Some("approved") => Some(t.admin.approved),
+        Some("refused") => Some(t.admin.refused),
         _ => None,
     };
     render::ok(&admin_page(&state, &ctx, &referent, query.get("after"), notice, None).await?)
@@ -234,7 +234,7 @@ fn new_member_page(
 ) -> NewMemberPage {
     let signed = referent.signed();
     NewMemberPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().member_add_title, Section::Admin, Some(signed)),
+        chrome: Chrome::new(state, ctx, ctx.lang.t().admin.add_title, Section::Admin, Some(signed)),
         csrf: signed.session.csrf.clone(),
         community: referent.community().name.clone(),
         values,
@@ -264,10 +264,10 @@ async fn add(
                 (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
             }
             Err(Problem::PhoneTaken) => {
-                (StatusCode::CONFLICT, Problems { phone: Some(t.phone_taken), ..Problems::default() })
+                (StatusCode::CONFLICT, Problems { phone: Some(t.member.phone_taken), ..Problems::default() })
             }
             Err(Problem::EmailTaken) => {
-                (StatusCode::CONFLICT, Problems { email: Some(t.email_taken), ..Problems::default() })
+                (StatusCode::CONFLICT, Problems { email: Some(t.member.email_taken), ..Problems::default() })
             }
             Err(err) => return Err(err.into()),
         };
@@ -305,7 +305,7 @@ async fn approve(
         Ok(_) => Ok(render::see_other(&state, "/admin?done=approved")),
         Err(Problem::PhoneTaken | Problem::EmailTaken) => {
             let t = ctx.lang.t();
-            let page = admin_page(&state, &ctx, &referent, None, None, Some(t.admin_request_taken)).await?;
+            let page = admin_page(&state, &ctx, &referent, None, None, Some(t.admin.request_taken)).await?;
             render::page(StatusCode::CONFLICT, &page)
         }
         Err(err) => Err(err.into()),

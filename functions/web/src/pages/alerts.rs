@@ -73,10 +73,10 @@ impl Problems {
         let mut problems = Self::default();
         for problem in invalid {
             match *problem {
-                Invalid::NoCategory => problems.category = Some(t.choose_category.to_owned()),
-                Invalid::EmptyText => problems.text = Some(t.write_message.to_owned()),
+                Invalid::NoCategory => problems.category = Some(t.alerts.choose_category.to_owned()),
+                Invalid::EmptyText => problems.text = Some(t.alerts.write_message.to_owned()),
                 Invalid::TextTooLong { max, actual } => problems.text = Some(lang.too_long(max, actual)),
-                Invalid::NoCommunity => problems.communities = Some(t.choose_community.to_owned()),
+                Invalid::NoCommunity => problems.communities = Some(t.alerts.choose_community.to_owned()),
             }
         }
         problems
@@ -168,7 +168,7 @@ fn new_page(state: &AppState, ctx: &Ctx, signed: &Signed, draft: &Draft, problem
         lang.sms_size(p.chars, AlertText::MAX_CHARS, p.segments, p.encoding)
     };
     NewPage {
-        chrome: Chrome::new(state, ctx, t.raise_title, Section::Raise, Some(signed)),
+        chrome: Chrome::new(state, ctx, t.alerts.raise_title, Section::Raise, Some(signed)),
         csrf: signed.session.csrf.clone(),
         categories,
         communities,
@@ -244,7 +244,7 @@ async fn confirm(
     let count = count_segments(&sms);
     let reach = reach(state.store(), &checked.communities, signed.member.id).await?;
     let page = ConfirmPage {
-        chrome: Chrome::new(&state, &ctx, lang.t().confirm_title, Section::Raise, Some(&signed)),
+        chrome: Chrome::new(&state, &ctx, lang.t().alerts.confirm_title, Section::Raise, Some(&signed)),
         csrf: signed.session.csrf.clone(),
         submission: format!("web-{}", ulid::Ulid::new()),
         category: checked.category.map(Category::as_str).unwrap_or_default().to_owned(),
@@ -292,11 +292,11 @@ async fn raise(
         Err(Problem::RateLimited { per_hour }) => {
             let t = ctx.lang.t();
             let page = MessagePage {
-                chrome: Chrome::new(&state, &ctx, t.rate_limited_title, Section::Raise, Some(&signed)),
-                heading: t.rate_limited_title.to_owned(),
+                chrome: Chrome::new(&state, &ctx, t.alerts.rate_limited_title, Section::Raise, Some(&signed)),
+                heading: t.alerts.rate_limited_title.to_owned(),
                 body: ctx.lang.rate_limited(per_hour),
                 link_href: state.site().href("/"),
-                link_label: t.back_to_feed,
+                link_label: t.alerts.back_to_feed,
             };
             render::page(StatusCode::TOO_MANY_REQUESTS, &page)
         }
@@ -383,23 +383,23 @@ async fn detail(
             let (sms, email) = (c.channel(Channel::Sms), c.channel(Channel::Email));
             let figure = |label, value: u32| Figure { label, value: value.to_string() };
             vec![
-                figure(t.reached, c.recipients),
-                figure(t.sms_sent, sms.sent),
-                figure(t.sms_delivered, sms.delivered),
-                figure(t.sms_failed, sms.failed),
-                figure(t.sms_pending, sms.pending),
-                figure(t.email_sent, email.sent),
-                figure(t.email_delivered, email.delivered),
-                figure(t.email_failed, email.failed),
-                figure(t.email_pending, email.pending),
-                figure(t.acks, report.acks),
+                figure(t.alerts.reached, c.recipients),
+                figure(t.alerts.sms_sent, sms.sent),
+                figure(t.alerts.sms_delivered, sms.delivered),
+                figure(t.alerts.sms_failed, sms.failed),
+                figure(t.alerts.sms_pending, sms.pending),
+                figure(t.alerts.email_sent, email.sent),
+                figure(t.alerts.email_delivered, email.delivered),
+                figure(t.alerts.email_failed, email.failed),
+                figure(t.alerts.email_pending, email.pending),
+                figure(t.alerts.acks, report.acks),
             ]
         }
         None => Vec::new(),
     };
-    let notice = query.checked("sent").then_some(t.detail_recorded);
+    let notice = query.checked("sent").then_some(t.alerts.detail_recorded);
     let page = DetailPage {
-        chrome: Chrome::new(&state, &ctx, t.detail_title, Section::Feed, Some(&signed)),
+        chrome: Chrome::new(&state, &ctx, t.alerts.detail_title, Section::Feed, Some(&signed)),
         alert: AlertView::new(&state, lang, &zone, &report),
         notice,
         figures,

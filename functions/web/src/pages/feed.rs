@@ -68,7 +68,7 @@ async fn show(
     let filters = if signed.communities.len() > 1 {
         let mut filters = vec![Filter {
             href: site.href("/"),
-            label: t.feed_all_communities.to_owned(),
+            label: t.feed.all_communities.to_owned(),
             current: filter.is_none(),
         }];
         filters.extend(signed.communities.iter().map(|c| Filter {
@@ -81,8 +81,8 @@ async fn show(
         Vec::new()
     };
     let page = FeedPage {
-        chrome: Chrome::new(&state, &ctx, t.feed_title, Section::Feed, Some(&signed)),
-        notice: (query.get("notice") == Some("duplicate")).then_some(t.detail_already_recorded),
+        chrome: Chrome::new(&state, &ctx, t.feed.title, Section::Feed, Some(&signed)),
+        notice: (query.get("notice") == Some("duplicate")).then_some(t.alerts.detail_already_recorded),
         filters,
         show_community: signed.communities.len() > 1,
         alerts: reports

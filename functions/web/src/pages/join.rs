@@ -73,7 +73,7 @@ async fn join_page(
     };
     let single = communities.len() == 1;
     Ok(JoinPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().join_title, Section::Other, None),
+        chrome: Chrome::new(state, ctx, ctx.lang.t().join.title, Section::Other, None),
         csrf,
         towns: towns
             .iter()
@@ -155,21 +155,21 @@ async fn send(
         Ok(_) => {}
         Err(Problem::Invalid { member, no_community }) => {
             let problems = Problems::of(&member, ctx.lang);
-            let community_problem = no_community.then_some(t.join_choose_community);
+            let community_problem = no_community.then_some(t.join.choose_community);
             let page =
                 join_page(&state, &ctx, csrf, town, chosen, values, problems, community_problem).await?;
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        Err(Problem::FromAddressLimited) => return limited(&state, &ctx, t.join_limited_ip_body),
-        Err(Problem::Limited) => return limited(&state, &ctx, t.join_limited_body),
+        Err(Problem::FromAddressLimited) => return limited(&state, &ctx, t.join.limited_ip_body),
+        Err(Problem::Limited) => return limited(&state, &ctx, t.join.limited_body),
         Err(Problem::Store(err)) => return Err(err.into()),
     }
     let page = MessagePage {
-        chrome: Chrome::new(&state, &ctx, t.join_sent_title, Section::Other, None),
-        heading: t.join_sent_title.to_owned(),
-        body: t.join_sent_body.to_owned(),
+        chrome: Chrome::new(&state, &ctx, t.join.sent_title, Section::Other, None),
+        heading: t.join.sent_title.to_owned(),
+        body: t.join.sent_body.to_owned(),
         link_href: state.site().href("/signin"),
-        link_label: t.back_home,
+        link_label: t.common.back_home,
     };
     render::ok(&page)
 }
@@ -178,11 +178,11 @@ async fn send(
 fn limited(state: &AppState, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let page = MessagePage {
-        chrome: Chrome::new(state, ctx, t.join_limited_title, Section::Other, None),
-        heading: t.join_limited_title.to_owned(),
+        chrome: Chrome::new(state, ctx, t.join.limited_title, Section::Other, None),
+        heading: t.join.limited_title.to_owned(),
         body: body.to_owned(),
         link_href: state.site().href("/signin"),
-        link_label: t.back_home,
+        link_label: t.common.back_home,
     };
     render::page(StatusCode::TOO_MANY_REQUESTS, &page)
 }

@@ -113,8 +113,8 @@ pub fn role_badge(role: Role, lang: Lang) -> Option<&'static str> {
     let t = lang.t();
     match role {
         Role::Resident => None,
-        Role::Referent => Some(t.role_referent),
-        Role::Police => Some(t.role_police),
+        Role::Referent => Some(t.neighbours.role_referent),
+        Role::Police => Some(t.neighbours.role_police),
     }
 }
 
@@ -202,7 +202,7 @@ async fn page(
         Vec::new()
     };
     let page = MembersPage {
-        chrome: Chrome::new(&state, &ctx, t.neighbours_title, Section::Neighbours, Some(&signed)),
+        chrome: Chrome::new(&state, &ctx, t.neighbours.title, Section::Neighbours, Some(&signed)),
         community: found.community.name.clone(),
         filters,
         more_href: found.next.as_ref().map(|n| with(chosen, Some(&n.0))),

@@ -77,11 +77,11 @@ impl Problems {
         let mut problems = Self::default();
         for problem in invalid {
             match problem {
-                Invalid::FirstName => problems.first_name = Some(t.invalid_first_name),
-                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.first_name_not_allowed),
-                Invalid::Phone => problems.phone = Some(t.invalid_phone),
-                Invalid::PhoneCountry => problems.phone = Some(t.phone_country_not_allowed),
-                Invalid::ContactNeeded => problems.phone = Some(t.contact_needed),
+                Invalid::FirstName => problems.first_name = Some(t.member.invalid_first_name),
+                Invalid::FirstNameNotAllowed => problems.first_name = Some(t.member.first_name_not_allowed),
+                Invalid::Phone => problems.phone = Some(t.member.invalid_phone),
+                Invalid::PhoneCountry => problems.phone = Some(t.member.phone_country_not_allowed),
+                Invalid::ContactNeeded => problems.phone = Some(t.settings.contact_needed),
             }
         }
         problems
@@ -110,7 +110,7 @@ fn settings_page(
     saved: bool,
 ) -> SettingsPage {
     SettingsPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().settings_title, Section::Settings, Some(signed)),
+        chrome: Chrome::new(state, ctx, ctx.lang.t().settings.title, Section::Settings, Some(signed)),
         csrf: signed.session.csrf.clone(),
         values,
         email: signed.member.email.as_ref().map(ToString::to_string),
@@ -149,7 +149,8 @@ async fn save(
                 (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
             }
             Err(Problem::PhoneTaken) => {
-                let problems = Problems { phone: Some(ctx.lang.t().phone_taken), ..Problems::default() };
+                let problems =
+                    Problems { phone: Some(ctx.lang.t().member.phone_taken), ..Problems::default() };
                 (StatusCode::CONFLICT, problems)
             }
             Err(err) => return Err(err.into()),

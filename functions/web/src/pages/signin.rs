@@ -48,7 +48,7 @@ fn signin_page(
 ) -> SigninPage {
     let number = &state.config().sms_shared_number;
     SigninPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().signin_title, Section::Other, None),
+        chrome: Chrome::new(state, ctx, ctx.lang.t().signin.title, Section::Other, None),
         csrf,
         email,
         error,
@@ -86,7 +86,7 @@ async fn request_link(
     let Ok(email) = Email::parse(form.text("email")) else {
         let csrf = form.csrf().unwrap_or_default().to_owned();
         let email = form.text("email").chars().take(Email::MAX_LEN).collect();
-        let page = signin_page(&state, &ctx, csrf, email, Some(ctx.lang.t().invalid_email), false);
+        let page = signin_page(&state, &ctx, csrf, email, Some(ctx.lang.t().common.invalid_email), false);
         return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let sender = &state.config().sender_email;
@@ -98,11 +98,11 @@ async fn request_link(
     tokio::time::sleep_until(started + state.signin_floor()).await;
     let t = ctx.lang.t();
     let page = MessagePage {
-        chrome: Chrome::new(&state, &ctx, t.signin_sent_title, Section::Other, None),
-        heading: t.signin_sent_title.to_owned(),
-        body: format!("{} {}", t.signin_sent_body, t.signin_sent_again),
+        chrome: Chrome::new(&state, &ctx, t.signin.sent_title, Section::Other, None),
+        heading: t.signin.sent_title.to_owned(),
+        body: format!("{} {}", t.signin.sent_body, t.signin.sent_again),
         link_href: state.site().href("/signin"),
-        link_label: t.signin_new_link,
+        link_label: t.signin.new_link,
     };
     render::ok(&page)
 }
@@ -129,7 +129,7 @@ async fn link_page(
     let (csrf, cookie) = anonymous_csrf(&headers);
     let t = ctx.lang.t();
     let page = LinkPage {
-        chrome: Chrome::new(&state, &ctx, t.signin_link_title, Section::Other, None),
+        chrome: Chrome::new(&state, &ctx, t.signin.link_title, Section::Other, None),
         action: state.site().href(&format!("/signin/{token}")),
         csrf,
     };
@@ -160,11 +160,11 @@ async fn use_link(
 fn invalid_link(state: &AppState, ctx: &Ctx, status: StatusCode) -> Result<Response, WebError> {
     let t = ctx.lang.t();
     let page = MessagePage {
-        chrome: Chrome::new(state, ctx, t.signin_link_invalid_title, Section::Other, None),
-        heading: t.signin_link_invalid_title.to_owned(),
-        body: t.signin_link_invalid_body.to_owned(),
+        chrome: Chrome::new(state, ctx, t.signin.link_invalid_title, Section::Other, None),
+        heading: t.signin.link_invalid_title.to_owned(),
+        body: t.signin.link_invalid_body.to_owned(),
         link_href: state.site().href("/signin"),
-        link_label: t.signin_new_link,
+        link_label: t.signin.new_link,
     };
     render::page(status, &page)
 }

@@ -42,7 +42,7 @@ async fn confirm_page(
 ) -> Result<Response, WebError> {
     member_of_link(&state, &member, &token).await?;
     let page = ConfirmPage {
-        chrome: Chrome::new(&state, &ctx, ctx.lang.t().unsubscribe_title, Section::Other, None),
+        chrome: Chrome::new(&state, &ctx, ctx.lang.t().unsubscribe.title, Section::Other, None),
         action: state.site().href(&format!("/unsubscribe/{member}/{token}")),
     };
     render::ok(&page)
@@ -62,11 +62,11 @@ async fn unsubscribe(
     }
     let t = ctx.lang.t();
     let page = MessagePage {
-        chrome: Chrome::new(&state, &ctx, t.unsubscribed_title, Section::Other, None),
-        heading: t.unsubscribed_title.to_owned(),
-        body: t.unsubscribed_body.to_owned(),
+        chrome: Chrome::new(&state, &ctx, t.unsubscribe.done_title, Section::Other, None),
+        heading: t.unsubscribe.done_title.to_owned(),
+        body: t.unsubscribe.done_body.to_owned(),
         link_href: state.site().href("/settings"),
-        link_label: t.nav_settings,
+        link_label: t.frame.nav_settings,
     };
     render::ok(&page)
 }
