@@ -27,6 +27,13 @@ pub struct Site {
     pub base_path: String,
     /// Cookies get `Secure` unless the site is plain http on this machine.
     pub secure_cookies: bool,
+    /// Served over https: responses carry `Strict-Transport-Security`.
+    pub https: bool,
+    /// `scheme://host[:port]`, lowercase: what a browser's `Origin` header says of the site's
+    /// own pages.
+    pub origin: String,
+    /// Plain http on this machine (`make run`, the tests).
+    pub local: bool,
 }
 
 impl Site {
@@ -42,9 +49,36 @@ impl Site {
             Some(v6) => v6.split(']').next().unwrap_or(v6),
             None => authority.split(':').next().unwrap_or(authority),
         };
-        let local = matches!(host, "127.0.0.1" | "localhost" | "::1");
-        let secure_cookies = !(scheme.eq_ignore_ascii_case("http") && local);
-        Self { base_path: path.trim_end_matches('/').to_owned(), base_url, secure_cookies }
+        let loopback = matches!(host, "127.0.0.1" | "localhost" | "::1");
+        let http = scheme.eq_ignore_ascii_case("http");
+        let origin = format!("{scheme}://{authority}").to_ascii_lowercase();
+        let https = scheme.eq_ignore_ascii_case("https");
+        let base_path = path.trim_end_matches('/').to_owned();
+        Self {
+            base_path,
+            base_url,
+            secure_cookies: !(http && loopback),
+            https,
+            origin,
+            local: http && loopback,
+        }
+    }
+
+    /// Whether the secret cookies are named `__Host-…`: over https at the root of the host,
+    /// where a browser then refuses them from a sub-domain, over http, or for another path.
+    pub fn host_cookies(&self) -> bool {
+        self.https && self.base_path.is_empty()
+    }
+
+    /// Whether a request whose `Origin` header says `origin` comes from the site's own pages.
+    /// On this machine, any loopback name of the same scheme and port (`localhost` for
+    /// `127.0.0.1`) is the site too.
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        let origin = origin.trim().to_ascii_lowercase();
+        if origin == self.origin {
+            return true;
+        }
+        self.local && Site::from_base_url(&origin).local && port_of(&origin) == port_of(&self.origin)
     }
 
     /// The `Path` attribute of the site's cookies.
@@ -60,6 +94,15 @@ impl Site {
     /// An absolute URL of a page of the site, for emails.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+}
+
+/// The port of `scheme://host[:port]`, if it says one.
+fn port_of(origin: &str) -> Option<&str> {
+    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => Some(port),
+        _ => None,
     }
 }
 
@@ -177,5 +220,31 @@ mod tests {
         assert!(!Site::from_base_url("http://[::1]:3000/").secure_cookies);
         assert!(Site::from_base_url("http://vigie.example.org").secure_cookies);
         assert!(Site::from_base_url("https://127.0.0.1").secure_cookies);
+    }
+
+    #[test]
+    fn own_origin_and_host_cookies() {
+        let aws = Site::from_base_url("https://abc.execute-api.eu-west-3.amazonaws.com/");
+        assert_eq!(aws.origin, "https://abc.execute-api.eu-west-3.amazonaws.com");
+        assert!(aws.https && aws.host_cookies() && !aws.local);
+        assert!(aws.is_own_origin("https://ABC.execute-api.eu-west-3.amazonaws.com"));
+        for foreign in [
+            "https://evil.example",
+            "http://abc.execute-api.eu-west-3.amazonaws.com",
+            "https://abc.execute-api.eu-west-3.amazonaws.com.evil.example",
+            "null",
+            "",
+        ] {
+            assert!(!aws.is_own_origin(foreign), "{foreign}");
+        }
+        // Under a path, a `__Host-` cookie could not be scoped to it: plain names.
+        assert!(!Site::from_base_url("https://example.org/vigie").host_cookies());
+
+        let local = Site::from_base_url("http://127.0.0.1:9000/lambda-url/web");
+        assert!(local.local && !local.https && !local.host_cookies());
+        assert!(local.is_own_origin("http://127.0.0.1:9000"));
+        assert!(local.is_own_origin("http://localhost:9000"));
+        assert!(!local.is_own_origin("http://localhost:9001"));
+        assert!(!local.is_own_origin("http://evil.example:9000"));
     }
 }

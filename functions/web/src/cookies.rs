@@ -8,6 +8,24 @@ use crate::app::Site;
 
 /// The value of cookie `name`, if the request carries it (the first one wins).
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    get_named(headers, name)
+}
+
+/// The value of the secret cookie `name` ([`SetCookie::secret`]): `__Host-<name>` where the
+/// site names its secret cookies so ([`Site::host_cookies`]).
+pub fn get_secret<'a>(headers: &'a HeaderMap, site: &Site, name: &str) -> Option<&'a str> {
+    if site.host_cookies() {
+        get_named(headers, &format!("{HOST_PREFIX}{name}"))
+    } else {
+        get_named(headers, name)
+    }
+}
+
+/// The prefix by which a browser holds a cookie to the host that set it, over https, for the
+/// whole site (RFC 6265bis, "Cookie Name Prefixes").
+pub const HOST_PREFIX: &str = "__Host-";
+
+fn get_named<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -26,17 +44,26 @@ pub struct SetCookie {
     value: String,
     max_age: Option<u64>,
     http_only: bool,
+    /// A secret's cookie: `__Host-` prefixed where the site allows it.
+    secret: bool,
 }
 
 impl SetCookie {
     /// A cookie that lasts `max_age` seconds (`None`: until the browser closes).
     pub fn new(name: &'static str, value: impl Into<String>, max_age: Option<u64>) -> Self {
-        Self { name, value: value.into(), max_age, http_only: true }
+        Self { name, value: value.into(), max_age, http_only: true, secret: false }
     }
 
-    /// Tells the browser to forget the cookie.
-    pub fn clear(name: &'static str) -> Self {
-        Self { name, value: String::new(), max_age: Some(0), http_only: true }
+    /// The cookie of a secret (a session, an anti-CSRF token): over https at the root of the
+    /// host it is named `__Host-<name>`, so that the browser accepts it only from this host,
+    /// over https, for the whole site, and no sub-domain or plain-http page can plant one.
+    pub fn secret(name: &'static str, value: impl Into<String>, max_age: Option<u64>) -> Self {
+        Self { secret: true, ..Self::new(name, value, max_age) }
+    }
+
+    /// Tells the browser to forget the secret cookie `name`.
+    pub fn clear_secret(name: &'static str) -> Self {
+        Self::secret(name, String::new(), Some(0))
     }
 
     /// Readable by the page's script (never for secrets).
@@ -46,7 +73,9 @@ impl SetCookie {
     }
 
     pub fn header_value(&self, site: &Site) -> String {
-        let mut cookie = format!("{}={}; Path={}; SameSite=Lax", self.name, self.value, site.cookie_path());
+        let prefix = if self.secret && site.host_cookies() { HOST_PREFIX } else { "" };
+        let mut cookie =
+            format!("{prefix}{}={}; Path={}; SameSite=Lax", self.name, self.value, site.cookie_path());
         if let Some(age) = self.max_age {
             cookie.push_str(&format!("; Max-Age={age}"));
         }
@@ -109,9 +138,22 @@ mod tests {
         );
         let cloud = Site::from_base_url("https://vigie.example.org");
         assert_eq!(
-            SetCookie::clear("vigie_session").header_value(&cloud),
-            "vigie_session=; Path=/; SameSite=Lax; Max-Age=0; HttpOnly; Secure"
+            SetCookie::clear_secret("vigie_session").header_value(&cloud),
+            "__Host-vigie_session=; Path=/; SameSite=Lax; Max-Age=0; HttpOnly; Secure"
         );
+        assert_eq!(
+            SetCookie::secret("vigie_session", "x", None).header_value(&local),
+            "vigie_session=x; Path=/lambda-url/web; SameSite=Lax; HttpOnly"
+        );
+        let under_a_path = Site::from_base_url("https://example.org/vigie");
+        assert_eq!(
+            SetCookie::secret("vigie_csrf", "x", None).header_value(&under_a_path),
+            "vigie_csrf=x; Path=/vigie; SameSite=Lax; HttpOnly; Secure"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("vigie_session=planted; __Host-vigie_session=mine"));
+        assert_eq!(get_secret(&h, &cloud, "vigie_session"), Some("mine"));
+        assert_eq!(get_secret(&h, &local, "vigie_session"), Some("planted"));
         assert_eq!(
             SetCookie::new("lang", "en", None).readable_by_script().header_value(&cloud),
             "lang=en; Path=/; SameSite=Lax; Secure"

@@ -23,6 +23,9 @@ pub enum WebError {
     /// A state-changing request without the right anti-CSRF token.
     #[error("missing or wrong anti-CSRF token")]
     Csrf,
+    /// A state-changing request that a page of another site sent (its `Origin` is not ours).
+    #[error("request from another origin")]
+    CrossOrigin,
     /// A request the pages never send (a malformed form or query).
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -64,7 +67,7 @@ impl WebError {
             WebError::NotFound => (StatusCode::NOT_FOUND, ErrorPage::NotFound),
             WebError::SignedOut => (StatusCode::UNAUTHORIZED, ErrorPage::SignedOut),
             WebError::Forbidden => (StatusCode::FORBIDDEN, ErrorPage::Denied),
-            WebError::Csrf => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
+            WebError::Csrf | WebError::CrossOrigin => (StatusCode::FORBIDDEN, ErrorPage::Forbidden),
             WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorPage::BadRequest),
             WebError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorPage::BadRequest),
             WebError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorPage::BadRequest),

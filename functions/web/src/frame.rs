@@ -6,12 +6,12 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::info;
 
-use crate::app::AppState;
+use crate::app::{AppState, Site};
 use crate::error::{ErrorPage, WebError};
 use crate::i18n::Lang;
 use crate::render;
@@ -42,7 +42,11 @@ pub async fn frame(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(lang);
     request.extensions_mut().insert(Here(here));
 
-    let mut response = next.run(request).await;
+    let mut response = if changes_state(&method) && from_another_site(request.headers(), state.site()) {
+        WebError::CrossOrigin.into_response()
+    } else {
+        next.run(request).await
+    };
 
     if let Some(page) = response.extensions().get::<ErrorPage>().copied() {
         response = render::error_response(&state, lang, api, response.status(), page);
@@ -53,7 +57,7 @@ pub async fn frame(State(state): State<AppState>, mut request: Request, next: Ne
             response.headers_mut().insert(header::ALLOW, allow);
         }
     }
-    secure(&mut response);
+    secure(&mut response, state.site());
     info!(%method, path = %loggable_path(&path), status = response.status().as_u16(),
           ms = started.elapsed().as_millis() as u64, "request");
     response
@@ -90,9 +94,32 @@ fn strip_base_path(request: &mut Request, base: &str) {
     }
 }
 
+/// Whether a request of this method may change something (the rest only read).
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether the browser says a page of another site sent the request: its `Origin` is not the
+/// site's (`null` included), or `Sec-Fetch-Site` says `cross-site`. A request that says neither
+/// (an older browser, a script) is judged by its anti-CSRF token alone, as before.
+fn from_another_site(headers: &HeaderMap, site: &Site) -> bool {
+    let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    origin.is_some_and(|origin| !site.is_own_origin(origin))
+        || fetch_site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site"))
+}
+
+/// How long a browser keeps to https for the site once it has seen it so: a year.
+pub const HSTS: &str = "max-age=31536000";
+
 /// The security headers every response carries; pages are never cached unless they say so.
-fn secure(response: &mut Response) {
+/// Over https, browsers are told to keep to it (`includeSubDomains` is left to the domain's
+/// owner: an `execute-api` host's siblings are other people's).
+fn secure(response: &mut Response, site: &Site) {
     let headers = response.headers_mut();
+    if site.https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -89,13 +89,13 @@ impl FromRequest<AppState> for CsrfForm {
 /// checked against the `vigie_csrf` cookie (double submit).
 pub struct AnonymousForm(pub FormData);
 
-impl<S: Send + Sync> FromRequest<S> for AnonymousForm {
+impl FromRequest<AppState> for AnonymousForm {
     type Rejection = WebError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let headers = request.headers().clone();
         let Form(form) = Form::from_request(request, state).await?;
-        check_anonymous_csrf(&headers, form.csrf())?;
+        check_anonymous_csrf(&headers, state.site(), form.csrf())?;
         Ok(AnonymousForm(form))
     }
 }

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use vigie::app::signin::{self, Opened, SESSION_TTL};
 
-use crate::app::AppState;
+use crate::app::{AppState, Site};
 use crate::cookies::{self, SetCookie, is_token, random_token, same_secret};
 use crate::error::WebError;
 
@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for MaybeSigned {
 /// The member behind the request's session cookie: `None` when there is none, or it is
 /// forged, unknown or expired, or its member is gone.
 pub async fn signed_in(headers: &HeaderMap, state: &AppState) -> Result<Option<Signed>, WebError> {
-    match cookies::get(headers, SESSION_COOKIE) {
+    match cookies::get_secret(headers, state.site(), SESSION_COOKIE) {
         Some(token) => Ok(signin::session(state.store(), token).await?),
         None => Ok(None),
     }
@@ -57,25 +57,25 @@ pub async fn signed_in(headers: &HeaderMap, state: &AppState) -> Result<Option<S
 
 /// The session cookie of a session just opened.
 pub fn session_cookie(opened: &Opened) -> SetCookie {
-    SetCookie::new(SESSION_COOKIE, opened.token.clone(), Some(SESSION_TTL.as_secs()))
+    SetCookie::secret(SESSION_COOKIE, opened.token.clone(), Some(SESSION_TTL.as_secs()))
 }
 
 /// The double-submit token of an anonymous form: the browser's `vigie_csrf` cookie, or a new
 /// one to set.
-pub fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<SetCookie>) {
-    match cookies::get(headers, CSRF_COOKIE).filter(|t| is_token(t)) {
+pub fn anonymous_csrf(headers: &HeaderMap, site: &Site) -> (String, Option<SetCookie>) {
+    match cookies::get_secret(headers, site, CSRF_COOKIE).filter(|t| is_token(t)) {
         Some(token) => (token.to_owned(), None),
         None => {
             let token = random_token();
-            let cookie = SetCookie::new(CSRF_COOKIE, token.clone(), None);
+            let cookie = SetCookie::secret(CSRF_COOKIE, token.clone(), None);
             (token, Some(cookie))
         }
     }
 }
 
 /// Checks an anonymous form's field against the `vigie_csrf` cookie.
-pub fn check_anonymous_csrf(headers: &HeaderMap, field: Option<&str>) -> Result<(), WebError> {
-    match (cookies::get(headers, CSRF_COOKIE), field) {
+pub fn check_anonymous_csrf(headers: &HeaderMap, site: &Site, field: Option<&str>) -> Result<(), WebError> {
+    match (cookies::get_secret(headers, site, CSRF_COOKIE), field) {
         (Some(cookie), Some(field)) if is_token(cookie) && same_secret(cookie, field) => Ok(()),
         _ => Err(WebError::Csrf),
     }

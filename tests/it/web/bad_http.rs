@@ -108,14 +108,14 @@ async fn caller(stack: &Stack, who: &str) -> Caller {
     if who == "anonymous" {
         // The sign-in form sets the anonymous forms' double-submit cookie.
         let csrf = web.get("/signin").await.csrf();
-        let cookie = web.cookie("vigie_csrf").expect("the anonymous anti-CSRF cookie");
-        return Caller { cookies: format!("vigie_csrf={cookie}"), csrf };
+        let cookie = web.cookie("__Host-vigie_csrf").expect("the anonymous anti-CSRF cookie");
+        return Caller { cookies: format!("__Host-vigie_csrf={cookie}"), csrf };
     }
     web.sign_in(stack, who).await;
-    let session = web.cookie("vigie_session").expect("a session").to_owned();
+    let session = web.cookie("__Host-vigie_session").expect("a session").to_owned();
     let me = web.get("/api/me").await;
     let csrf = me.json()["csrf"].as_str().expect("the session's anti-CSRF token").to_owned();
-    Caller { cookies: format!("vigie_session={session}"), csrf }
+    Caller { cookies: format!("__Host-vigie_session={session}"), csrf }
 }
 
 /// The placeholders of a fixture's text, expanded.

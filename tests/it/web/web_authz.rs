@@ -260,7 +260,7 @@ impl Jar {
     }
 
     fn anonymous_csrf(&self) -> String {
-        self.cookie("vigie_csrf").expect("every jar has the anonymous forms' cookie").to_owned()
+        self.cookie("__Host-vigie_csrf").expect("every jar has the anonymous forms' cookie").to_owned()
     }
 }
 
@@ -421,7 +421,7 @@ impl World {
             }
             None => (web.get("/signin").await.csrf(), None),
         };
-        let cookies = ["vigie_session", "vigie_csrf"]
+        let cookies = ["__Host-vigie_session", "__Host-vigie_csrf"]
             .into_iter()
             .filter_map(|name| web.cookie(name).map(|v| (name.to_owned(), v.to_owned())))
             .collect();
@@ -575,7 +575,7 @@ impl World {
             }
             Case::Signout => {
                 let jar = self.fresh_jar(caller).await;
-                let session = jar.cookie("vigie_session").map(TokenHash::of);
+                let session = jar.cookie("__Host-vigie_session").map(TokenHash::of);
                 Prepared {
                     body: Body::Form(vec![("csrf".into(), jar.csrf.clone())]),
                     place: Some(Place::Exactly("/signin?out=1".into())),
@@ -788,7 +788,7 @@ impl World {
             Probe::LinkEmailed(address, before) => {
                 self.stack.outbox().await.emails_to(address).count() > *before
             }
-            Probe::SessionOf(id) => match client.cookie("vigie_session") {
+            Probe::SessionOf(id) => match client.cookie("__Host-vigie_session") {
                 Some(cookie) => store
                     .session(&TokenHash::of(cookie))
                     .await
@@ -1140,7 +1140,7 @@ async fn stored_session(stack: &Stack, member: MemberId, expires_at_ms: i64) -> 
 async fn a_forged_or_changed_session_cookie_is_refused() {
     let mut world = World::new().await;
     let lucas = world.jars[Caller::Member as usize].clone();
-    let cookie = lucas.cookie("vigie_session").expect("a session").to_owned();
+    let cookie = lucas.cookie("__Host-vigie_session").expect("a session").to_owned();
     let csrf = lucas.csrf.clone();
 
     // Lucas's own session works: what follows can fail.
@@ -1157,7 +1157,7 @@ async fn a_forged_or_changed_session_cookie_is_refused() {
         let mut web = world.client(&jar);
         let out = web.post("/signout", &[("csrf", &jar.csrf)]).await;
         assert_eq!(out.location(), Some("/signin?out=1"));
-        jar.cookie("vigie_session").unwrap().to_owned()
+        jar.cookie("__Host-vigie_session").unwrap().to_owned()
     };
     let lucas_id = world.stack.member("Lucas").id;
     let expired = stored_session(&world.stack, lucas_id, now_ms() - 1000).await;
@@ -1177,8 +1177,8 @@ async fn a_forged_or_changed_session_cookie_is_refused() {
     let mut failures = Vec::new();
     for (what, value) in forged {
         let mut jar = lucas.clone();
-        jar.cookies.retain(|(name, _)| name != "vigie_session");
-        jar.cookies.push(("vigie_session".into(), value));
+        jar.cookies.retain(|(name, _)| name != "__Host-vigie_session");
+        jar.cookies.push(("__Host-vigie_session".into(), value));
         let mut web = world.client(&jar);
         web.csrf = Some(csrf.clone());
         let before = world.snapshot().await;

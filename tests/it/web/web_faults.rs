@@ -139,7 +139,7 @@ impl Scene {
             match used.status {
                 StatusCode::SEE_OTHER => {
                     assert_eq!(used.location(), Some("/"));
-                    assert!(web.cookie("vigie_session").is_some());
+                    assert!(web.cookie("__Host-vigie_session").is_some());
                     self.proxy.set_rate(FAULT_RATE);
                     return web;
                 }

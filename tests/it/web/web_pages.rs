@@ -124,7 +124,7 @@ async fn errors_are_pages_and_never_internal_text() {
     let state =
         web::AppState::with_signin_floor(adapters.store, adapters.mailer, config, std::time::Duration::ZERO);
     let mut broken = WebClient::with_router(web::router(state));
-    broken.set_cookie("vigie_session", &"a".repeat(64));
+    broken.set_cookie("__Host-vigie_session", &"a".repeat(64));
     let reply = broken.get("/").await;
     assert!(reply.status.is_server_error(), "{}", reply.status);
     assert!(!reply.body.contains("no-such-table") && !reply.body.contains("AccessDenied"), "{}", reply.body);

@@ -63,7 +63,7 @@ async fn the_api_answers_every_generated_request_as_documented_and_never_fails()
     // Marie, the referent of Les Tilleuls: every operation is hers to call.
     let mut marie = WebClient::new(&stack);
     marie.sign_in(&stack, "Marie").await;
-    let cookie = marie.cookie("vigie_session").expect("a session cookie").to_owned();
+    let cookie = marie.cookie("__Host-vigie_session").expect("a session cookie").to_owned();
     let me = marie.get("/api/me").await;
     let csrf = me.json()["csrf"].as_str().expect("the anti-CSRF token").to_owned();
 

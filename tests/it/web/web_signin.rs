@@ -22,7 +22,8 @@ async fn the_emailed_link_signs_in_once_with_a_safe_cookie() {
     let form = web.get("/signin").await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains(r#"lang="fr""#));
-    let csrf_cookie = form.set_cookie("vigie_csrf").expect("the anonymous form's double-submit cookie");
+    let csrf_cookie =
+        form.set_cookie("__Host-vigie_csrf").expect("the anonymous form's double-submit cookie");
     assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"), "{csrf_cookie}");
 
     let sent =
@@ -50,12 +51,12 @@ async fn the_emailed_link_signs_in_once_with_a_safe_cookie() {
     let signed = web.post(&path, &[("csrf", &page.csrf())]).await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
     assert_eq!(signed.location(), Some("/"));
-    let cookie = signed.set_cookie("vigie_session").expect("a session cookie");
+    let cookie = signed.set_cookie("__Host-vigie_session").expect("a session cookie");
     for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/;", "Max-Age=2592000"] {
         assert!(cookie.contains(flag), "{flag} in {cookie}");
     }
     // The cookie is a random secret, stored only as its hash.
-    let token = web.cookie("vigie_session").unwrap().to_owned();
+    let token = web.cookie("__Host-vigie_session").unwrap().to_owned();
     assert_eq!(token.len(), 64);
     let session =
         stack.store().session(&TokenHash::of(&token)).await.unwrap().expect("stored under its hash");
@@ -71,7 +72,7 @@ async fn the_emailed_link_signs_in_once_with_a_safe_cookie() {
     let used = other.use_link(&path).await;
     assert_eq!(used.status, StatusCode::GONE);
     assert!(used.body.contains("Lien expiré ou déjà utilisé"), "{}", used.body);
-    assert!(used.set_cookie("vigie_session").is_none());
+    assert!(used.set_cookie("__Host-vigie_session").is_none());
 }
 
 #[tokio::test]
@@ -133,7 +134,7 @@ async fn an_expired_link_is_refused_with_a_clear_page() {
     assert_eq!(reply.status, StatusCode::GONE);
     assert!(reply.body.contains("15 minutes"), "{}", reply.body);
     assert!(reply.body.contains("/signin"), "offers a new link");
-    assert!(web.cookie("vigie_session").is_none());
+    assert!(web.cookie("__Host-vigie_session").is_none());
 
     // A token that was never issued, or is not even a token.
     let forged = web.use_link(&format!("/signin/{}", "0".repeat(64))).await;
@@ -146,19 +147,19 @@ async fn a_forged_cookie_is_anonymous_and_signing_out_ends_the_session() {
     let stack = Stack::demo().await;
     let mut web = WebClient::new(&stack);
 
-    web.set_cookie("vigie_session", &"a".repeat(64));
+    web.set_cookie("__Host-vigie_session", &"a".repeat(64));
     let page = web.get("/settings").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), Some("/signin"));
     let api = web.get("/api/sms-preview?text=x").await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
     assert_eq!(api.json()["error"], "signed_out");
-    web.set_cookie("vigie_session", "<script>");
+    web.set_cookie("__Host-vigie_session", "<script>");
     assert_eq!(web.get("/").await.status, StatusCode::SEE_OTHER);
 
     web.forget_cookies();
     web.sign_in(&stack, "Karim").await;
-    let token = web.cookie("vigie_session").unwrap().to_owned();
+    let token = web.cookie("__Host-vigie_session").unwrap().to_owned();
     let feed = web.get("/").await;
     assert_eq!(feed.status, StatusCode::OK);
 
@@ -167,11 +168,11 @@ async fn a_forged_cookie_is_anonymous_and_signing_out_ends_the_session() {
     let out = web.post("/signout", &[("csrf", &feed.csrf())]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(out.location(), Some("/signin?out=1"));
-    assert!(out.set_cookie("vigie_session").unwrap().contains("Max-Age=0"));
+    assert!(out.set_cookie("__Host-vigie_session").unwrap().contains("Max-Age=0"));
     assert!(stack.store().session(&TokenHash::of(&token)).await.unwrap().is_none());
 
     // The old cookie, replayed, is worth nothing.
-    web.set_cookie("vigie_session", &token);
+    web.set_cookie("__Host-vigie_session", &token);
     assert_eq!(web.get("/").await.status, StatusCode::SEE_OTHER);
     let signed_out = web.get("/signin?out=1").await;
     assert!(signed_out.body.contains("Vous êtes déconnecté"));
@@ -251,6 +252,7 @@ async fn under_cargo_lambda_every_link_carries_the_base_path() {
 
     let reply = web.sign_in(&stack, "Paul").await;
     assert_eq!(reply.location(), Some("/lambda-url/web/"));
+    // Served under a path over plain http: a `__Host-` name could not hold, so the plain one.
     let cookie = reply.set_cookie("vigie_session").unwrap();
     assert!(cookie.contains("Path=/lambda-url/web;"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http on this machine: no Secure flag ({cookie})");

@@ -101,7 +101,7 @@ async fn form(
     headers: HeaderMap,
     Query(query): Query,
 ) -> Result<Response, WebError> {
-    let (csrf, cookie) = anonymous_csrf(&headers);
+    let (csrf, cookie) = anonymous_csrf(&headers, state.site());
     let town = join::town(state.store(), query.text("town")).await?;
     let values = NewMember { sms_alerts: true, email_alerts: true, ..NewMember::default() };
     let page = join_page(&state, &ctx, csrf, town, None, values, Problems::default(), None).await?;

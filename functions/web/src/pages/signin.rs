@@ -69,7 +69,7 @@ async fn form(
     if signed.is_some() {
         return Ok(render::see_other(&state, "/"));
     }
-    let (csrf, cookie) = anonymous_csrf(&headers);
+    let (csrf, cookie) = anonymous_csrf(&headers, state.site());
     let page = signin_page(&state, &ctx, csrf, String::new(), None, query.checked("out"));
     let cookies = Cookies::new(state.site(), cookie.as_slice());
     Ok((cookies, render::ok(&page)?).into_response())
@@ -126,7 +126,7 @@ async fn link_page(
     if !is_token(&token) {
         return invalid_link(&state, &ctx, StatusCode::NOT_FOUND);
     }
-    let (csrf, cookie) = anonymous_csrf(&headers);
+    let (csrf, cookie) = anonymous_csrf(&headers, state.site());
     let t = ctx.lang.t();
     let page = LinkPage {
         chrome: Chrome::new(&state, &ctx, t.signin.link_title, Section::Other, None),
@@ -144,7 +144,7 @@ async fn use_link(
     Segments(token): Segments<String>,
     AnonymousForm(_): AnonymousForm,
 ) -> Result<Response, WebError> {
-    let previous = cookies::get(&headers, SESSION_COOKIE);
+    let previous = cookies::get_secret(&headers, state.site(), SESSION_COOKIE);
     match signin::use_link(state.store(), &token, previous).await {
         Ok(opened) => {
             let cookies = Cookies::new(state.site(), &[session_cookie(&opened)]);
@@ -176,6 +176,6 @@ async fn sign_out(
     CsrfForm(_): CsrfForm,
 ) -> Result<Response, WebError> {
     signin::sign_out(state.store(), &signed).await?;
-    let cookies = Cookies::new(state.site(), &[SetCookie::clear(SESSION_COOKIE)]);
+    let cookies = Cookies::new(state.site(), &[SetCookie::clear_secret(SESSION_COOKIE)]);
     Ok((cookies, render::see_other(&state, "/signin?out=1")).into_response())
 }
