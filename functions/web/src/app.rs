@@ -32,8 +32,6 @@ pub struct Site {
     /// `scheme://host[:port]`, lowercase: what a browser's `Origin` header says of the site's
     /// own pages.
     pub origin: String,
-    /// Plain http on this machine (`make run`, the tests).
-    pub local: bool,
 }
 
 impl Site {
@@ -54,14 +52,12 @@ impl Site {
         let origin = format!("{scheme}://{authority}").to_ascii_lowercase();
         let https = scheme.eq_ignore_ascii_case("https");
         let base_path = path.trim_end_matches('/').to_owned();
-        Self {
-            base_path,
-            base_url,
-            secure_cookies: !(http && loopback),
-            https,
-            origin,
-            local: http && loopback,
-        }
+        Self { base_path, base_url, secure_cookies: !(http && loopback), https, origin }
+    }
+
+    /// Plain http on this machine (`make run`, the tests): the one case without `Secure` cookies.
+    pub fn local(&self) -> bool {
+        !self.secure_cookies
     }
 
     /// Whether the secret cookies are named `__Host-…`: over https at the root of the host,
@@ -78,7 +74,7 @@ impl Site {
         if origin == self.origin {
             return true;
         }
-        self.local && Site::from_base_url(&origin).local && port_of(&origin) == port_of(&self.origin)
+        self.local() && Site::from_base_url(&origin).local() && port_of(&origin) == port_of(&self.origin)
     }
 
     /// The `Path` attribute of the site's cookies.
@@ -100,10 +96,7 @@ impl Site {
 /// The port of `scheme://host[:port]`, if it says one.
 fn port_of(origin: &str) -> Option<&str> {
     let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(':') && port.bytes().all(|b| b.is_ascii_digit()) => Some(port),
-        _ => None,
-    }
+    authority.rsplit_once(':').map(|(_, port)| port).filter(|port| port.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Shared by every request: the store, the mailer, the configuration, where the site lives.
@@ -226,7 +219,7 @@ mod tests {
     fn own_origin_and_host_cookies() {
         let aws = Site::from_base_url("https://abc.execute-api.eu-west-3.amazonaws.com/");
         assert_eq!(aws.origin, "https://abc.execute-api.eu-west-3.amazonaws.com");
-        assert!(aws.https && aws.host_cookies() && !aws.local);
+        assert!(aws.https && aws.host_cookies() && !aws.local());
         assert!(aws.is_own_origin("https://ABC.execute-api.eu-west-3.amazonaws.com"));
         for foreign in [
             "https://evil.example",
@@ -241,7 +234,7 @@ mod tests {
         assert!(!Site::from_base_url("https://example.org/vigie").host_cookies());
 
         let local = Site::from_base_url("http://127.0.0.1:9000/lambda-url/web");
-        assert!(local.local && !local.https && !local.host_cookies());
+        assert!(local.local() && !local.https && !local.host_cookies());
         assert!(local.is_own_origin("http://127.0.0.1:9000"));
         assert!(local.is_own_origin("http://localhost:9000"));
         assert!(!local.is_own_origin("http://localhost:9001"));

@@ -18,7 +18,6 @@ pub static EN: Texts = Texts {
         signed_in_as: "Signed in as",
         footer_tagline: "vigie: alerts between neighbours, by text message and email.",
         footer_emergency: "In an emergency, call 17 (police) or 112.",
-        language_name: "English",
         switch_to: "Lire en français",
     },
     common: Common {
@@ -73,7 +72,6 @@ pub static EN: Texts = Texts {
         all_communities: "All",
         filter_label: "Communities",
         report_link: "Delivery report",
-        source_label: "Source",
         sending: "Sending…",
     },
     alerts: Alerts {

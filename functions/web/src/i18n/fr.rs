@@ -18,7 +18,6 @@ pub static FR: Texts = Texts {
         signed_in_as: "Connecté en tant que",
         footer_tagline: "vigie : les alertes entre voisins, par SMS et par e-mail.",
         footer_emergency: "En cas d'urgence, appelez le 17 (police) ou le 112.",
-        language_name: "Français",
         switch_to: "Read in English",
     },
     common: Common {
@@ -73,7 +72,6 @@ pub static FR: Texts = Texts {
         all_communities: "Toutes",
         filter_label: "Communautés",
         report_link: "Rapport d'envoi",
-        source_label: "Source",
         sending: "Envoi en cours…",
     },
     alerts: Alerts {

@@ -345,7 +345,6 @@ pub struct Frame {
     pub signed_in_as: &'static str,
     pub footer_tagline: &'static str,
     pub footer_emergency: &'static str,
-    pub language_name: &'static str,
     pub switch_to: &'static str,
 }
 
@@ -410,7 +409,6 @@ pub struct Feed {
     pub all_communities: &'static str,
     pub filter_label: &'static str,
     pub report_link: &'static str,
-    pub source_label: &'static str,
     pub sending: &'static str,
 }
 
