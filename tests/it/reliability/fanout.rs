@@ -177,15 +177,23 @@ async fn each_invocation_pacing_itself_alone_is_throttled() {
     let mut relay = stack.relay_with(vigie_tests::fan_out_invoker(&environments)).await;
     let police = stack.phone("Police");
     let Handled::Alerted(_) = stack.text(&police, "Accident sur la départementale").await else { panic!() };
-    drain_until_quiet(&mut relay).await;
+    let drained = drain_until_quiet(&mut relay).await;
     assert!(environments.most_in_flight() >= 2);
     let throttled = stack.send_quota().stats.sms_throttled.load(std::sync::atomic::Ordering::Relaxed);
     assert!(throttled > 0, "twice the quota is throttled");
     // Nobody was texted twice for it (throttled sends are released and sent again later).
     let outbox = stack.outbox().await;
     let mut sms = counts_by_recipient(&outbox).0;
-    assert_eq!(sms.remove(police.as_str()), Some(2), "one count per alert");
-    assert!(sms.len() == 60 && sms.values().all(|n| *n == 1), "{sms:?}");
+    let counts = sms.remove(police.as_str()).unwrap_or(0);
+    let twice: Vec<_> = sms.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "texted more than once: {twice:?} ({drained:?})");
+    // Nobody is left out silently either. On a loaded machine the throttling can outlast the
+    // record's retries (MaximumRetryAttempts: 5, backoff 0.1 s to 1.6 s): the relay then gives
+    // the record up to the on-failure queue, as Lambda would, and its alarm fires. That is the
+    // very reason the pacing is shared now; with it (above) every record goes through.
+    let given_up = drained.sent_to_on_failure > 0;
+    assert!(sms.len() == 60 || given_up, "{} of 60 texted, no record given up: {drained:?}", sms.len());
+    assert!(counts == 2 || (given_up && counts < 2), "{counts} counts for the 2 alerts: {drained:?}");
 }
 
 #[tokio::test]
