@@ -60,6 +60,9 @@ pub struct Config {
     pub alerts_per_hour: u32,
     /// Join requests the public form takes from one source address per hour.
     pub join_requests_per_ip_per_hour: u32,
+    /// Sign-in link requests the page takes from one source address per hour, whatever the
+    /// addresses typed.
+    pub signin_links_per_ip_per_hour: u32,
     /// The countries members' numbers may be in, and the only ones vigie ever texts
     /// (`SMS_COUNTRIES`, calling codes; France and overseas France by default).
     pub sms_countries: AllowedCountries,
@@ -180,6 +183,8 @@ impl Config {
             emails_per_second: rate("EMAILS_PER_SECOND", 14)?,
             alerts_per_hour: number("ALERTS_PER_HOUR", 5)?.min(u32::MAX as usize) as u32,
             join_requests_per_ip_per_hour: number("JOIN_REQUESTS_PER_IP_PER_HOUR", 10)?.min(u32::MAX as usize)
+                as u32,
+            signin_links_per_ip_per_hour: number("SIGNIN_LINKS_PER_IP_PER_HOUR", 30)?.min(u32::MAX as usize)
                 as u32,
             sms_countries,
             reply_caps,

@@ -1,6 +1,6 @@
 //! The public join form takes at most `JOIN_REQUESTS_PER_IP_PER_HOUR` requests an hour from one
-//! source address: the address API Gateway saw (`requestContext.http.sourceIp`), never a header
-//! the client writes. Requests reach the web function as on Lambda: an API Gateway HTTP API
+//! source address, the sign-in form `SIGNIN_LINKS_PER_IP_PER_HOUR`: the address API Gateway saw
+//! (`requestContext.http.sourceIp`), never a header the client writes. Requests reach the web function as on Lambda: an API Gateway HTTP API
 //! event (payload 2.0) turned into a request by `lambda_http`, answered by the router in-process.
 
 use std::time::Duration;
@@ -79,13 +79,18 @@ impl Visitor {
     }
 
     async fn arrive(router: &axum::Router, source_ip: &str) -> Visitor {
+        Self::open(router, source_ip, "/join").await
+    }
+
+    /// Someone at `source_ip` with the form of `path` open.
+    async fn open(router: &axum::Router, source_ip: &str, path: &str) -> Visitor {
         let mut visitor = Visitor {
             router: router.clone(),
             source_ip: source_ip.to_owned(),
             cookies: Vec::new(),
             csrf: String::new(),
         };
-        let form = visitor.call(gateway_event("GET", "/join", source_ip, &[], &[], None)).await;
+        let form = visitor.call(gateway_event("GET", path, source_ip, &[], &[], None)).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
         visitor.cookies = form
             .headers
@@ -113,6 +118,16 @@ impl Visitor {
         let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
         all.extend_from_slice(headers);
         self.call(gateway_event("POST", "/join", &self.source_ip, &all, &self.cookies, Some(body))).await
+    }
+
+    /// Asks for a sign-in link for `email`.
+    async fn sign_in(&self, email: &str) -> Reply {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("csrf", self.csrf.as_str()), ("email", email)])
+            .finish();
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        self.call(gateway_event("POST", "/signin", &self.source_ip, &headers, &self.cookies, Some(body)))
+            .await
     }
 }
 
@@ -188,4 +203,40 @@ async fn an_ipv6_client_counts_by_its_64() {
     assert_eq!(elsewhere.ask("Camille", &[]).await.status, StatusCode::OK);
     let tilleuls = "les-tilleuls".parse().unwrap();
     assert_eq!(stack.store().join_requests(&tilleuls).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn sign_in_links_are_limited_per_network_whatever_the_addresses() {
+    // One network spraying addresses (to find out which are members', or to flood them): each
+    // address is within its own 5 links an hour, the network is not.
+    let mut stack = Stack::start_with(|c| c.signin_links_per_ip_per_hour = 3).await;
+    stack.seed(DEMO_SEED).await;
+    let router = web::router(stack.web_state(Duration::ZERO));
+    let member = "marie.lefevre@example.org";
+    let sprayer = Visitor::open(&router, "203.0.113.9", "/signin").await;
+    for email in ["inconnu1@example.net", "inconnu2@example.net", "karim.benali@example.org"] {
+        let sent = sprayer.sign_in(email).await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    }
+    // The fourth, a member's address: refused before it is read, and the page says why (which
+    // tells nothing of the address: the same for a stranger's).
+    let refused = sprayer.sign_in(member).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(
+        refused.body.contains("depuis votre connexion au cours de la dernière heure"),
+        "{}",
+        refused.body
+    );
+    let stranger = sprayer.sign_in("inconnu3@example.net").await;
+    assert_eq!((stranger.status, stranger.body.len()), (refused.status, refused.body.len()));
+    let emails = |outbox: &infra::outbox::Outbox, to: &str| {
+        outbox.emails.iter().filter(|e| e.to.iter().any(|t| t == to)).count()
+    };
+    let outbox = stack.outbox().await;
+    assert_eq!(emails(&outbox, "karim.benali@example.org"), 1, "the member within the budget got a link");
+    assert_eq!(emails(&outbox, member), 0, "nothing sent past the network's budget");
+    // Marie, at home on another network, gets her link.
+    let marie = Visitor::open(&router, "198.51.100.20", "/signin").await;
+    assert_eq!(marie.sign_in(member).await.status, StatusCode::OK);
+    assert_eq!(emails(&stack.outbox().await, member), 1);
 }

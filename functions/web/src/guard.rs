@@ -8,8 +8,9 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
-use vigie::domain::Community;
+use vigie::domain::{Community, SourceIp};
 
 use crate::api::ApiError;
 use crate::app::AppState;
@@ -162,5 +163,26 @@ impl FromRequestParts<AppState> for Referent {
         }
         let community = signed.communities.first().cloned().ok_or(WebError::Forbidden)?;
         Ok(Referent { signed, community })
+    }
+}
+
+/// The address a request came from: `requestContext.http.sourceIp`, which API Gateway takes
+/// from the connection itself. Never a header such as `X-Forwarded-For`, which the client
+/// writes (API Gateway only appends to it). `None` off API Gateway (a local `axum::serve`).
+/// For the per-network limits of the anonymous forms (join, sign-in).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<SourceIp>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(context)) => {
+                context.http.source_ip.as_deref().and_then(|ip| SourceIp::parse(ip).ok())
+            }
+            _ => None,
+        };
+        Ok(Self(ip))
     }
 }

@@ -129,6 +129,19 @@ impl Chrome {
     }
 }
 
+/// The answer to an anonymous form sent too often (429): `body` says what was limited.
+pub fn too_many(state: &AppState, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
+    let t = ctx.lang.t();
+    let message = MessagePage {
+        chrome: Chrome::new(state, ctx, t.common.limited_title, Section::Other, None),
+        heading: t.common.limited_title.to_owned(),
+        body: body.to_owned(),
+        link_href: state.site().href("/signin"),
+        link_label: t.common.back_home,
+    };
+    page(StatusCode::TOO_MANY_REQUESTS, &message)
+}
+
 /// A rendered page with its status.
 pub fn page(status: StatusCode, template: &impl Template) -> Result<Response, WebError> {
     Ok((status, Html(template.render()?)).into_response())

@@ -84,7 +84,7 @@ pub async fn ask<S: Membership + Limits + Sync>(store: &S, ask: Ask<'_>) -> Resu
             return Err(Problem::Invalid { member, no_community: community.is_none() });
         }
     };
-    if !store.within_limit(&ip_limit_key(ask.from), ask.per_ip_per_hour, HOUR).await? {
+    if !store.within_limit(&super::network_limit_key("join", ask.from), ask.per_ip_per_hour, HOUR).await? {
         let from = ask.from.map_or_else(|| "unknown".to_owned(), SourceIp::masked);
         warn!(community = %community.id, %from, per_hour = ask.per_ip_per_hour, "join request refused: too many from this address");
         return Err(Problem::FromAddressLimited);
@@ -111,13 +111,4 @@ pub async fn ask<S: Membership + Limits + Sync>(store: &S, ask: Ask<'_>) -> Resu
     store.add_join_request(&request).await?;
     info!(community = %community.id, request = %request.request_id, "join request received");
     Ok(request)
-}
-
-/// The rate-limit key of the join requests from `ip` (hashed: the limits never hold an
-/// address). Requests whose address is unknown share one budget.
-fn ip_limit_key(ip: Option<&SourceIp>) -> String {
-    match ip {
-        Some(ip) => format!("join-ip#{}", TokenHash::of(&ip.network()).as_str()),
-        None => "join-ip#unknown".to_owned(),
-    }
 }

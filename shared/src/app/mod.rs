@@ -11,3 +11,15 @@ pub mod members;
 pub mod neighbours;
 pub mod settings;
 pub mod signin;
+
+use crate::domain::SourceIp;
+use crate::model::TokenHash;
+
+/// The rate-limit key of what `kind` of request came from `ip`'s network (hashed: the limits
+/// never hold an address). Requests whose address is unknown (off API Gateway) share one budget.
+fn network_limit_key(kind: &str, ip: Option<&SourceIp>) -> String {
+    match ip {
+        Some(ip) => format!("{kind}-ip#{}", TokenHash::of(&ip.network()).as_str()),
+        None => format!("{kind}-ip#unknown"),
+    }
+}

@@ -1,7 +1,8 @@
 //! Signing in without a password: a one-time link by email opens a session.
 //!
 //! What holds whatever the door: a link works once and for [`LINK_TTL`]; one address gets at
-//! most [`LINKS_PER_HOUR`] links; nothing the caller sees tells whether an address is a
+//! most [`LINKS_PER_HOUR`] links, one network at most `SIGNIN_LINKS_PER_IP_PER_HOUR` requests
+//! (whatever the addresses); nothing the caller sees tells whether an address is a
 //! member's (the outcome of [`request_link`] is for the logs); links and sessions are stored
 //! only as the hash of their secret.
 
@@ -11,7 +12,7 @@ use tracing::{debug, info, instrument, warn};
 
 use crate::adapters::now_ms;
 use crate::compose;
-use crate::domain::{Community, CommunityId, Email, Member, Role, TimeZoneId};
+use crate::domain::{Community, CommunityId, Email, Member, Role, SourceIp, TimeZoneId};
 use crate::model::{Session, TokenHash};
 use crate::ports::{Limits, Mailer, MemberLookup, SendError, Sessions, StoreError};
 use crate::secret::{is_token, random_token, same_secret};
@@ -31,6 +32,10 @@ pub enum LinkRequest {
     Sent,
     /// More than [`LINKS_PER_HOUR`] for this address: nothing sent.
     RateLimited,
+    /// More requests from this network this hour than [`LinkAsk::per_ip_per_hour`], whatever
+    /// the addresses: nothing sent, nothing looked up. The one outcome the visitor is told (it
+    /// says nothing of the address).
+    FromNetworkLimited,
     /// No member has this address: nothing sent.
     NoSuchMember,
 }
@@ -50,20 +55,40 @@ pub enum Problem {
     Store(#[from] StoreError),
 }
 
-/// Emails a sign-in link to `email` if it is a member's and the address has links left this
-/// hour. `link_url` makes the link's address from its secret.
-#[instrument(skip_all, fields(email = %email.masked()))]
+/// A request for a sign-in link.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkAsk<'a> {
+    /// The service's From address.
+    pub sender: &'a Email,
+    /// The address typed.
+    pub email: &'a Email,
+    /// Where the request came from (the connection's address), when known.
+    pub from: Option<&'a SourceIp>,
+    /// Requests one network may send an hour (`SIGNIN_LINKS_PER_IP_PER_HOUR`).
+    pub per_ip_per_hour: u32,
+}
+
+/// Emails a sign-in link to `email` if it is a member's, the address has links left this hour
+/// and its network requests left. `link_url` makes the link's address from its secret.
+#[instrument(skip_all, fields(email = %ask.email.masked()))]
 pub async fn request_link<S, M>(
     store: &S,
     mailer: &M,
-    sender: &Email,
-    email: &Email,
+    ask: LinkAsk<'_>,
     link_url: impl FnOnce(&str) -> String,
 ) -> Result<LinkRequest, Problem>
 where
     S: Limits + MemberLookup + Sessions + Sync,
     M: Mailer + Sync,
 {
+    let LinkAsk { sender, email, from, per_ip_per_hour } = ask;
+    // First, and whatever the address: one network spraying addresses is stopped before any is
+    // looked up (a mail bomb of many members, or a probe of which addresses are).
+    if !store.within_limit(&super::network_limit_key("signin", from), per_ip_per_hour, HOUR).await? {
+        let from = from.map_or_else(|| "unknown".to_owned(), SourceIp::masked);
+        warn!(%from, per_hour = per_ip_per_hour, "sign-in links rate-limited for this network");
+        return Ok(LinkRequest::FromNetworkLimited);
+    }
     // Keyed by a hash: the limits table never holds an address.
     let key = format!("signin#{}", TokenHash::of(email.as_str()).as_str());
     if !store.within_limit(&key, LINKS_PER_HOUR, HOUR).await? {

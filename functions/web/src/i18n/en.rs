@@ -24,6 +24,8 @@ pub static EN: Texts = Texts {
         form_has_errors: "The form has errors:",
         invalid_email: "This email address is not valid. Example: marie@example.org",
         back_home: "Back to the home page",
+        limited_title: "Too many requests",
+        limited_network_body: "Too many requests were sent from your connection in the last hour. Try again in an hour.",
     },
     member: MemberForm {
         first_name_label: "First name",
@@ -198,9 +200,7 @@ pub static EN: Texts = Texts {
         sent_title: "Request sent",
         sent_body: "The community's referent will review your request. Once approved, you will receive the alerts and can sign in to the website with your email address.",
         no_towns: "No town is registered yet.",
-        limited_title: "Too many requests",
         limited_body: "Too many requests were sent for these details or this community today. Try again tomorrow.",
-        limited_ip_body: "Too many requests were sent from your connection in the last hour. Try again in an hour.",
     },
 };
 

@@ -24,6 +24,8 @@ pub static FR: Texts = Texts {
         form_has_errors: "Le formulaire contient des erreurs :",
         invalid_email: "Cette adresse e-mail n'est pas valide. Exemple : marie@exemple.fr",
         back_home: "Retour à l'accueil",
+        limited_title: "Trop de demandes",
+        limited_network_body: "Trop de demandes ont été envoyées depuis votre connexion au cours de la dernière heure. Réessayez dans une heure.",
     },
     member: MemberForm {
         first_name_label: "Prénom",
@@ -198,9 +200,7 @@ pub static FR: Texts = Texts {
         sent_title: "Demande envoyée",
         sent_body: "Le référent de la communauté va examiner votre demande. S'il l'accepte, vous recevrez les alertes, et pourrez vous connecter au site avec votre adresse e-mail.",
         no_towns: "Aucune commune n'est encore inscrite.",
-        limited_title: "Trop de demandes",
         limited_body: "Trop de demandes ont été envoyées pour ces coordonnées ou cette communauté aujourd'hui. Réessayez demain.",
-        limited_ip_body: "Trop de demandes ont été envoyées depuis votre connexion au cours de la dernière heure. Réessayez dans une heure.",
     },
 };
 

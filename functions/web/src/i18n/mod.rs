@@ -354,6 +354,9 @@ pub struct Common {
     pub form_has_errors: &'static str,
     pub invalid_email: &'static str,
     pub back_home: &'static str,
+    /// An anonymous form (join, sign-in) sent too often from one network.
+    pub limited_title: &'static str,
+    pub limited_network_body: &'static str,
 }
 
 /// A member's details, as the settings, the referent's form and the join form ask for them, and what can be wrong with them.
@@ -556,10 +559,7 @@ pub struct Join {
     pub sent_title: &'static str,
     pub sent_body: &'static str,
     pub no_towns: &'static str,
-    pub limited_title: &'static str,
     pub limited_body: &'static str,
-    /// One address sent the most join requests allowed in an hour.
-    pub limited_ip_body: &'static str,
 }
 
 #[cfg(test)]

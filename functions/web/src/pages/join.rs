@@ -3,21 +3,20 @@
 //! address or a number is already a member's.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
-use lambda_http::request::RequestContext;
 use vigie::app::join::{self, Problem};
-use vigie::domain::{Community, SourceIp};
+use vigie::domain::Community;
 use vigie::ports::Membership;
 
 use crate::app::AppState;
 use crate::cookies::Cookies;
 use crate::error::WebError;
 use crate::forms::{FormData, Query};
-use crate::guard::AnonymousForm;
+use crate::guard::{AnonymousForm, ClientAddress};
 use crate::pages::admin::{NewMember, Problems};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::anonymous_csrf;
@@ -108,16 +107,6 @@ async fn form(
     Ok((Cookies::new(state.site(), cookie.as_slice()), render::ok(&page)?).into_response())
 }
 
-/// The address a request came from: `requestContext.http.sourceIp`, which API Gateway takes
-/// from the connection itself. Never a header such as `X-Forwarded-For`, which the client
-/// writes (API Gateway only appends to it). `None` off API Gateway (a local `axum::serve`).
-fn source_ip(context: Option<&RequestContext>) -> Option<SourceIp> {
-    match context? {
-        RequestContext::ApiGatewayV2(context) => SourceIp::parse(context.http.source_ip.as_deref()?).ok(),
-        _ => None,
-    }
-}
-
 fn values_of(form: &FormData) -> NewMember {
     NewMember {
         first_name: form.text("first_name").chars().take(200).collect(),
@@ -134,7 +123,7 @@ fn values_of(form: &FormData) -> NewMember {
 async fn send(
     State(state): State<AppState>,
     ctx: Ctx,
-    context: Option<Extension<RequestContext>>,
+    ClientAddress(from): ClientAddress,
     AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
     let t = ctx.lang.t();
@@ -142,7 +131,6 @@ async fn send(
     let town = join::town(state.store(), form.text("town")).await?;
     let values = values_of(&form);
     let chosen = form.get("community").filter(|c| !c.is_empty());
-    let from = source_ip(context.as_ref().map(|Extension(context)| context));
     let ask = join::Ask {
         town: town.as_deref(),
         community: chosen,
@@ -160,8 +148,10 @@ async fn send(
                 join_page(&state, &ctx, csrf, town, chosen, values, problems, community_problem).await?;
             return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        Err(Problem::FromAddressLimited) => return limited(&state, &ctx, t.join.limited_ip_body),
-        Err(Problem::Limited) => return limited(&state, &ctx, t.join.limited_body),
+        Err(Problem::FromAddressLimited) => {
+            return render::too_many(&state, &ctx, t.common.limited_network_body);
+        }
+        Err(Problem::Limited) => return render::too_many(&state, &ctx, t.join.limited_body),
         Err(Problem::Store(err)) => return Err(err.into()),
     }
     let page = MessagePage {
@@ -172,17 +162,4 @@ async fn send(
         link_label: t.common.back_home,
     };
     render::ok(&page)
-}
-
-/// The answer to a refused request: `body` says why.
-fn limited(state: &AppState, ctx: &Ctx, body: &str) -> Result<Response, WebError> {
-    let t = ctx.lang.t();
-    let page = MessagePage {
-        chrome: Chrome::new(state, ctx, t.join.limited_title, Section::Other, None),
-        heading: t.join.limited_title.to_owned(),
-        body: body.to_owned(),
-        link_href: state.site().href("/signin"),
-        link_label: t.common.back_home,
-    };
-    render::page(StatusCode::TOO_MANY_REQUESTS, &page)
 }

@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::time::Instant;
 use tracing::warn;
-use vigie::app::signin::{self, Problem};
+use vigie::app::signin::{self, LinkRequest, Problem};
 use vigie::domain::{Email, redact};
 
 use crate::app::AppState;
 use crate::cookies::{self, Cookies, SetCookie, is_token};
 use crate::error::WebError;
 use crate::forms::{Query, Segments};
-use crate::guard::{AnonymousForm, CsrfForm};
+use crate::guard::{AnonymousForm, ClientAddress, CsrfForm};
 use crate::render::{self, Chrome, Ctx, MessagePage, Section};
 use crate::session::{MaybeSigned, SESSION_COOKIE, Signed, anonymous_csrf, session_cookie};
 
@@ -80,6 +80,7 @@ async fn form(
 async fn request_link(
     State(state): State<AppState>,
     ctx: Ctx,
+    ClientAddress(from): ClientAddress,
     AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, WebError> {
     let started = Instant::now();
@@ -89,14 +90,27 @@ async fn request_link(
         let page = signin_page(&state, &ctx, csrf, email, Some(ctx.lang.t().common.invalid_email), false);
         return render::page(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let sender = &state.config().sender_email;
+    let ask = signin::LinkAsk {
+        sender: &state.config().sender_email,
+        email: &email,
+        from: from.as_ref(),
+        per_ip_per_hour: state.config().signin_links_per_ip_per_hour,
+    };
     let link_url = |token: &str| state.site().url(&format!("/signin/{token}"));
-    if let Err(err) = signin::request_link(state.store(), state.mailer(), sender, &email, link_url).await {
-        // Never told to the visitor: that would say the address is registered.
-        warn!(error = %redact(&err.to_string()), "sign-in link not sent");
-    }
+    let limited = match signin::request_link(state.store(), state.mailer(), ask, link_url).await {
+        Ok(outcome) => outcome == LinkRequest::FromNetworkLimited,
+        Err(err) => {
+            // Never told to the visitor: that would say the address is registered.
+            warn!(error = %redact(&err.to_string()), "sign-in link not sent");
+            false
+        }
+    };
     tokio::time::sleep_until(started + state.signin_floor()).await;
     let t = ctx.lang.t();
+    if limited {
+        // Counted before the address is read: it says nothing of it.
+        return render::too_many(&state, &ctx, t.common.limited_network_body);
+    }
     let page = MessagePage {
         chrome: Chrome::new(&state, &ctx, t.signin.sent_title, Section::Other, None),
         heading: t.signin.sent_title.to_owned(),
