@@ -231,6 +231,18 @@ async fn alerts_of(store: &DynamoStore, member: &Member, submission: &str) -> us
 async fn signing_in_and_raising_alerts_from_the_page_and_the_api_record_each_alert_once() {
     let mut scene = Scene::start().await;
 
+    // One sign-in email refused by SES whatever the dice (the seeded dice alone may spare the
+    // few emails of this test): the page answers the same, no link arrives, asking again works.
+    scene.proxy.set_rate(0.0);
+    scene.proxy.refuse_calls_with(Some("ToAddresses"));
+    let marie_email = scene.stack.email("Marie");
+    let mut refused = WebClient::new(&scene.stack);
+    let (_, asked) =
+        fill_in(&mut refused, &mut scene.answers, "/signin", "/signin", &[("email", &marie_email)]).await;
+    assert_eq!(asked.status, StatusCode::OK, "the same answer when the email fails: {}", asked.body);
+    assert_eq!(signin_path(&scene.stack, &marie_email).await, None, "an email SES refused sent no link");
+    scene.proxy.refuse_calls_with(None);
+
     // From the page: the form, the confirmation step, then the same submission until it is
     // recorded, then once more (a second press, a reload): no second alert.
     let mut web = scene.signed_in("Marie").await;
