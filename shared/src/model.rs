@@ -100,6 +100,11 @@ impl TokenHash {
         Self(crate::secret::hex(digest))
     }
 
+    /// A hash as the store keeps it.
+    pub(crate) fn stored(hex: String) -> Self {
+        Self(hex)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -109,6 +114,20 @@ impl std::fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
     }
+}
+
+/// A number a member typed as theirs, waiting for the code texted to it
+/// ([`crate::app::phone`]): until the code comes back, the member's number is the one before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingPhone {
+    pub phone: PhoneNumber,
+    /// The hash of the code texted; `None` when the number was another member's: its owner was
+    /// told, no code went out, and none matches.
+    pub code: Option<TokenHash>,
+    /// Codes typed so far.
+    pub tries: u32,
+    /// Epoch ms after which no code is taken.
+    pub until_ms: i64,
 }
 
 /// A signed-in browser.

@@ -29,8 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::domain::{Email, OriginationIdentity};
-use crate::ports::{Mailer, RateLedger, SendError, StoreError};
+use crate::domain::{Email, OriginationIdentity, PhoneNumber};
+use crate::ports::{Mailer, RateLedger, SendError, StoreError, Texter};
 
 /// The deadline Lambda gave an invocation (`deadline_ms`, milliseconds since the epoch, as
 /// `lambda_runtime::Context::deadline`), if it is one: `None` when it is 0 or already past when
@@ -465,6 +465,34 @@ impl<M: Mailer + Sync> Mailer for PacedMailer<M> {
             .await
             .map_err(|e| SendError::Transient(e.to_string()))?;
         self.mailer.send_raw(to, mime).await
+    }
+}
+
+/// A texter whose every SMS waits for its slots of an SMS quota (one per part, ordinary
+/// priority), at most `patience`: past it the SMS fails for now rather than keeping its caller
+/// waiting.
+#[derive(Clone, Debug)]
+pub struct PacedTexter<T> {
+    texter: T,
+    pacer: Pacer,
+    patience: Duration,
+}
+
+impl<T> PacedTexter<T> {
+    pub fn new(texter: T, pacer: Pacer, patience: Duration) -> Self {
+        Self { texter, pacer, patience }
+    }
+}
+
+impl<T: Texter + Sync> Texter for PacedTexter<T> {
+    async fn send_sms(&self, to: &PhoneNumber, body: &str) -> Result<String, SendError> {
+        let not_after = Instant::now() + self.patience;
+        let parts = crate::domain::count_segments(body).segments as u32;
+        self.pacer
+            .take(parts, Priority::Ordinary, Some(not_after))
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        self.texter.send_sms(to, body).await
     }
 }
 

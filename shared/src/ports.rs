@@ -9,8 +9,8 @@ use crate::domain::{
 };
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts,
-    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, ReceiptRecorded, Recipient, Recorded, Session,
-    Task, TokenHash,
+    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, PendingPhone, ReceiptRecorded, Recipient,
+    Recorded, Session, Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -242,6 +242,38 @@ pub trait Sessions {
     /// The session, `None` if unknown or expired.
     fn session(&self, hash: &TokenHash) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
     fn end_session(&self, hash: &TokenHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Numbers waiting for the code texted to them ([`crate::app::phone`]), one per member.
+pub trait PhoneCodes {
+    /// Stores `pending` as `member`'s number waiting for its code, in place of any before it.
+    fn put_pending_phone(
+        &self,
+        member: MemberId,
+        pending: &PendingPhone,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The number `member` waits to confirm; `None` when there is none or its time is over.
+    fn pending_phone(
+        &self,
+        member: MemberId,
+    ) -> impl Future<Output = Result<Option<PendingPhone>, StoreError>> + Send;
+    /// Counts one wrong code against the pending number, if it has time and fewer than
+    /// `max_tries` tries: the pending number as it is after, `None` when no try was left.
+    fn count_wrong_code(
+        &self,
+        member: MemberId,
+        max_tries: u32,
+    ) -> impl Future<Output = Result<Option<PendingPhone>, StoreError>> + Send;
+    /// Marks the pending number as confirmed by the right `code`, if it is still the code kept,
+    /// with time and fewer than `max_tries` wrong tries (or if it was marked so before: a retry).
+    /// False when it was not.
+    fn accept_pending_phone(
+        &self,
+        member: MemberId,
+        code: &TokenHash,
+        max_tries: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn drop_pending_phone(&self, member: MemberId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Fixed-window rate limits.

@@ -87,7 +87,13 @@ impl Stack {
     /// own rights, a sign-in request taking at least `signin_floor`.
     pub fn web_state(&self, signin_floor: Duration) -> web::AppState {
         let adapters = self.adapters_of(crate::WEB);
-        web::AppState::with_signin_floor(adapters.store, adapters.mailer, self.config.clone(), signin_floor)
+        web::AppState::with_signin_floor(
+            adapters.store,
+            adapters.mailer,
+            adapters.replier,
+            self.config.clone(),
+            signin_floor,
+        )
     }
 }
 
@@ -226,4 +232,23 @@ pub async fn signin_path(stack: &Stack, email: &str) -> Option<String> {
     let start = text.find(&base)?;
     let token: String = text[start + base.len()..].chars().take_while(char::is_ascii_hexdigit).collect();
     Some(format!("/signin/{token}"))
+}
+
+/// The code of the newest confirmation SMS texted to `number` (E.164): the first run of exactly
+/// six digits in it, as a person reads it.
+pub async fn code_texted_to(stack: &Stack, number: &str) -> Option<String> {
+    let outbox = stack.outbox().await;
+    let sms = outbox.sms_to(number).filter(|sms| sms.body.contains("code de confirmation")).last()?;
+    sms.body.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() == 6).map(str::to_owned)
+}
+
+impl WebClient {
+    /// Types on the settings page the code texted to `number` (E.164), as its owner would:
+    /// answers the page's reply (a redirect when the number is confirmed).
+    pub async fn confirm_number(&mut self, stack: &Stack, number: &str) -> Reply {
+        let code = code_texted_to(stack, number).await.expect("a confirmation code was texted");
+        let page = self.get("/settings").await;
+        let csrf = page.csrf();
+        self.post("/settings/phone", &[("csrf", &csrf), ("code", &code)]).await
+    }
 }

@@ -6,16 +6,21 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use vigie::adapters::{DynamoStore, SesMailer};
+use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
 use vigie::config::Config;
-use vigie::pace::{PacedMailer, Rates};
+use vigie::pace::{PacedMailer, PacedTexter, Rates};
 
 use crate::{api, forms, frame, pages};
 
 /// The web function's mailer: sign-in links wait for their slot of the account's email quota,
-/// shared with the fan-out, at most [`SIGNIN_EMAIL_PATIENCE`]. It sends no SMS itself (the
-/// fan-out does), so it builds no SNS client at cold start.
+/// shared with the fan-out, at most [`SIGNIN_EMAIL_PATIENCE`].
 pub type WebMailer = PacedMailer<SesMailer>;
+
+/// The web function's texter: the only texts it sends are the confirmation codes of numbers
+/// typed on the page ([`vigie::app::phone`]), from the shared number (so a reply reaches vigie),
+/// each waiting for its slots of the shared number's quota, at most [`CODE_SMS_PATIENCE`].
+/// Alerts go out from the fan-out.
+pub type WebTexter = PacedTexter<SnsTexter>;
 
 /// Where the site lives, derived once from `PUBLIC_BASE_URL`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +116,7 @@ pub struct AppState {
 struct Inner {
     store: DynamoStore,
     mailer: WebMailer,
+    texter: WebTexter,
     config: Config,
     site: Site,
     signin_floor: Duration,
@@ -121,28 +127,35 @@ struct Inner {
 /// reads the same as ever (the visitor asks again).
 pub const SIGNIN_EMAIL_PATIENCE: Duration = Duration::from_secs(5);
 
+/// How long a confirmation code waits for its slots of the shared number's SMS quota: past it,
+/// the page says the code could not be sent yet (the member asks again).
+pub const CODE_SMS_PATIENCE: Duration = Duration::from_secs(5);
+
 /// A sign-in request takes at least this long whether or not the address is registered, so its
 /// timing does not tell.
 pub const SIGNIN_FLOOR: Duration = Duration::from_millis(400);
 
 impl AppState {
-    /// The web function as it runs on Lambda: `ses` paced by the account's email quota, shared
-    /// through `store` with every other process.
-    pub fn new(store: DynamoStore, ses: SesMailer, config: Config) -> Self {
-        Self::with_signin_floor(store, ses, config, SIGNIN_FLOOR)
+    /// The web function as it runs on Lambda: `ses` paced by the account's email quota and `sns`
+    /// (from the shared number) by the shared number's SMS quota, both shared through `store`
+    /// with every other process.
+    pub fn new(store: DynamoStore, ses: SesMailer, sns: SnsTexter, config: Config) -> Self {
+        Self::with_signin_floor(store, ses, sns, config, SIGNIN_FLOOR)
     }
 
     /// As [`AppState::new`], with another minimum duration of a sign-in request.
     pub fn with_signin_floor(
         store: DynamoStore,
         ses: SesMailer,
+        sns: SnsTexter,
         config: Config,
         signin_floor: Duration,
     ) -> Self {
         let rate = Rates::shared(&store, &config).email;
         let mailer = PacedMailer::new(ses, rate, SIGNIN_EMAIL_PATIENCE);
+        let texter = PacedTexter::new(sns, Rates::replies(&store, &config), CODE_SMS_PATIENCE);
         let site = Site::from_base_url(&config.public_base_url);
-        Self { inner: Arc::new(Inner { store, mailer, config, site, signin_floor }) }
+        Self { inner: Arc::new(Inner { store, mailer, texter, config, site, signin_floor }) }
     }
 
     pub fn store(&self) -> &DynamoStore {
@@ -151,6 +164,10 @@ impl AppState {
 
     pub fn mailer(&self) -> &WebMailer {
         &self.inner.mailer
+    }
+
+    pub fn texter(&self) -> &WebTexter {
+        &self.inner.texter
     }
 
     pub fn config(&self) -> &Config {

@@ -129,7 +129,8 @@ impl From<vigie::app::settings::Problem> for WebError {
         use vigie::app::settings::Problem;
         match problem {
             Problem::Invalid(_) => WebError::BadRequest("invalid settings"),
-            Problem::PhoneTaken => WebError::Register(RegisterError::PhoneTaken),
+            Problem::Code(vigie::app::phone::SendProblem::Store(err)) => WebError::Store(err),
+            Problem::Code(other) => WebError::Internal(other.to_string()),
             Problem::Register(err) => err.into(),
             Problem::Store(err) => WebError::Store(err),
         }

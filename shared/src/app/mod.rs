@@ -9,6 +9,7 @@ pub mod import;
 pub mod join;
 pub mod members;
 pub mod neighbours;
+pub mod phone;
 pub mod settings;
 pub mod signin;
 

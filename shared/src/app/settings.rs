@@ -1,9 +1,12 @@
 //! A member's own settings: first name, mobile number, who sees it, and how alerts reach them.
+//! A new number is not saved here: it gets a code ([`super::phone`]) and becomes the member's
+//! once the code is typed back.
 
 use tracing::info;
 
-use crate::domain::{AllowedCountries, DomainError, FirstName, Member};
-use crate::ports::{Membership, RegisterError, StoreError};
+use super::phone::{self, SendProblem};
+use crate::domain::{AllowedCountries, DomainError, FirstName, Member, PhoneNumber};
+use crate::ports::{Limits, MemberLookup, Membership, PhoneCodes, RegisterError, StoreError, Texter};
 
 /// The settings as typed (the page's form, or the API's patch applied to the current ones).
 #[derive(Clone, Debug, Default)]
@@ -35,24 +38,39 @@ pub enum Invalid {
 pub enum Problem {
     #[error("invalid settings: {0:?}")]
     Invalid(Vec<Invalid>),
-    #[error("this phone number already belongs to a member")]
-    PhoneTaken,
+    /// The new number's code was not sent; nothing was saved.
+    #[error(transparent)]
+    Code(SendProblem),
     #[error(transparent)]
     Register(RegisterError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Saves `member`'s settings: the profile and every membership follow; a new number is claimed,
-/// the old one released. Nothing is written when nothing changed. Answers the member as saved.
-/// A number must be of one of the `countries` (a number stored before the rule, kept as it is,
-/// is no longer texted: the fan-out skips it).
-pub async fn save<S: Membership + Sync>(
+/// The settings as saved.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub member: Member,
+    /// The new number typed, which a code was sent to: it is the member's once confirmed.
+    pub code_sent_to: Option<PhoneNumber>,
+}
+
+/// Saves `member`'s settings: the profile and every membership follow. A new number is texted
+/// a code first ([`phone::send_code`]) and stays apart until confirmed; if the code cannot be
+/// sent nothing is saved. Removing the number is immediate (its claim is released). Nothing is
+/// written when nothing changed. A number must be of one of the `countries` (a number stored
+/// before the rule, kept as it is, is no longer texted: the fan-out skips it).
+pub async fn save<S, T>(
     store: &S,
+    texter: &T,
     member: &Member,
     changes: &Changes,
     countries: &AllowedCountries,
-) -> Result<Member, Problem> {
+) -> Result<Saved, Problem>
+where
+    S: Limits + MemberLookup + Membership + PhoneCodes + Sync,
+    T: Texter + Sync,
+{
     let mut invalid = Vec::new();
     let first_name = FirstName::parse_chosen(&changes.first_name).map_err(|err| {
         invalid.push(match err {
@@ -77,6 +95,13 @@ pub async fn save<S: Membership + Sync>(
     let (Ok(first_name), Ok(phone), true) = (first_name, phone, invalid.is_empty()) else {
         return Err(Problem::Invalid(invalid));
     };
+    let (phone, code_sent_to) = match phone {
+        Some(new) if member.phone.as_ref() != Some(&new) => {
+            phone::send_code(store, texter, member, &new).await.map_err(Problem::Code)?;
+            (member.phone.clone(), Some(new))
+        }
+        same_or_none => (same_or_none, None),
+    };
     let updated = Member {
         first_name,
         phone,
@@ -89,10 +114,9 @@ pub async fn save<S: Membership + Sync>(
     if &updated != member {
         match store.update_member(member, &updated).await {
             Ok(()) => info!(member = %updated.id, "settings saved"),
-            Err(RegisterError::PhoneTaken) => return Err(Problem::PhoneTaken),
             Err(RegisterError::Store(err)) => return Err(Problem::Store(err)),
             Err(err) => return Err(Problem::Register(err)),
         }
     }
-    Ok(updated)
+    Ok(Saved { member: updated, code_sent_to })
 }

@@ -91,6 +91,22 @@ pub fn rate_limited_reply() -> String {
         .to_owned()
 }
 
+/// The code texted to a number a member typed on the page, valid `minutes`.
+#[must_use]
+pub fn phone_code_sms(code: &str, minutes: u64) -> String {
+    format!(
+        "vigie : votre code de confirmation est {code}. Tapez-le sur la page vigie dans les {minutes} minutes. Ne le donnez à personne."
+    )
+}
+
+/// Texted to the owner of a number someone else typed on the page as theirs: the person who
+/// typed it is told only that a code was sent.
+#[must_use]
+pub fn phone_claimed_sms() -> String {
+    "vigie : quelqu'un a tapé votre numéro sur la page vigie. Il reste à vous et vous n'avez rien à faire : aucun code ne lui a été donné."
+        .to_owned()
+}
+
 /// `n` followed by `singular` or `plural`, as French puts it.
 fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", Language::French.plural(n, singular, plural))
@@ -137,6 +153,8 @@ fn our_texts() -> Vec<String> {
         too_long_reply(1),
         no_community_reply(),
         rate_limited_reply(),
+        phone_code_sms(ANY, 10),
+        phone_claimed_sms(),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -237,6 +255,8 @@ mod tests {
             too_long_reply(1000),
             no_community_reply(),
             rate_limited_reply(),
+            phone_code_sms("123456", 10),
+            phone_claimed_sms(),
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),

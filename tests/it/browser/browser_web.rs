@@ -10,6 +10,7 @@ use std::time::Duration;
 use infra::outbox::Outbox;
 use vigie_tests::Stack;
 use vigie_tests::browser::{Browser, Options, ServerHandle, bind, serve_on};
+use vigie_tests::web_client::code_texted_to;
 
 /// The demo town, its pages on a local port, and a phone-sized Chromium pointed at them.
 struct Site {
@@ -258,16 +259,26 @@ async fn a_resident_adds_a_number_and_stops_sms_alerts_in_the_settings() {
     assert!(b.is_checked("Par SMS").await);
     b.screenshot("settings").await;
 
-    // A number that is someone else's is refused, clearly, next to the field.
+    // A number that is someone else's: the page answers as for any number (nothing tells whose
+    // it is), no code comes, and she keeps her settings as they were.
     b.fill("Numéro de mobile", "06 39 98 00 02").await;
     b.click_button("Enregistrer").await;
-    b.wait_for_text("Ce numéro est déjà celui d'un autre membre de vigie.").await;
+    b.wait_for_text("Un code de confirmation a été envoyé par SMS au 06 39 98 00 02").await;
+    b.click_button("Ne pas changer de numéro").await;
+    b.wait_for_text("Le numéro à confirmer est oublié").await;
+    assert_eq!(b.value("Numéro de mobile").await, "");
 
-    // Her own number, in the French way, and no SMS alerts; saved from the keyboard.
+    // Her own number, in the French way, and no SMS alerts; saved from the keyboard. The number
+    // is hers once she types the code it got.
     b.fill("Numéro de mobile", "06 39 98 01 23").await;
     b.uncheck("Par SMS").await;
     b.press_enter("Numéro de mobile").await;
-    b.wait_for_text("Vos réglages sont enregistrés.").await;
+    b.wait_for_text("Un code de confirmation a été envoyé par SMS au 06 39 98 01 23").await;
+    b.screenshot("settings-code").await;
+    let code = code_texted_to(&site.stack, "+33639980123").await.expect("a code texted");
+    b.fill("Code reçu par SMS", &code).await;
+    b.click_button("Confirmer ce numéro").await;
+    b.wait_for_text("Votre numéro est confirmé").await;
 
     // As saved, after a reload.
     b.goto("/settings").await;
@@ -281,7 +292,11 @@ async fn a_resident_adds_a_number_and_stops_sms_alerts_in_the_settings() {
     site.stack.text(&site.stack.phone("Marie"), "Fumée noire derrière le gymnase").await;
     relay.drain().await.unwrap();
     let outbox = site.stack.outbox().await;
-    assert_eq!(outbox.sms_to("+33639980123").count(), 0, "no SMS alerts: {outbox:#?}");
+    assert_eq!(
+        outbox.sms_to("+33639980123").filter(|sms| sms.body.contains("Fumée")).count(),
+        0,
+        "no SMS alerts: {outbox:#?}"
+    );
     assert_eq!(
         outbox.emails_to(&site.stack.email("Chloé")).filter(|e| e.subject.contains("Marie")).count(),
         1

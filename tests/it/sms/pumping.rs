@@ -62,11 +62,12 @@ async fn a_number_outside_the_allowed_countries_is_refused_at_every_door() {
         );
     }
     assert!(stack.store().member(stack.member("Chloé").id).await.unwrap().unwrap().phone.is_none());
-    // Overseas France is France: a Guadeloupe number is taken.
+    // Overseas France is France: a Guadeloupe number is taken, and texted its code.
     let patched =
         chloe.api(Method::PATCH, "/api/me", Some(serde_json::json!({"phone": "0690 12 34 56"}))).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
-    assert!(taken("+590690123456").await.is_some());
+    assert_eq!(patched.json()["phone_pending"], "+590690123456", "{}", patched.body);
+    assert_eq!(stack.outbox().await.sms_to("+590690123456").count(), 1, "its code");
 
     // The referent's form and POST /api/members.
     let mut marie = signed_in(&stack, "Marie").await;
@@ -124,7 +125,8 @@ async fn a_number_outside_the_allowed_countries_is_refused_at_every_door() {
     for phone in [BRITISH, COMOROS] {
         assert!(taken(phone).await.is_none(), "{phone} registered nowhere");
     }
-    assert!(stack.outbox().await.sms.is_empty(), "nothing texted");
+    let texted: Vec<String> = stack.outbox().await.sms.iter().map(|sms| sms.to.clone()).collect();
+    assert_eq!(texted, ["+590690123456"], "nothing texted but the Guadeloupe number's code");
 }
 
 /// Gives `name`'s member another number straight in the store, as a number stored before the

@@ -22,8 +22,8 @@ use vigie::domain::{
     AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, Member, MemberId,
     PhoneNumber, Role, UnsubscribeToken,
 };
-use vigie::model::{Alert, InboundMessageId, JoinRequest, Session, TokenHash};
-use vigie::ports::{AlertLog, Feed, MemberLookup, Membership, Sessions};
+use vigie::model::{Alert, InboundMessageId, JoinRequest, PendingPhone, Session, TokenHash};
+use vigie::ports::{AlertLog, Feed, MemberLookup, Membership, PhoneCodes, Sessions};
 use vigie_tests::web_client::{Reply, WebClient};
 use vigie_tests::{DEMO_SEED, Stack};
 
@@ -150,6 +150,9 @@ enum Case {
     AlertReport,
     Settings,
     SettingsSave,
+    SettingsConfirmPhone,
+    SettingsResendCode,
+    SettingsCancelPhone,
     Neighbours {
         filtered: bool,
     },
@@ -167,6 +170,9 @@ enum Case {
     ApiAlert,
     ApiMe,
     ApiPatchMe,
+    ApiConfirmPhone,
+    ApiResendCode,
+    ApiCancelPhone,
     ApiMembers {
         filtered: bool,
     },
@@ -222,6 +228,9 @@ const TABLE: &[Row] = &[
     // My settings: each their own.
     row("GET", "/settings", Case::Settings, [S, A, O, O, O, O, O]),
     row("POST", "/settings", Case::SettingsSave, [S, A, O, O, O, O, O]),
+    row("POST", "/settings/phone", Case::SettingsConfirmPhone, [S, A, O, O, O, O, O]),
+    row("POST", "/settings/phone/resend", Case::SettingsResendCode, [S, A, O, O, O, O, O]),
+    row("POST", "/settings/phone/cancel", Case::SettingsCancelPhone, [S, A, O, O, O, O, O]),
     row("GET", "/members", Case::Neighbours { filtered: true }, [S, A, N, A, N, A, N]),
     row("GET", "/members", Case::Neighbours { filtered: false }, [S, A, O, A, O, A, O]),
     // The referent's pages: their own community only; "not found" for another's ids.
@@ -239,6 +248,9 @@ const TABLE: &[Row] = &[
     row("GET", "/api/alerts/{id}", Case::ApiAlert, [U, A, N, A, N, A, N]),
     row("GET", "/api/me", Case::ApiMe, [U, A, O, O, O, O, O]),
     row("PATCH", "/api/me", Case::ApiPatchMe, [U, A, O, O, O, O, O]),
+    row("POST", "/api/me/phone", Case::ApiConfirmPhone, [U, A, O, O, O, O, O]),
+    row("POST", "/api/me/phone/resend", Case::ApiResendCode, [U, A, O, O, O, O, O]),
+    row("DELETE", "/api/me/phone/pending", Case::ApiCancelPhone, [U, A, O, O, O, O, O]),
     row("GET", "/api/members", Case::ApiMembers { filtered: true }, [U, A, N, A, N, A, N]),
     row("GET", "/api/members", Case::ApiMembers { filtered: false }, [U, A, O, A, O, A, O]),
     row("POST", "/api/members", Case::ApiAddMember, [U, F, F, A, O, F, F]),
@@ -309,6 +321,10 @@ enum Probe {
     /// This session is over (`None`: there was none).
     SessionEnded(Option<TokenHash>),
     EmailAlertsOff(MemberId),
+    /// More texts to this number than this.
+    Texted(String, usize),
+    /// This member has no number waiting for its code.
+    NothingPending(MemberId),
 }
 
 /// One cell, ready to send.
@@ -472,6 +488,28 @@ impl World {
         };
         self.store().add_join_request(&request).await.expect("fixture request");
         request.request_id
+    }
+
+    /// A number waiting for its code for Lucas and, when the caller is another member, one for
+    /// the caller too (so their request can succeed on their own): the code, and Lucas's number.
+    async fn pending_numbers(&mut self, caller: Caller) -> (String, PhoneNumber) {
+        let lucas = self.lucas().await;
+        let code = format!("{:06}", 100_000 + self.next());
+        let mut lucas_phone = None;
+        let me = self.current(caller).await.filter(|me| me.id != lucas.id);
+        for member in std::iter::once(&lucas).chain(me.as_ref()) {
+            let n = self.next();
+            let phone = self.fresh_phone(n);
+            let pending = PendingPhone {
+                phone: phone.clone(),
+                code: Some(vigie::app::phone::code_hash(member.id, &code)),
+                tries: 0,
+                until_ms: now_ms() + 600_000,
+            };
+            self.store().put_pending_phone(member.id, &pending).await.expect("store");
+            lucas_phone.get_or_insert(phone);
+        }
+        (code, lucas_phone.expect("Lucas's number"))
     }
 
     fn fresh_phone(&self, n: u32) -> PhoneNumber {
@@ -672,6 +710,47 @@ impl World {
                     ..plain("/settings", Probe::Profile(Box::new(self.lucas().await)))
                 }
             }
+            Case::SettingsConfirmPhone | Case::ApiConfirmPhone => {
+                let lucas = self.lucas().await;
+                let (code, _) = self.pending_numbers(caller).await;
+                if case == Case::ApiConfirmPhone {
+                    let body = Body::Json(json!({ "code": code }));
+                    Prepared { body, ..plain("/api/me/phone", Probe::Profile(Box::new(lucas))) }
+                } else {
+                    Prepared {
+                        body: form(&[("code", &code)]),
+                        place: Some(Place::Exactly("/settings?confirmed=1".into())),
+                        ..plain("/settings/phone", Probe::Profile(Box::new(lucas)))
+                    }
+                }
+            }
+            Case::SettingsResendCode | Case::ApiResendCode => {
+                let (_, phone) = self.pending_numbers(caller).await;
+                let texted = self.stack.outbox().await.sms_to(phone.as_str()).count();
+                let probe = Probe::Texted(phone.to_string(), texted);
+                if case == Case::ApiResendCode {
+                    plain("/api/me/phone/resend", probe)
+                } else {
+                    Prepared {
+                        body: form(&[]),
+                        place: Some(Place::Exactly("/settings?code=1".into())),
+                        ..plain("/settings/phone/resend", probe)
+                    }
+                }
+            }
+            Case::SettingsCancelPhone | Case::ApiCancelPhone => {
+                self.pending_numbers(caller).await;
+                let probe = Probe::NothingPending(self.lucas().await.id);
+                if case == Case::ApiCancelPhone {
+                    plain("/api/me/phone/pending", probe)
+                } else {
+                    Prepared {
+                        body: form(&[]),
+                        place: Some(Place::Exactly("/settings?cancelled=1".into())),
+                        ..plain("/settings/phone/cancel", probe)
+                    }
+                }
+            }
             Case::Neighbours { filtered } => {
                 let path = if filtered { format!("/members?c={TILLEULS}") } else { "/members".to_owned() };
                 plain(&path, Probe::Shows("Jeanne M.".into()))
@@ -803,6 +882,8 @@ impl World {
             Probe::EmailAlertsOff(id) => {
                 store.member(*id).await.expect("store").is_some_and(|m| !m.email_alerts)
             }
+            Probe::Texted(number, before) => self.stack.outbox().await.sms_to(number).count() > *before,
+            Probe::NothingPending(id) => store.pending_phone(*id).await.expect("store").is_none(),
         }
     }
 
@@ -1090,7 +1171,8 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
             }
         }
     }
-    // Nothing was sent but the sign-in links asked for (the web function sends no SMS at all).
+    // Nothing was sent but the sign-in links and the confirmation codes asked for (the web
+    // function texts nothing else).
     let sent = world.stack.outbox().await;
     let emails: Vec<String> = sent.emails[sent_before.emails.len()..]
         .iter()
@@ -1099,7 +1181,7 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
     let links = world.links.get() - links_before;
     if emails.len() != links
         || emails.iter().any(|e| !e.contains("connexion"))
-        || sent.sms.len() != sent_before.sms.len()
+        || sent.sms[sent_before.sms.len()..].iter().any(|sms| !sms.body.contains("code de confirmation"))
     {
         failures.push(format!(
             "sent {} SMS and these emails, for {links} sign-in links asked: {emails:#?}",

@@ -15,7 +15,7 @@ use vigie::adapters::DynamoStore;
 use vigie::domain::{Member, PhoneNumber};
 use vigie::ports::{Feed, MemberLookup, Roster};
 use vigie_tests::Stack;
-use vigie_tests::web_client::{Reply, WebClient, signin_path};
+use vigie_tests::web_client::{Reply, WebClient, code_texted_to, signin_path};
 
 /// The share of calls the proxy fails while signing in: the SDK tries each call 3 times, so
 /// about one call in 40 reaches the web function as a failure (sign-in links are limited to 5
@@ -296,8 +296,8 @@ async fn settings_are_saved_whole_or_not_at_all() {
     let karim = direct.member(scene.stack.member("Karim").id).await.unwrap().expect("Karim");
     let old_phone = karim.phone.clone().expect("Karim has a number");
 
-    // The page: a new number, shown to neighbours, no SMS alerts. Each try that answers
-    // "unavailable" must have changed nothing.
+    // The page: shown to neighbours, no SMS alerts. Each try that answers "unavailable" must
+    // have changed nothing.
     let answers = &mut scene.answers;
     let page = until_answered!(answers, "settings page", web.get("/settings").await);
     assert_eq!(page.status, StatusCode::OK);
@@ -305,7 +305,7 @@ async fn settings_are_saved_whole_or_not_at_all() {
     let fields = [
         ("csrf", csrf.as_str()),
         ("first_name", "Karim"),
-        ("phone", "06 12 34 56 78"),
+        ("phone", old_phone.as_str()),
         ("email_alerts", "on"),
     ];
     let mut tries = 0;
@@ -321,6 +321,40 @@ async fn settings_are_saved_whole_or_not_at_all() {
     };
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     assert_eq!(saved.location(), Some("/settings?saved=1"));
+    let stored = direct.member(karim.id).await.unwrap().expect("Karim");
+    assert!(!stored.hide_phone && !stored.sms_alerts && stored.email_alerts);
+    let karim = stored;
+
+    // A new number: its code is asked once without faults (the limits on codes count every
+    // request, answered or not: `web_settings` tests them), then typed while calls fail. Each
+    // try that answers "unavailable" leaves the number as it was, or wholly the new one.
+    scene.proxy.set_rate(0.0);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("first_name", "Karim"),
+        ("phone", "06 12 34 56 78"),
+        ("email_alerts", "on"),
+    ];
+    let asked = web.post("/settings", &fields).await;
+    assert_eq!(asked.location(), Some("/settings?code=1"), "{}", asked.body);
+    let code = code_texted_to(&scene.stack, "+33612345678").await.expect("a code texted");
+    scene.proxy.set_rate(FAULT_RATE);
+    let answers = &mut scene.answers;
+    let mut tries = 0;
+    let confirmed = loop {
+        let reply = web.post("/settings/phone", &[("csrf", csrf.as_str()), ("code", code.as_str())]).await;
+        if !answers.unavailable(&reply, "confirming the number") {
+            break reply;
+        }
+        let stored = direct.member(karim.id).await.unwrap().unwrap();
+        assert!(
+            stored == karim || stored.phone.as_ref().map(|p| p.as_str()) == Some("+33612345678"),
+            "{stored:?}"
+        );
+        tries += 1;
+        assert!(tries < TRIES, "confirming the number: still unavailable");
+    };
+    assert_eq!(confirmed.location(), Some("/settings?confirmed=1"), "{}", confirmed.body);
 
     // All of it, everywhere: the profile, the membership the fan-out reads, the numbers.
     let new_phone = PhoneNumber::parse("+33612345678").unwrap();

@@ -121,8 +121,13 @@ async fn errors_are_pages_and_never_internal_text() {
     let mut config = stack.config.clone();
     config.tables.ledger = "no-such-table".into();
     let adapters = stack.adapters_with(vigie_tests::WEB, &config);
-    let state =
-        web::AppState::with_signin_floor(adapters.store, adapters.mailer, config, std::time::Duration::ZERO);
+    let state = web::AppState::with_signin_floor(
+        adapters.store,
+        adapters.mailer,
+        adapters.replier,
+        config,
+        std::time::Duration::ZERO,
+    );
     let mut broken = WebClient::with_router(web::router(state));
     broken.set_cookie("__Host-vigie_session", &"a".repeat(64));
     let reply = broken.get("/").await;

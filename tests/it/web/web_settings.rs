@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use vigie::ports::MemberLookup;
-use vigie_tests::web_client::WebClient;
+use vigie_tests::web_client::{WebClient, code_texted_to};
 use vigie_tests::{Handled, Stack};
 
 /// The settings form as it stands, with some fields changed.
@@ -36,11 +36,12 @@ async fn post_settings(web: &mut WebClient, fields: &[(String, String)]) -> vigi
 }
 
 #[tokio::test]
-async fn a_french_number_is_stored_in_e164_and_a_taken_one_is_refused() {
+async fn a_new_number_is_hers_only_once_she_types_the_code_texted_to_it() {
     let stack = Stack::demo().await;
     let mut web = WebClient::new(&stack);
     web.sign_in(&stack, "Chloé").await;
     let chloe = stack.member("Chloé").id;
+    let phone_of = |m: vigie::domain::Member| m.phone.map(|p| p.as_str().to_owned());
 
     let page = web.get("/settings").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -48,38 +49,89 @@ async fn a_french_number_is_stored_in_e164_and_a_taken_one_is_refused() {
     assert_eq!(page.field("phone").as_deref(), Some(""), "Chloé has no number yet");
     assert!(page.body.contains(&stack.email("Chloé")));
 
+    // A number typed (in the French way, stored in E.164) gets a code; it is not hers yet.
     let saved = post_settings(&mut web, &fields_of(&page, &[("phone", Some("06 12 34 56 78"))])).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    assert_eq!(saved.location(), Some("/settings?saved=1"));
-    let member = stack.store().member(chloe).await.unwrap().unwrap();
-    assert_eq!(member.phone.as_ref().map(|p| p.as_str()), Some("+33612345678"));
-    let shown = web.get("/settings?saved=1").await;
-    assert!(shown.body.contains("Vos réglages sont enregistrés."));
+    assert_eq!(saved.location(), Some("/settings?code=1"));
+    assert_eq!(
+        phone_of(stack.store().member(chloe).await.unwrap().unwrap()),
+        None,
+        "not hers before the code"
+    );
+    let texts: Vec<String> = stack.outbox().await.sms_to("+33612345678").map(|s| s.body.clone()).collect();
+    assert_eq!(texts.len(), 1, "one code texted: {texts:?}");
+    assert!(texts[0].contains("code de confirmation") && texts[0].contains("10 minutes"), "{}", texts[0]);
+    let shown = web.get("/settings?code=1").await;
+    assert!(
+        shown.body.contains("Un code de confirmation a été envoyé par SMS au 06 12 34 56 78"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains(r#"name="code""#));
+    assert_eq!(shown.field("phone").as_deref(), Some(""), "the form shows her number, still none");
+    // Not hers yet: a text from it is a stranger's.
+    assert!(!matches!(stack.text("+33612345678", "Colis volé devant le 3").await, Handled::Alerted(_)));
+
+    // A wrong code: refused, tries counted; then the right one.
+    let csrf = shown.csrf();
+    let right = code_texted_to(&stack, "+33612345678").await.unwrap();
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let refused = web.post("/settings/phone", &[("csrf", &csrf), ("code", wrong)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Ce n&#39;est pas le code envoyé. Encore 2 essais."), "{}", refused.body);
+    assert_eq!(phone_of(stack.store().member(chloe).await.unwrap().unwrap()), None);
+    let confirmed = web.confirm_number(&stack, "+33612345678").await;
+    assert_eq!(confirmed.location(), Some("/settings?confirmed=1"), "{}", confirmed.body);
+    assert_eq!(
+        phone_of(stack.store().member(chloe).await.unwrap().unwrap()).as_deref(),
+        Some("+33612345678")
+    );
+    let shown = web.get("/settings?confirmed=1").await;
+    assert!(shown.body.contains("Votre numéro est confirmé"));
     assert_eq!(shown.field("phone").as_deref(), Some("06 12 34 56 78"));
+    assert!(!shown.body.contains(r#"name="code""#), "nothing waits any more");
     // The new number is hers: texting from it raises an alert as Chloé.
     assert!(matches!(stack.text("+33612345678", "Colis volé devant le 3").await, Handled::Alerted(_)));
 
-    // Karim's number: refused, with a clear message, the form as typed.
+    // Karim's number: the page answers as for any number, Chloé gets no code, Karim is told,
+    // and no code she could type makes it hers.
     let page = web.get("/settings").await;
-    let taken = post_settings(
+    let claimed = post_settings(
         &mut web,
         &fields_of(&page, &[("phone", Some("06.39.98.00.02")), ("first_name", Some("Chloé G."))]),
     )
     .await;
-    assert_eq!(taken.status, StatusCode::CONFLICT);
-    assert!(
-        taken.body.contains("Ce numéro est déjà celui d&#39;un autre membre")
-            || taken.body.contains("Ce numéro est déjà celui d'un autre membre"),
-        "{}",
-        taken.body
-    );
-    assert_eq!(taken.field("phone").as_deref(), Some("06.39.98.00.02"));
-    assert_eq!(taken.field("first_name").as_deref(), Some("Chloé G."));
+    assert_eq!(claimed.location(), Some("/settings?code=1"), "the same answer as a free number");
+    let karim: Vec<String> = stack.outbox().await.sms_to("+33639980002").map(|s| s.body.clone()).collect();
+    assert_eq!(karim.len(), 1, "{karim:?}");
+    assert!(karim[0].contains("quelqu'un a tapé votre numéro") && !karim[0].contains("code de confirmation"));
+    assert_eq!(code_texted_to(&stack, "+33639980002").await, None, "no code went to Karim's phone");
+    for guess in ["000000", "123456", "999999"] {
+        let page = web.get("/settings").await;
+        let reply = web.post("/settings/phone", &[("csrf", &page.csrf()), ("code", guess)]).await;
+        assert!(reply.status.is_client_error(), "{guess}: {}", reply.status);
+    }
     let member = stack.store().member(chloe).await.unwrap().unwrap();
-    assert_eq!(member.phone.as_ref().map(|p| p.as_str()), Some("+33612345678"), "nothing changed");
-    assert_eq!(member.first_name.as_str(), "Chloé");
+    assert_eq!(member.phone.as_ref().map(|p| p.as_str()), Some("+33612345678"), "her number is unchanged");
+    assert_eq!(member.first_name.as_str(), "Chloé G.", "the rest of the form is saved");
+    assert_eq!(
+        stack
+            .store()
+            .member_by_phone(&"+33639980002".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name
+            .as_str(),
+        "Karim"
+    );
+    let page = web.get("/settings").await;
+    let cancelled = web.post("/settings/phone/cancel", &[("csrf", &page.csrf())]).await;
+    assert_eq!(cancelled.location(), Some("/settings?cancelled=1"));
+    assert!(!web.get("/settings").await.body.contains(r#"name="code""#));
 
     // A malformed number or name.
+    let page = web.get("/settings").await;
     let bad = post_settings(&mut web, &fields_of(&page, &[("phone", Some("12345"))])).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -89,7 +141,7 @@ async fn a_french_number_is_stored_in_e164_and_a_taken_one_is_refused() {
     let bad = post_settings(&mut web, &fields_of(&page, &[("first_name", Some("  "))])).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    // Removing the number is allowed: she has an email address.
+    // Removing the number is at once: she has an email address.
     let cleared = post_settings(&mut web, &fields_of(&page, &[("phone", Some(""))])).await;
     assert_eq!(cleared.status, StatusCode::SEE_OTHER);
     assert!(stack.store().member(chloe).await.unwrap().unwrap().phone.is_none());
@@ -97,6 +149,85 @@ async fn a_french_number_is_stored_in_e164_and_a_taken_one_is_refused() {
         stack.store().member_by_phone(&"+33612345678".parse().unwrap()).await.unwrap().is_none(),
         "released"
     );
+}
+
+#[tokio::test]
+async fn codes_are_limited_and_spent_after_three_wrong_tries() {
+    let stack = Stack::demo().await;
+    let mut web = WebClient::new(&stack);
+    web.sign_in(&stack, "Chloé").await;
+    let chloe = stack.member("Chloé").id;
+
+    let page = web.get("/settings").await;
+    let saved = post_settings(&mut web, &fields_of(&page, &[("phone", Some("06 12 34 56 79"))])).await;
+    assert_eq!(saved.location(), Some("/settings?code=1"));
+    // Three wrong codes spend it: the right one is then refused too.
+    let right = code_texted_to(&stack, "+33612345679").await.unwrap();
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for left in [2, 1] {
+        let page = web.get("/settings").await;
+        let reply = web.post("/settings/phone", &[("csrf", &page.csrf()), ("code", wrong)]).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(reply.body.contains(&format!("Encore {left} essai")), "{}", reply.body);
+    }
+    let page = web.get("/settings").await;
+    let reply = web.post("/settings/phone", &[("csrf", &page.csrf()), ("code", wrong)]).await;
+    assert_eq!(reply.status, StatusCode::GONE, "the third wrong try spends the code");
+    let page = web.get("/settings").await;
+    let reply = web.post("/settings/phone", &[("csrf", &page.csrf()), ("code", &right)]).await;
+    assert_eq!(reply.status, StatusCode::GONE, "{}", reply.body);
+    assert!(reply.body.contains("demandez-en un nouveau"));
+    assert!(stack.store().member(chloe).await.unwrap().unwrap().phone.is_none());
+
+    // A new code (the second this hour), then the right one works.
+    let page = web.get("/settings").await;
+    let resent = web.post("/settings/phone/resend", &[("csrf", &page.csrf())]).await;
+    assert_eq!(resent.location(), Some("/settings?code=1"), "{}", resent.body);
+    assert_eq!(stack.outbox().await.sms_to("+33612345679").count(), 2);
+    assert_eq!(web.confirm_number(&stack, "+33612345679").await.location(), Some("/settings?confirmed=1"));
+
+    // Three codes an hour per member: a fourth is refused, and nothing is texted.
+    let page = web.get("/settings").await;
+    let third = post_settings(&mut web, &fields_of(&page, &[("phone", Some("06 12 34 56 80"))])).await;
+    assert_eq!(third.location(), Some("/settings?code=1"));
+    let page = web.get("/settings").await;
+    let fourth = web.post("/settings/phone/resend", &[("csrf", &page.csrf())]).await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(fourth.body.contains("Trop de codes"), "{}", fourth.body);
+    assert_eq!(stack.outbox().await.sms_to("+33612345680").count(), 1, "one code, not two");
+    let page = web.get("/settings").await;
+    let fifth = post_settings(&mut web, &fields_of(&page, &[("phone", Some("06 12 34 56 81"))])).await;
+    assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(stack.outbox().await.sms_to("+33612345681").count(), 0);
+    assert_eq!(
+        stack.store().member(chloe).await.unwrap().unwrap().phone.map(|p| p.as_str().to_owned()).as_deref(),
+        Some("+33612345679"),
+        "her confirmed number stays"
+    );
+}
+
+#[tokio::test]
+async fn nobody_can_make_vigie_text_one_number_more_than_five_times_a_day() {
+    // Several members typing the same stranger's number: five texts a day at most, whoever asks.
+    let stack = Stack::demo().await;
+    let stranger = "+33612345690";
+    let mut sent = 0;
+    for name in ["Chloé", "Marie", "Karim"] {
+        let mut web = WebClient::new(&stack);
+        web.sign_in(&stack, name).await;
+        for _ in 0..3 {
+            let page = web.get("/settings").await;
+            let reply =
+                post_settings(&mut web, &fields_of(&page, &[("phone", Some("06 12 34 56 90"))])).await;
+            if reply.location() == Some("/settings?code=1") {
+                sent += 1;
+            } else {
+                assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+            }
+        }
+    }
+    assert_eq!(sent, 5);
+    assert_eq!(stack.outbox().await.sms_to(stranger).count(), 5, "five texts, no more");
 }
 
 #[tokio::test]

@@ -4,12 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use vigie::app::settings::{self, Invalid, Problem};
-use vigie::domain::Member;
+use vigie::app::phone::{self, ConfirmProblem, SendProblem};
+use vigie::app::settings::{Invalid, Problem};
+use vigie::domain::{Member, PhoneNumber};
 
 use super::{ApiError, CommunityJson, double_option, not_null};
 use crate::app::AppState;
-use crate::guard::CsrfJson;
+use crate::guard::{CsrfHeader, CsrfJson};
 use crate::pages::members::DeliveryProblemJson;
 use crate::pages::settings::Values;
 use crate::session::Signed;
@@ -22,6 +23,9 @@ pub struct MeJson {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// A number typed as the member's, in E.164, waiting for the code texted to it
+    /// (`POST /api/me/phone`): until then `phone` is the number alerts go to.
+    pub phone_pending: Option<String>,
     pub hide_phone: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
@@ -36,13 +40,14 @@ pub struct MeJson {
 }
 
 impl MeJson {
-    fn of(member: &Member, signed: &Signed) -> Self {
+    fn of(member: &Member, pending: Option<&PhoneNumber>, signed: &Signed) -> Self {
         Self {
             id: member.id.to_string(),
             first_name: member.first_name.to_string(),
             last_name: member.last_name.to_string(),
             email: member.email.as_ref().map(ToString::to_string),
             phone: member.phone.as_ref().map(ToString::to_string),
+            phone_pending: pending.map(ToString::to_string),
             hide_phone: member.hide_phone,
             sms_alerts: member.sms_alerts,
             email_alerts: member.email_alerts,
@@ -57,11 +62,17 @@ impl MeJson {
             csrf: signed.session.csrf.clone(),
         }
     }
+
+    /// `member` as they see themselves, with the number they wait to confirm, if any.
+    async fn load(state: &AppState, member: &Member, signed: &Signed) -> Result<Self, ApiError> {
+        let pending = phone::pending(state.store(), member).await.map_err(|e| ApiError::Web(e.into()))?;
+        Ok(Self::of(member, pending.as_ref().map(|p| &p.phone), signed))
+    }
 }
 
 /// `GET /api/me`.
-pub(super) async fn get_me(State(_): State<AppState>, signed: Signed) -> Json<MeJson> {
-    Json(MeJson::of(&signed.member, &signed))
+pub(super) async fn get_me(State(state): State<AppState>, signed: Signed) -> Result<Json<MeJson>, ApiError> {
+    MeJson::load(&state, &signed.member, &signed).await.map(Json)
 }
 
 /// `PATCH /api/me`: the fields given change, the others stay. `phone: null` removes the number.
@@ -97,16 +108,67 @@ pub(super) async fn patch_me(
         sms_alerts: body.sms_alerts.unwrap_or(current.sms_alerts),
         email_alerts: body.email_alerts.unwrap_or(current.email_alerts),
     };
-    match settings::save(state.store(), &signed.member, &values.changes(), &state.config().sms_countries)
-        .await
-    {
-        Ok(member) => Ok(Json(MeJson::of(&member, &signed))),
+    match values.save(&state, &signed.member).await {
+        Ok(saved) => MeJson::load(&state, &saved.member, &signed).await.map(Json),
         Err(Problem::Invalid(invalid)) => {
             let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
             Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
         }
-        Err(Problem::PhoneTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "phone_taken")),
+        Err(Problem::Code(problem)) => Err(code_not_sent(problem)),
         Err(err) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// `POST /api/me/phone`: the code texted to the number waiting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneCodeJson {
+    pub code: String,
+}
+
+pub(super) async fn confirm_phone(
+    State(state): State<AppState>,
+    signed: Signed,
+    CsrfJson(body): CsrfJson<PhoneCodeJson>,
+) -> Result<Json<MeJson>, ApiError> {
+    match phone::confirm(state.store(), &signed.member, &body.code).await {
+        Ok(member) => MeJson::load(&state, &member, &signed).await.map(Json),
+        Err(ConfirmProblem::Wrong { .. }) => {
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"))
+        }
+        Err(ConfirmProblem::Gone) => Err(ApiError::Problem(StatusCode::GONE, "code_gone")),
+        Err(ConfirmProblem::Store(err)) => Err(ApiError::Web(err.into())),
+    }
+}
+
+/// `POST /api/me/phone/resend`: a new code for the number waiting.
+pub(super) async fn resend_code(
+    State(state): State<AppState>,
+    signed: Signed,
+    _: CsrfHeader,
+) -> Result<Json<MeJson>, ApiError> {
+    phone::resend_code(state.store(), state.texter(), &signed.member).await.map_err(code_not_sent)?;
+    MeJson::load(&state, &signed.member, &signed).await.map(Json)
+}
+
+/// `DELETE /api/me/phone/pending`: forgets the number waiting; `phone` stays as it is.
+pub(super) async fn cancel_phone(
+    State(state): State<AppState>,
+    signed: Signed,
+    _: CsrfHeader,
+) -> Result<Json<MeJson>, ApiError> {
+    phone::cancel(state.store(), &signed.member).await.map_err(|e| ApiError::Web(e.into()))?;
+    Ok(Json(MeJson::of(&signed.member, None, &signed)))
+}
+
+/// Why no code went out, as the API says it (`docs/openapi.yaml`).
+fn code_not_sent(problem: SendProblem) -> ApiError {
+    match problem {
+        SendProblem::TooMany => ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "too_many_codes"),
+        SendProblem::NothingPending => ApiError::Problem(StatusCode::CONFLICT, "no_pending_phone"),
+        // As any failure for now: the client tries again.
+        SendProblem::NotSent(_) => ApiError::Problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        SendProblem::Store(err) => ApiError::Web(err.into()),
     }
 }
 

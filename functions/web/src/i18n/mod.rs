@@ -275,6 +275,29 @@ impl Lang {
         }
     }
 
+    /// Said once a code went to the number `phone` typed (the same whoever holds it).
+    pub fn code_sent(self, phone: &str) -> String {
+        match self {
+            Lang::Fr => {
+                format!("Un code de confirmation a été envoyé par SMS au {phone}. Tapez-le ci-dessous.")
+            }
+            Lang::En => format!("A confirmation code was texted to {phone}. Type it below."),
+        }
+    }
+
+    pub fn wrong_code(self, tries_left: u32) -> String {
+        let n = tries_left as usize;
+        match self {
+            Lang::Fr => format!(
+                "Ce n'est pas le code envoyé. Encore {tries_left} {}.",
+                self.plural(n, "essai", "essais")
+            ),
+            Lang::En => {
+                format!("That is not the code sent. {tries_left} more {}.", self.plural(n, "try", "tries"))
+            }
+        }
+    }
+
     /// "3 mars 2026 à 14:05" / "3 March 2026, 14:05".
     pub fn date_time(self, day: u32, month: u32, year: i64, hour: u32, minute: u32) -> String {
         let index = month.clamp(1, 12) as usize - 1;
@@ -470,6 +493,19 @@ pub struct Settings {
     pub save: &'static str,
     pub saved: &'static str,
     pub contact_needed: &'static str,
+    /// The number typed, waiting for its code.
+    pub pending_title: &'static str,
+    pub code_label: &'static str,
+    pub code_hint: &'static str,
+    pub confirm: &'static str,
+    pub resend: &'static str,
+    pub cancel: &'static str,
+    pub confirmed: &'static str,
+    pub cancelled: &'static str,
+    /// The code's time or tries are over.
+    pub code_gone: &'static str,
+    pub too_many_codes: &'static str,
+    pub code_not_sent: &'static str,
 }
 
 /// The one-click unsubscribe page of the alert emails.

@@ -5,7 +5,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
+use vigie::app::phone::{self, ConfirmProblem, SendProblem};
 use vigie::app::settings::{self, Changes, Invalid, Problem};
 use vigie::domain::Member;
 
@@ -18,7 +19,11 @@ use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
 use crate::session::Signed;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/settings", get(show).post(save))
+    Router::new()
+        .route("/settings", get(show).post(save))
+        .route("/settings/phone", post(confirm))
+        .route("/settings/phone/resend", post(resend))
+        .route("/settings/phone/cancel", post(cancel))
 }
 
 /// The form as shown: the member's values, or what was typed when something was wrong.
@@ -53,6 +58,13 @@ impl Values {
         }
     }
 
+    /// Saves these values as `member`'s settings ([`settings::save`]: a new number gets its
+    /// code), for the page and the API alike.
+    pub async fn save(&self, state: &AppState, member: &Member) -> Result<settings::Saved, Problem> {
+        let countries = &state.config().sms_countries;
+        settings::save(state.store(), state.texter(), member, &self.changes(), countries).await
+    }
+
     fn from_form(form: &FormData) -> Self {
         Self {
             first_name: form.text("first_name").chars().take(200).collect(),
@@ -68,6 +80,8 @@ impl Values {
 pub struct Problems {
     pub first_name: Option<&'static str>,
     pub phone: Option<&'static str>,
+    /// What is wrong with the code typed, or with asking for one.
+    pub code: Option<String>,
 }
 
 impl Problems {
@@ -88,6 +102,43 @@ impl Problems {
     }
 }
 
+/// Why no code went out, and the answer's status; a store that failed is the frame's error page.
+fn code_not_sent(problem: SendProblem, lang: Lang) -> Result<(StatusCode, &'static str), WebError> {
+    let t = lang.t();
+    Ok(match problem {
+        SendProblem::TooMany => (StatusCode::TOO_MANY_REQUESTS, t.settings.too_many_codes),
+        SendProblem::NothingPending => (StatusCode::CONFLICT, t.settings.code_gone),
+        // The form stays as typed, with the words of the "unavailable" page.
+        SendProblem::NotSent(_) => (StatusCode::SERVICE_UNAVAILABLE, t.settings.code_not_sent),
+        SendProblem::Store(err) => return Err(err.into()),
+    })
+}
+
+/// What the page says after a redirect (`?saved=1`...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Notice {
+    #[default]
+    None,
+    Saved,
+    CodeSent,
+    Confirmed,
+    Cancelled,
+}
+
+impl Notice {
+    fn of(query: &crate::forms::FormData) -> Self {
+        [
+            ("saved", Self::Saved),
+            ("code", Self::CodeSent),
+            ("confirmed", Self::Confirmed),
+            ("cancelled", Self::Cancelled),
+        ]
+        .into_iter()
+        .find_map(|(name, notice)| query.checked(name).then_some(notice))
+        .unwrap_or_default()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
@@ -96,28 +147,42 @@ struct SettingsPage {
     values: Values,
     email: Option<String>,
     problems: Problems,
-    saved: bool,
+    /// The sentence of a redirect's notice, if any.
+    notice: Option<String>,
+    /// The number waiting for its code, as the member typed it.
+    pending: Option<String>,
     /// What the receipts said of the member's address and number, in sentences.
     delivery_notes: Vec<String>,
 }
 
-fn settings_page(
+async fn settings_page(
     state: &AppState,
     ctx: &Ctx,
     signed: &Signed,
     values: Values,
     problems: Problems,
-    saved: bool,
-) -> SettingsPage {
-    SettingsPage {
-        chrome: Chrome::new(state, ctx, ctx.lang.t().settings.title, Section::Settings, Some(signed)),
+    notice: Notice,
+) -> Result<SettingsPage, WebError> {
+    let t = ctx.lang.t();
+    let pending =
+        phone::pending(state.store(), &signed.member).await?.map(|pending| phone_display(&pending.phone));
+    let notice = match notice {
+        Notice::None => None,
+        Notice::Saved => Some(t.settings.saved.to_owned()),
+        Notice::CodeSent => pending.as_deref().map(|phone| ctx.lang.code_sent(phone)),
+        Notice::Confirmed => Some(t.settings.confirmed.to_owned()),
+        Notice::Cancelled => Some(t.settings.cancelled.to_owned()),
+    };
+    Ok(SettingsPage {
+        chrome: Chrome::new(state, ctx, t.settings.title, Section::Settings, Some(signed)),
         csrf: signed.session.csrf.clone(),
         values,
         email: signed.member.email.as_ref().map(ToString::to_string),
         problems,
-        saved,
+        notice,
+        pending,
         delivery_notes: delivery_notes(ctx.lang, &signed.home_time_zone(), &signed.member, true),
-    }
+    })
 }
 
 /// `GET /settings`.
@@ -128,11 +193,11 @@ async fn show(
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let values = Values::of(&signed.member);
-    render::ok(&settings_page(&state, &ctx, &signed, values, Problems::default(), query.checked("saved")))
+    render::ok(&settings_page(&state, &ctx, &signed, values, Problems::default(), Notice::of(&query)).await?)
 }
 
-/// `POST /settings`: saves the member's profile (every membership follows; a new number is
-/// claimed, the old one released).
+/// `POST /settings`: saves the member's profile (every membership follows). A new number gets
+/// a code and waits for it; removing the number releases it.
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -140,20 +205,68 @@ async fn save(
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
     let values = Values::from_form(&form);
-    let (status, problems) =
-        match settings::save(state.store(), &signed.member, &values.changes(), &state.config().sms_countries)
-            .await
-        {
-            Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
-            Err(Problem::Invalid(invalid)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
-            }
-            Err(Problem::PhoneTaken) => {
-                let problems =
-                    Problems { phone: Some(ctx.lang.t().member.phone_taken), ..Problems::default() };
-                (StatusCode::CONFLICT, problems)
-            }
-            Err(err) => return Err(err.into()),
-        };
-    render::page(status, &settings_page(&state, &ctx, &signed, values, problems, false))
+    let (status, problems) = match values.save(&state, &signed.member).await {
+        Ok(saved) if saved.code_sent_to.is_some() => {
+            return Ok(render::see_other(&state, "/settings?code=1"));
+        }
+        Ok(_) => return Ok(render::see_other(&state, "/settings?saved=1")),
+        Err(Problem::Invalid(invalid)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
+        }
+        Err(Problem::Code(problem)) => {
+            let (status, message) = code_not_sent(problem, ctx.lang)?;
+            (status, Problems { phone: Some(message), ..Problems::default() })
+        }
+        Err(err) => return Err(err.into()),
+    };
+    render::page(status, &settings_page(&state, &ctx, &signed, values, problems, Notice::None).await?)
+}
+
+/// `POST /settings/phone`: the code typed for the number waiting.
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    signed: Signed,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let typed: String = form.text("code").chars().take(32).collect();
+    let (status, message) = match phone::confirm(state.store(), &signed.member, &typed).await {
+        Ok(_) => return Ok(render::see_other(&state, "/settings?confirmed=1")),
+        Err(ConfirmProblem::Wrong { tries_left }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, ctx.lang.wrong_code(tries_left))
+        }
+        Err(ConfirmProblem::Gone) => (StatusCode::GONE, ctx.lang.t().settings.code_gone.to_owned()),
+        Err(ConfirmProblem::Store(err)) => return Err(err.into()),
+    };
+    let problems = Problems { code: Some(message), ..Problems::default() };
+    let values = Values::of(&signed.member);
+    render::page(status, &settings_page(&state, &ctx, &signed, values, problems, Notice::None).await?)
+}
+
+/// `POST /settings/phone/resend`: a new code for the number waiting.
+async fn resend(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    signed: Signed,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    let (status, problems) = match phone::resend_code(state.store(), state.texter(), &signed.member).await {
+        Ok(_) => return Ok(render::see_other(&state, "/settings?code=1")),
+        Err(problem) => {
+            let (status, message) = code_not_sent(problem, ctx.lang)?;
+            (status, Problems { code: Some(message.to_owned()), ..Problems::default() })
+        }
+    };
+    let values = Values::of(&signed.member);
+    render::page(status, &settings_page(&state, &ctx, &signed, values, problems, Notice::None).await?)
+}
+
+/// `POST /settings/phone/cancel`: forgets the number waiting; the member's number stays.
+async fn cancel(
+    State(state): State<AppState>,
+    signed: Signed,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    phone::cancel(state.store(), &signed.member).await?;
+    Ok(render::see_other(&state, "/settings?cancelled=1"))
 }
