@@ -13,7 +13,7 @@ export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
+.PHONY: help venv browser run-tools build test checks-then-tests test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
@@ -86,11 +86,15 @@ browser:
 test-rust: venv $(API_VENV)/.installed browser
 	cargo test --workspace
 
-# The tests and the deploy artifact side by side: the integration tests spend much of their time
-# waiting (on the emulator, on leases and send quotas), which the release build fills. Each
-# one's output is printed whole when it ends (--output-sync).
-test: lint check-template
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-rust package
+# The checks and tests on one side, the deploy artifact on the other, from the start: the
+# release build fills what the others leave of the two cores (the template checks run on one,
+# the integration tests spend much of their time waiting on the emulator, leases and send
+# quotas). Each side's output is printed whole when it ends (--output-sync).
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target checks-then-tests package
+
+checks-then-tests: lint check-template
+	@$(MAKE) --no-print-directory test-rust
 
 run: run-tools build
 	@infra/run.sh
