@@ -217,21 +217,18 @@ pub fn error_response(
     }
 }
 
-/// A number as people write it: French numbers in national form (`06 39 98 00 00`), others in
+/// A number as people write it: France's, overseas departments included, in national form
+/// (`06 39 98 00 00`, `06 90 12 34 56`), others in
 /// E.164.
 pub fn phone_display(phone: &vigie::domain::PhoneNumber) -> String {
-    let e164 = phone.as_str();
-    match e164.strip_prefix("+33") {
-        Some(national) if national.len() == 9 => {
-            let digits = format!("0{national}");
-            digits
-                .as_bytes()
-                .chunks(2)
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
-        _ => e164.to_owned(),
+    match phone.french_national() {
+        Some(digits) => digits
+            .as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => phone.as_str().to_owned(),
     }
 }
 

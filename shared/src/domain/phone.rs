@@ -80,6 +80,18 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// The number as French people write it (`0690123456`), when it is one of France's whose
+    /// national form [`PhoneNumber::parse`] reads back to it: mainland `+33` and the overseas
+    /// departments of [`OVERSEAS_PREFIXES`]. Other numbers have none (they are written in E.164).
+    #[must_use]
+    pub fn french_national(&self) -> Option<String> {
+        let digits = self.0.strip_prefix('+')?;
+        ["33", "262", "590", "594", "596"].iter().find_map(|code| {
+            let national = digits.strip_prefix(code).filter(|n| n.len() == 9 && !n.starts_with('0'))?;
+            (country_code_of_national(national) == *code).then(|| format!("0{national}"))
+        })
+    }
+
     /// A log-safe form: `+336******78`.
     #[must_use]
     pub fn masked(&self) -> String {
@@ -274,6 +286,28 @@ validated_string!(PhoneNumber: FromStr, Display);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn french_national_form_reads_back_to_the_same_number() {
+        for (e164, national) in [
+            ("+33612345678", Some("0612345678")),
+            ("+33639980001", Some("0639980001")),
+            ("+590690123456", Some("0690123456")),
+            ("+262692123456", Some("0692123456")),
+            ("+262639123456", Some("0639123456")),
+            ("+596696123456", Some("0696123456")),
+            // Not a French national number: written in E.164.
+            ("+262612345678", None),
+            ("+447700900123", None),
+            ("+508551234", None),
+        ] {
+            let number = super::PhoneNumber::parse(e164).unwrap();
+            assert_eq!(number.french_national().as_deref(), national, "{e164}");
+            if let Some(national) = national {
+                assert_eq!(super::PhoneNumber::parse(national).unwrap(), number, "{national} reads back");
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -68,6 +68,8 @@ async fn a_number_outside_the_allowed_countries_is_refused_at_every_door() {
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     assert_eq!(patched.json()["phone_pending"], "+590690123456", "{}", patched.body);
     assert_eq!(stack.outbox().await.sms_to("+590690123456").count(), 1, "its code");
+    let page = chloe.get("/settings").await;
+    assert!(page.body.contains("06 90 12 34 56"), "shown as it is written in Guadeloupe: {}", page.body);
 
     // The referent's form and POST /api/members.
     let mut marie = signed_in(&stack, "Marie").await;
