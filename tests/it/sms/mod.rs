@@ -1,6 +1,7 @@
 //! Texting the shared number: alerts, replies and keywords, origination identities and opt-outs,
 //! bad input, delivery receipts.
 
+mod abuse;
 mod bad_input;
 mod pumping;
 mod receipts;
