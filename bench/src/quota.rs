@@ -116,6 +116,7 @@ pub async fn measure(
         email: None,
         phone: Some(phone_of(2 * members_each + 1)?),
         hide_phone: false,
+        phone_confirmed: true,
         sms_alerts: true,
         email_alerts: false,
         role: Role::Police,

@@ -210,6 +210,9 @@ pub struct Recipient {
     /// The member hid their number from the other members: it is for the fan-out only.
     #[serde(default)]
     pub hide_phone: bool,
+    /// The number's owner agreed to texts ([`Member::phone_confirmed`]).
+    #[serde(default = "crate::domain::confirmed")]
+    pub phone_confirmed: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
     pub role: Role,
@@ -231,6 +234,7 @@ impl Recipient {
             email: member.email.clone(),
             phone: member.phone.clone(),
             hide_phone: member.hide_phone,
+            phone_confirmed: member.phone_confirmed,
             sms_alerts: member.sms_alerts,
             email_alerts: member.email_alerts,
             role: member.role,
@@ -240,9 +244,9 @@ impl Recipient {
         }
     }
 
-    /// The number to text, if the member gave one and left SMS alerts on.
+    /// The number to text, if the member gave one, its owner agreed, and SMS alerts are on.
     pub fn sms_target(&self) -> Option<&PhoneNumber> {
-        self.phone.as_ref().filter(|_| self.sms_alerts)
+        self.phone.as_ref().filter(|_| self.sms_alerts && self.phone_confirmed)
     }
 
     /// The address to email, if the member gave one and left email alerts on.

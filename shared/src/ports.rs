@@ -106,6 +106,13 @@ pub trait Settings {
         on: bool,
         inbound: &InboundMessageId,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    /// Takes the owner's yes to an invited number: confirmed, SMS alerts on, once per inbound
+    /// message.
+    fn accept_invitation(
+        &self,
+        member: &Member,
+        inbound: &InboundMessageId,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 }
 
 /// The alerts themselves.

@@ -139,6 +139,11 @@ pub enum Handled {
     Unknown {
         answered: bool,
     },
+    /// OUI (or START) from a number a referent added: its owner agreed, alerts reach it now.
+    InvitationAccepted,
+    /// Something else than OUI or STOP from a number a referent added: told how to say yes,
+    /// nothing raised.
+    NotYetConfirmed,
     /// Read, never answered nor acted on (see [`Ignored`]).
     Ignored(Ignored),
     /// Handled as said, but the reply was not sent: the member's replies of the day are spent
@@ -328,6 +333,9 @@ where
         }
         return Ok(Handled::Unknown { answered });
     };
+    if member.invited() {
+        return invited(deps, inbound, from, &member, body).await;
+    }
     match domain::classify(body) {
         Kind::Empty => reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,
         Kind::Help(language) => {
@@ -371,6 +379,54 @@ where
     }
 }
 
+/// A message from a number a referent added, before its owner said yes: OUI (or START) takes
+/// the invitation, STOP refuses it (SMS alerts off, as any STOP), anything else is answered with
+/// how to say yes, and raises nothing.
+async fn invited<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    member: &Member,
+    body: &str,
+) -> Result<Handled, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    T: Texter + OptOuts + Sync,
+{
+    match domain::classify(body) {
+        Kind::Stop(language) => {
+            deps.store.set_sms_alerts(member, false, inbound).await?;
+            reply_with(deps, inbound, from, domain::stop_reply(language), Handled::SmsOff).await
+        }
+        Kind::Start(_) => accept(deps, inbound, from, member).await,
+        _ if domain::says_yes(body) => accept(deps, inbound, from, member).await,
+        _ => {
+            let reply = domain::texts::invitation_pending_reply();
+            reply_with(deps, inbound, from, reply, Handled::NotYetConfirmed).await
+        }
+    }
+}
+
+async fn accept<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    member: &Member,
+) -> Result<Handled, InboundError>
+where
+    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    T: Texter + OptOuts + Sync,
+{
+    deps.store.accept_invitation(member, inbound).await?;
+    info!(%inbound, member = %member.id, "invitation accepted");
+    // A STOP to the invitation may have put the number on the account's opt-out list.
+    if !opted_back_in(deps, inbound, from).await? {
+        return Ok(Handled::StillOptedOut);
+    }
+    let reply = domain::texts::invitation_accepted_reply();
+    reply_with(deps, inbound, from, reply, Handled::InvitationAccepted).await
+}
+
 /// Whether `body` repeats the SMS `alert` was sent as ([`vigie::compose::alert_sms`]).
 fn repeats_alert<S, T>(deps: &Inbound<S, T>, alert: &vigie::model::Alert, body: &str) -> bool {
     let sms = vigie::compose::alert_sms(
@@ -397,6 +453,21 @@ where
     S: Ledger + Limits + Sync,
     T: Texter + OptOuts + Sync,
 {
+    if !opted_back_in(deps, inbound, from).await? {
+        return Ok(Handled::StillOptedOut);
+    }
+    reply_with(deps, inbound, from, domain::start_reply(language), Handled::SmsOn).await
+}
+
+/// Takes `from` off the account's SMS opt-out list if it is on it: false when it must stay there.
+async fn opted_back_in<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+) -> Result<bool, InboundError>
+where
+    T: Texter + OptOuts + Sync,
+{
     let opted_out = deps.texter.opted_out().await.map_err(InboundError::OptOutList)?;
     if opted_out.contains(from) {
         match deps.texter.opt_in(from).await {
@@ -409,12 +480,12 @@ where
                     "START: the number stays on the account's SMS opt-out list (AWS opts a number in once \
                      every 30 days); no SMS can reach it until it is removed"
                 );
-                return Ok(Handled::StillOptedOut);
+                return Ok(false);
             }
             Err(err @ SendError::Transient(_)) => return Err(InboundError::OptOutList(err)),
         }
     }
-    reply_with(deps, inbound, from, domain::start_reply(language), Handled::SmsOn).await
+    Ok(true)
 }
 
 /// Raises the sender's alert ([`alerts::raise`], as the page and the API do) and tells them

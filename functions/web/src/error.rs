@@ -118,6 +118,8 @@ impl From<vigie::app::members::Problem> for WebError {
             Problem::Invalid(_) => WebError::BadRequest("invalid member"),
             Problem::PhoneTaken => WebError::Register(RegisterError::PhoneTaken),
             Problem::EmailTaken => WebError::Register(RegisterError::EmailTaken),
+            // The doors answer it themselves (429); this is only a fallback.
+            Problem::TooManyInvitations => WebError::BadRequest("too many invitations today"),
             Problem::Register(err) => err.into(),
             Problem::Store(err) => WebError::Store(err),
         }

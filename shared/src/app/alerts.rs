@@ -346,6 +346,7 @@ mod tests {
             email: None,
             phone: None,
             hide_phone: false,
+            phone_confirmed: true,
             sms_alerts: true,
             email_alerts: true,
             role,

@@ -2,13 +2,21 @@
 //! request to join. The door has checked that the caller is the community's referent; here are
 //! the rules of what they may do to whom.
 
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
+use crate::domain::texts::invitation_sms;
 use crate::domain::{
     AllowedCountries, Community, CommunityId, DomainError, Email, FirstName, LastName, Member, MemberId,
     PhoneNumber, Role, UnsubscribeToken,
 };
-use crate::ports::{MemberLookup, Membership, RegisterError, Registry, StoreError};
+use crate::ports::{
+    Limits, MemberLookup, Membership, RegisterError, Registry, SendError, StoreError, Texter,
+};
+
+/// Invitations a community's referents may send in a day, by adding members with a number: a
+/// referent's account in the wrong hands texts at most this many strangers a day.
+pub const INVITATIONS_PER_COMMUNITY_PER_DAY: u32 = 20;
+const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A new member as typed (in the referent's form, or sent to the API).
 #[derive(Clone, Debug, Default)]
@@ -58,6 +66,9 @@ pub enum Problem {
     Forbidden,
     #[error(transparent)]
     Register(RegisterError),
+    /// More members with a number than [`INVITATIONS_PER_COMMUNITY_PER_DAY`] today: not added.
+    #[error("too many invitations today")]
+    TooManyInvitations,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -140,6 +151,9 @@ fn resident(
         email,
         phone,
         hide_phone: choices.hide_phone,
+        // Someone else typed the number (the referent, or the person asking to join, whose
+        // number nobody checked): it waits for its owner's OUI.
+        phone_confirmed: false,
         sms_alerts: choices.sms_alerts,
         email_alerts: choices.email_alerts,
         role: Role::Resident,
@@ -150,18 +164,72 @@ fn resident(
 }
 
 /// Adds a resident to the referent's community; a taken number or address, or a number outside
-/// the `countries`, is refused.
+/// the `countries`, is refused. A number is texted one invitation naming the community and the
+/// referent (`docs/consent.md`), and gets nothing else until its owner answers OUI.
 #[instrument(skip_all, fields(community = %community.id))]
-pub async fn add<S: Registry + Sync>(
+pub async fn add<S, T>(
     store: &S,
+    texter: &T,
     community: &Community,
+    referent: &FirstName,
     values: &NewMember,
     countries: &AllowedCountries,
-) -> Result<Member, Problem> {
+) -> Result<Added, Problem>
+where
+    S: Limits + Registry + Sync,
+    T: Texter + Sync,
+{
     let member = check_new_member(values, vec![community.id.clone()], countries).map_err(Problem::Invalid)?;
+    let key = format!("invitations#{}", community.id);
+    if member.phone.is_some() && !store.within_limit(&key, INVITATIONS_PER_COMMUNITY_PER_DAY, DAY).await? {
+        warn!(community = %community.id, "invitations rate-limited for this community");
+        return Err(Problem::TooManyInvitations);
+    }
     store.register(&member).await?;
     info!(member = %member.id, "member added by the referent");
-    Ok(member)
+    let invitation = invite(texter, &member, community, referent).await;
+    Ok(Added { member, invitation })
+}
+
+/// A member added, and what became of the invitation texted to their number.
+#[derive(Clone, Debug)]
+pub struct Added {
+    pub member: Member,
+    pub invitation: Invitation,
+}
+
+/// The one text a number someone else typed gets before its owner says OUI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invitation {
+    /// No number: nothing to ask.
+    None,
+    Sent,
+    /// Not sent (the send failed): the member stays invited, and gets nothing until they text
+    /// OUI themselves; the referent is told.
+    NotSent(String),
+}
+
+/// Texts `member`'s number, if they have one, the invitation naming `community` and the
+/// `referent` who added them.
+async fn invite<T: Texter + Sync>(
+    texter: &T,
+    member: &Member,
+    community: &Community,
+    referent: &FirstName,
+) -> Invitation {
+    let Some(phone) = member.phone.as_ref().filter(|_| member.invited()) else {
+        return Invitation::None;
+    };
+    match texter.send_sms(phone, &invitation_sms(referent.as_str(), &community.name)).await {
+        Ok(_) => {
+            info!(member = %member.id, "invitation texted");
+            Invitation::Sent
+        }
+        Err(SendError::Permanent(error) | SendError::Transient(error)) => {
+            warn!(member = %member.id, %error, "invitation not texted");
+            Invitation::NotSent(error)
+        }
+    }
 }
 
 /// Removes a member of the referent's community: not themselves, not the police.
@@ -188,11 +256,17 @@ pub async fn remove<S: MemberLookup + Membership + Sync>(
 /// can then sign in with their address. Taken once; if it cannot be registered (the number or
 /// address is a member's already, the store failed) the request is put back.
 #[instrument(skip_all, fields(community = %community.id))]
-pub async fn approve<S: Membership + Registry + Sync>(
+pub async fn approve<S, T>(
     store: &S,
+    texter: &T,
     community: &Community,
+    referent: &FirstName,
     id: MemberId,
-) -> Result<Member, Problem> {
+) -> Result<Added, Problem>
+where
+    S: Membership + Registry + Sync,
+    T: Texter + Sync,
+{
     let request = store.take_join_request(&community.id, id).await?.ok_or(Problem::NotFound)?;
     let choices =
         NewMember { sms_alerts: true, email_alerts: true, hide_phone: false, ..NewMember::default() };
@@ -207,7 +281,8 @@ pub async fn approve<S: Membership + Registry + Sync>(
     match store.register(&member).await {
         Ok(()) => {
             info!(member = %member.id, "join request approved");
-            Ok(member)
+            let invitation = invite(texter, &member, community, referent).await;
+            Ok(Added { member, invitation })
         }
         Err(err) => {
             store.add_join_request(&request).await?;

@@ -180,7 +180,8 @@ where
             ConfirmProblem::Wrong { tries_left }
         });
     }
-    let updated = Member { phone: Some(pending.phone.clone()), ..member.clone() }.settling_problems(member);
+    let updated = Member { phone: Some(pending.phone.clone()), phone_confirmed: true, ..member.clone() }
+        .settling_problems(member);
     if &updated != member {
         store.update_member(member, &updated).await?;
     }

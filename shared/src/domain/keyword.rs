@@ -182,6 +182,14 @@ pub fn classify(body: &str) -> Inbound {
     }
 }
 
+/// Whether a message says yes to an invitation (`OUI`, `Oui !`, `yes`), and nothing else.
+#[must_use]
+pub fn says_yes(body: &str) -> bool {
+    let folded = fold(body);
+    let mut words = words(&folded);
+    matches!(words.next(), Some("oui" | "yes")) && words.all(|w| POLITE_WORDS.contains(&w) || w == "oui")
+}
+
 /// The keyword a message begins with, in capitals as AWS lists it (`ARRET`, `OPT-OUT`), for the
 /// reply to a [`Inbound::KeywordFirst`].
 #[must_use]
@@ -208,6 +216,16 @@ pub fn first_keyword(body: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yes_is_oui_or_yes_alone() {
+        for yes in ["OUI", "oui", "Oui !", " oui merci", "Yes", "OUI OUI"] {
+            assert!(says_yes(yes), "{yes}");
+        }
+        for other in ["non", "oui mais qui êtes-vous ?", "", "ouistiti", "STOP"] {
+            assert!(!says_yes(other), "{other}");
+        }
+    }
     use proptest::prelude::*;
 
     use Language::{English, French};

@@ -85,6 +85,12 @@ pub struct Member {
     pub phone: Option<PhoneNumber>,
     /// Whether the phone number is hidden from other members.
     pub hide_phone: bool,
+    /// Whether the number's owner agreed to receive texts (`docs/consent.md`): a number typed by
+    /// its owner is confirmed by the code texted to it; one a referent added, or a join request
+    /// brought, waits for its owner's OUI and gets no text but the invitation until then.
+    /// Members stored before the rule are confirmed.
+    #[serde(default = "confirmed")]
+    pub phone_confirmed: bool,
     /// Whether the member wants alerts by SMS.
     pub sms_alerts: bool,
     /// Whether the member wants alerts by e-mail.
@@ -101,11 +107,22 @@ pub struct Member {
     pub sms_problem: Option<DeliveryProblem>,
 }
 
+/// What a stored member or roster row without `phone_confirmed` was: confirmed (the rule came later).
+pub(crate) fn confirmed() -> bool {
+    true
+}
+
 impl Member {
     /// The phone to text alerts to, if the member has one and wants SMS.
     #[must_use]
     pub fn wants_sms(&self) -> Option<&PhoneNumber> {
-        self.phone.as_ref().filter(|_| self.sms_alerts)
+        self.phone.as_ref().filter(|_| self.sms_alerts && self.phone_confirmed)
+    }
+
+    /// Whether the member's number waits for its owner's OUI to the invitation.
+    #[must_use]
+    pub fn invited(&self) -> bool {
+        self.phone.is_some() && !self.phone_confirmed
     }
 
     /// The address to e-mail alerts to, if the member has one and wants e-mail.
@@ -197,6 +214,7 @@ mod tests {
             email: Some(Email::parse("marie@example.org").unwrap()),
             phone: Some(PhoneNumber::parse("0612345678").unwrap()),
             hide_phone: false,
+            phone_confirmed: true,
             sms_alerts: true,
             email_alerts: false,
             role: Role::Resident,

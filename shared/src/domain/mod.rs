@@ -10,6 +10,7 @@ mod ids;
 mod ip;
 mod keyword;
 mod member;
+pub(crate) use member::confirmed;
 mod name;
 mod newtype;
 mod origination;
@@ -30,6 +31,7 @@ pub use ids::{AlertId, CommunityId, MemberId};
 pub use ip::SourceIp;
 pub use keyword::{
     HELP_KEYWORDS, Inbound, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, classify, first_keyword,
+    says_yes,
 };
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};

@@ -107,6 +107,29 @@ pub fn phone_claimed_sms() -> String {
         .to_owned()
 }
 
+/// The one text a number a referent added gets before its owner says yes: who added it, to
+/// which community, and how to answer.
+#[must_use]
+pub fn invitation_sms(referent: &str, community: &str) -> String {
+    format!(
+        "vigie : {referent}, référent de {community}, vous a inscrit aux alertes SMS entre voisins. Répondez OUI pour les recevoir, STOP pour refuser."
+    )
+}
+
+/// The reply to OUI (or START) from an invited number.
+#[must_use]
+pub fn invitation_accepted_reply() -> String {
+    "vigie : c'est noté, vous recevrez les alertes de vos voisins par SMS. Pour alerter, écrivez à ce numéro. STOP pour ne plus les recevoir."
+        .to_owned()
+}
+
+/// The reply to anything else from an invited number: nothing is raised before the yes.
+#[must_use]
+pub fn invitation_pending_reply() -> String {
+    "vigie : pour recevoir les alertes de vos voisins et pouvoir alerter, répondez d'abord OUI. STOP pour refuser."
+        .to_owned()
+}
+
 /// `n` followed by `singular` or `plural`, as French puts it.
 fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", Language::French.plural(n, singular, plural))
@@ -155,6 +178,9 @@ fn our_texts() -> Vec<String> {
         rate_limited_reply(),
         phone_code_sms(ANY, 10),
         phone_claimed_sms(),
+        invitation_sms(ANY, ANY),
+        invitation_accepted_reply(),
+        invitation_pending_reply(),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -257,6 +283,9 @@ mod tests {
             rate_limited_reply(),
             phone_code_sms("123456", 10),
             phone_claimed_sms(),
+            invitation_sms("Marie", "Les Tilleuls"),
+            invitation_accepted_reply(),
+            invitation_pending_reply(),
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),

@@ -400,14 +400,32 @@ async fn a_referent_adds_a_member_who_only_uses_sms() {
     b.screenshot("member-add").await;
     b.click_button("Ajouter").await;
     let admin = b.wait_for_text("Denise Lambert").await;
-    assert!(admin.contains("Le membre est ajouté"), "{admin}");
-    assert_eq!(b.path().await, "/admin?done=added");
+    assert!(admin.contains("Son numéro a reçu une invitation par SMS"), "{admin}");
+    assert!(admin.contains("SMS : invitation envoyée, en attente de sa réponse OUI"), "{admin}");
+    assert_eq!(b.path().await, "/admin?done=invited");
 
-    // Denise has no internet: she gets the next alert by SMS.
+    // Denise has no internet: her phone gets the invitation, and nothing else until she says OUI.
+    let invitation: Vec<String> =
+        site.stack.outbox().await.sms_to("+33639980150").map(|sms| sms.body.clone()).collect();
+    assert_eq!(invitation.len(), 1, "{invitation:?}");
+    assert!(
+        invitation[0].contains("Marie")
+            && invitation[0].contains("Les Tilleuls")
+            && invitation[0].contains("OUI")
+    );
     site.stack.text(&site.stack.phone("Karim"), "Chien perdu vers le lavoir, répond à Filou").await;
     relay.drain().await.unwrap();
+    assert_eq!(site.stack.outbox().await.sms_to("+33639980150").count(), 1, "no alert before her OUI");
+    site.stack.text("+33639980150", "Oui").await;
+    site.stack.text(&site.stack.phone("Karim"), "Le chien est retrouvé, merci à tous").await;
+    relay.drain().await.unwrap();
     let outbox = site.stack.outbox().await;
-    assert_eq!(outbox.sms_to("+33639980150").count(), 1, "{outbox:#?}");
+    let texts: Vec<&str> = outbox.sms_to("+33639980150").map(|sms| sms.body.as_str()).collect();
+    assert_eq!(texts.len(), 3, "the invitation, the reply to her OUI, the next alert: {texts:?}");
+    assert!(texts[2].contains("Le chien est retrouvé"), "{texts:?}");
+    b.goto("/admin").await;
+    let admin = b.wait_for_text("Denise Lambert").await;
+    assert!(!admin.contains("invitation envoyée"), "{admin}");
 
     // A resident cannot add members.
     site.browser.click_button("Se déconnecter").await;

@@ -58,6 +58,7 @@ fn member(first_name: &str, phone: &str) -> Member {
         email: None,
         phone: Some(PhoneNumber::parse(phone).unwrap()),
         hide_phone: false,
+        phone_confirmed: true,
         sms_alerts: true,
         email_alerts: true,
         role: Role::Resident,

@@ -767,7 +767,7 @@ impl World {
                         ("phone", phone.as_str()),
                         ("sms_alerts", "on"),
                     ]),
-                    place: Some(Place::Exactly("/admin?done=added".into())),
+                    place: Some(Place::Exactly("/admin?done=invited".into())),
                     ..plain("/admin/members", Probe::MemberIn(phone))
                 }
             }
@@ -1171,8 +1171,8 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
             }
         }
     }
-    // Nothing was sent but the sign-in links and the confirmation codes asked for (the web
-    // function texts nothing else).
+    // Nothing was sent but the sign-in links, the confirmation codes and the invitations of
+    // the numbers added (the web function texts nothing else).
     let sent = world.stack.outbox().await;
     let emails: Vec<String> = sent.emails[sent_before.emails.len()..]
         .iter()
@@ -1181,7 +1181,9 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
     let links = world.links.get() - links_before;
     if emails.len() != links
         || emails.iter().any(|e| !e.contains("connexion"))
-        || sent.sms[sent_before.sms.len()..].iter().any(|sms| !sms.body.contains("code de confirmation"))
+        || sent.sms[sent_before.sms.len()..]
+            .iter()
+            .any(|sms| !sms.body.contains("code de confirmation") && !sms.body.contains("Répondez OUI"))
     {
         failures.push(format!(
             "sent {} SMS and these emails, for {links} sign-in links asked: {emails:#?}",
@@ -1388,7 +1390,7 @@ async fn a_member_of_one_community_cannot_act_on_another_by_changing_ids() {
             ],
         )
         .await;
-    assert_eq!(added.location(), Some("/admin?done=added"), "{}", added.body);
+    assert_eq!(added.location(), Some("/admin?done=invited"), "{}", added.body);
     let denise = world.store().member_by_phone(&phone).await.unwrap().expect("registered");
     assert_eq!(denise.communities, vec![moulin.clone()], "in his community only");
     assert_eq!(denise.role, Role::Resident);

@@ -5,8 +5,8 @@ use axum::http::{Method, StatusCode};
 use vigie::domain::{AlertId, AlertSource, AlertText, Category, CommunityId};
 use vigie::model::{Alert, InboundMessageId};
 use vigie::ports::{AlertLog, MemberLookup, Membership};
-use vigie_tests::Stack;
 use vigie_tests::web_client::{Reply, WebClient};
+use vigie_tests::{Stack, drain_until_quiet};
 
 /// Every way a French number may be written in a page or a JSON answer.
 fn spellings(e164: &str) -> Vec<String> {
@@ -239,7 +239,7 @@ async fn the_referent_adds_and_removes_members() {
         .await;
     assert_eq!(
         (added.status, added.location()),
-        (StatusCode::SEE_OTHER, Some("/admin?done=added")),
+        (StatusCode::SEE_OTHER, Some("/admin?done=invited")),
         "{}",
         added.body
     );
@@ -247,7 +247,8 @@ async fn the_referent_adds_and_removes_members() {
         stack.store().member_by_phone(&"+33639980150".parse().unwrap()).await.unwrap().expect("registered");
     assert_eq!(denise.communities, ["les-tilleuls".parse().unwrap()]);
     assert!(denise.email.is_none() && denise.sms_alerts && !denise.email_alerts);
-    assert!(marie.get("/admin?done=added").await.body.contains("Denise Lambert"));
+    assert!(denise.invited(), "her number waits for her OUI");
+    assert!(marie.get("/admin?done=invited").await.body.contains("Denise Lambert"));
     stack.text(&stack.phone("Karim"), "Chien perdu vers le lavoir").await;
     relay.drain().await.unwrap();
     assert_eq!(stack.outbox().await.sms_to("+33639980150").count(), 1, "Denise gets the alerts by SMS");
@@ -533,4 +534,55 @@ async fn the_police_feed_is_merged_and_paged() {
     // The page has the same pager.
     let feed = web.get("/").await;
     assert!(feed.body.contains("Alertes plus anciennes"), "{}", feed.body);
+}
+
+#[tokio::test]
+async fn a_number_the_referent_adds_gets_alerts_only_after_its_owner_says_oui() {
+    use vigie_tests::Handled;
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    let mut marie = WebClient::new(&stack);
+    marie.sign_in(&stack, "Marie").await;
+    let add = async |marie: &mut WebClient, first_name: &str, phone: &str| {
+        let csrf = marie.get("/admin/members/new").await.csrf();
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("first_name", first_name),
+            ("last_name", "Lambert"),
+            ("phone", phone),
+            ("sms_alerts", "on"),
+        ];
+        let added = marie.post("/admin/members", &fields).await;
+        assert_eq!(added.location(), Some("/admin?done=invited"), "{}", added.body);
+    };
+    add(&mut marie, "Denise", "06 39 98 01 60").await;
+    add(&mut marie, "Odette", "06 39 98 01 61").await;
+    let (denise, odette) = ("+33639980160", "+33639980161");
+    let texts = async |number: &str| -> Vec<String> {
+        stack.outbox().await.sms_to(number).map(|sms| sms.body.clone()).collect()
+    };
+    let invitation = texts(denise).await;
+    assert_eq!(invitation.len(), 1);
+    assert!(invitation[0].starts_with("vigie : Marie, référent de Les Tilleuls"), "{}", invitation[0]);
+
+    // Before any answer: no alert, and nothing they text is raised.
+    assert!(matches!(stack.text(&stack.phone("Karim"), "Fumée derrière l'école").await, Handled::Alerted(_)));
+    drain_until_quiet(&mut relay).await;
+    assert_eq!(texts(denise).await.len(), 1, "no alert before OUI");
+    assert_eq!(stack.text(denise, "Qui êtes-vous ?").await, Handled::NotYetConfirmed);
+    assert!(texts(denise).await[1].contains("répondez d'abord OUI"));
+
+    // Odette says STOP: refused, and her referent sees it. Denise says OUI.
+    assert_eq!(stack.text(odette, "STOP").await, Handled::SmsOff);
+    assert_eq!(stack.text(denise, "oui !").await, Handled::InvitationAccepted);
+    assert!(texts(denise).await[2].contains("c'est noté"));
+    let admin = marie.get("/admin").await.body;
+    assert!(admin.contains("SMS : refusé (STOP)"), "{admin}");
+
+    // The next alert reaches Denise, not Odette; Denise may now raise one herself.
+    assert!(matches!(stack.text(&stack.phone("Karim"), "Le feu est éteint").await, Handled::Alerted(_)));
+    drain_until_quiet(&mut relay).await;
+    assert!(texts(denise).await.iter().any(|t| t.contains("Le feu est éteint")));
+    assert!(!texts(odette).await.iter().any(|t| t.contains("Le feu est éteint")));
+    assert!(matches!(stack.text(denise, "Un chien sans collier rue Haute").await, Handled::Alerted(_)));
 }

@@ -78,9 +78,9 @@ pub(super) async fn create(
         email_alerts: body.email_alerts.unwrap_or(true),
         hide_phone: body.hide_phone.unwrap_or(false),
     };
-    match members::add(state.store(), referent.community(), &values, &state.config().sms_countries).await {
-        Ok(member) => {
-            let recipient = Recipient { email: None, ..Recipient::of(&member) };
+    match crate::pages::admin::add_member(&state, &referent, &values).await {
+        Ok(added) => {
+            let recipient = Recipient { email: None, ..Recipient::of(&added.member) };
             let seen = neighbours::Neighbour::seen_by(&recipient, &referent.signed().member);
             Ok((StatusCode::CREATED, Json(Neighbour::of(&seen, lang))).into_response())
         }
@@ -90,6 +90,9 @@ pub(super) async fn create(
         }
         Err(Problem::PhoneTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "phone_taken")),
         Err(Problem::EmailTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "email_taken")),
+        Err(Problem::TooManyInvitations) => {
+            Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "too_many_invitations"))
+        }
         Err(err) => Err(ApiError::Web(err.into())),
     }
 }

@@ -566,6 +566,14 @@ pub struct Admin {
     pub channels: &'static str,
     pub receives_nothing: &'static str,
     pub added: &'static str,
+    /// Added with a number: the invitation went out.
+    pub invited: &'static str,
+    /// Added with a number, but the invitation did not go out.
+    pub invitation_not_sent: &'static str,
+    /// The channels column: a number waiting for its owner's OUI, or whose owner said STOP.
+    pub sms_invited: &'static str,
+    pub sms_refused: &'static str,
+    pub too_many_invitations: &'static str,
     pub removed: &'static str,
     pub approved: &'static str,
     pub refused: &'static str,

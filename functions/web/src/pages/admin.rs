@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use vigie::app::members::{self, Invalid, Problem};
+use vigie::app::members::{self, Invalid, Invitation, Problem};
 use vigie::app::neighbours::{PAGE_SIZE, visible_phone};
 use vigie::domain::{Email, MemberId, Role};
 use vigie::model::{Cursor, JoinRequest};
@@ -141,6 +141,8 @@ async fn admin_page(
             let mut channels = Vec::new();
             if r.sms_target().is_some() {
                 channels.push(t.member.sms_alerts_label);
+            } else if r.phone.is_some() && !r.phone_confirmed {
+                channels.push(if r.sms_alerts { t.admin.sms_invited } else { t.admin.sms_refused });
             }
             if r.email_target().is_some() {
                 channels.push(t.member.email_alerts_label);
@@ -207,6 +209,8 @@ async fn show(
     let t = ctx.lang.t();
     let notice = match query.get("done") {
         Some("added") => Some(t.admin.added),
+        Some("invited") => Some(t.admin.invited),
+        Some("invitation_not_sent") => Some(t.admin.invitation_not_sent),
         Some("removed") => Some(t.admin.removed),
         Some("approved") => Some(t.admin.approved),
         Some("refused") => Some(t.admin.refused),
@@ -256,22 +260,45 @@ async fn add(
 ) -> Result<Response, WebError> {
     let values = new_member_of(&form);
     let t = ctx.lang.t();
-    let (status, problems) =
-        match members::add(state.store(), referent.community(), &values, &state.config().sms_countries).await
-        {
-            Ok(_) => return Ok(render::see_other(&state, "/admin?done=added")),
-            Err(Problem::Invalid(invalid)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
-            }
-            Err(Problem::PhoneTaken) => {
-                (StatusCode::CONFLICT, Problems { phone: Some(t.member.phone_taken), ..Problems::default() })
-            }
-            Err(Problem::EmailTaken) => {
-                (StatusCode::CONFLICT, Problems { email: Some(t.member.email_taken), ..Problems::default() })
-            }
-            Err(err) => return Err(err.into()),
-        };
+    let (status, problems) = match add_member(&state, &referent, &values).await {
+        Ok(added) => return Ok(render::see_other(&state, done(&added.invitation))),
+        Err(Problem::Invalid(invalid)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
+        }
+        Err(Problem::PhoneTaken) => {
+            (StatusCode::CONFLICT, Problems { phone: Some(t.member.phone_taken), ..Problems::default() })
+        }
+        Err(Problem::EmailTaken) => {
+            (StatusCode::CONFLICT, Problems { email: Some(t.member.email_taken), ..Problems::default() })
+        }
+        Err(Problem::TooManyInvitations) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Problems { phone: Some(t.admin.too_many_invitations), ..Problems::default() },
+        ),
+        Err(err) => return Err(err.into()),
+    };
     render::page(status, &new_member_page(&state, &ctx, &referent, values, problems))
+}
+
+/// Adds `values` to the referent's community ([`members::add`]: a number gets its invitation),
+/// for the page and the API alike.
+pub async fn add_member(
+    state: &AppState,
+    referent: &Referent,
+    values: &members::NewMember,
+) -> Result<members::Added, Problem> {
+    let (community, first_name) = (referent.community(), &referent.signed().member.first_name);
+    members::add(state.store(), state.texter(), community, first_name, values, &state.config().sms_countries)
+        .await
+}
+
+/// Where the referent lands once a member is added: what became of the invitation.
+fn done(invitation: &Invitation) -> &'static str {
+    match invitation {
+        Invitation::None => "/admin?done=added",
+        Invitation::Sent => "/admin?done=invited",
+        Invitation::NotSent(_) => "/admin?done=invitation_not_sent",
+    }
 }
 
 /// A member's or a request's id in the path: a malformed one is "not found".
@@ -301,8 +328,15 @@ async fn approve(
     CsrfForm(_): CsrfForm,
 ) -> Result<Response, WebError> {
     let id = member_id(&id)?;
-    match members::approve(state.store(), referent.community(), id).await {
-        Ok(_) => Ok(render::see_other(&state, "/admin?done=approved")),
+    let first_name = &referent.signed().member.first_name;
+    match members::approve(state.store(), state.texter(), referent.community(), first_name, id).await {
+        Ok(added) => {
+            let landing = match added.invitation {
+                Invitation::NotSent(_) => "/admin?done=invitation_not_sent",
+                Invitation::None | Invitation::Sent => "/admin?done=approved",
+            };
+            Ok(render::see_other(&state, landing))
+        }
         Err(Problem::PhoneTaken | Problem::EmailTaken) => {
             let t = ctx.lang.t();
             let page = admin_page(&state, &ctx, &referent, None, None, Some(t.admin.request_taken)).await?;

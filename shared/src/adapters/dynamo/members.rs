@@ -300,11 +300,36 @@ impl Settings for DynamoStore {
         on: bool,
         inbound: &InboundMessageId,
     ) -> Result<Applied, StoreError> {
-        let table = &self.tables.members;
-        let values = HashMap::from([(":on".to_owned(), AttributeValue::Bool(on))]);
         let outcome = if on { "sms_on" } else { "sms_off" };
         // START settles a delivery problem on the number: the member asks for texts again.
         let expression = if on { "SET sms_alerts = :on REMOVE sms_problem" } else { "SET sms_alerts = :on" };
+        self.apply_to_member(member, inbound, outcome, expression, on).await
+    }
+
+    #[instrument(skip_all, fields(member = %member.id))]
+    async fn accept_invitation(
+        &self,
+        member: &Member,
+        inbound: &InboundMessageId,
+    ) -> Result<Applied, StoreError> {
+        let expression = "SET phone_confirmed = :on, sms_alerts = :on REMOVE sms_problem";
+        self.apply_to_member(member, inbound, "invitation_accepted", expression, true).await
+    }
+}
+
+impl DynamoStore {
+    /// One update `expression` (of `:on`) of the profile and every membership, with the inbound
+    /// marker that makes it once per message.
+    async fn apply_to_member(
+        &self,
+        member: &Member,
+        inbound: &InboundMessageId,
+        outcome: &str,
+        expression: &str,
+        on: bool,
+    ) -> Result<Applied, StoreError> {
+        let table = &self.tables.members;
+        let values = HashMap::from([(":on".to_owned(), AttributeValue::Bool(on))]);
         let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, outcome)?];
         actions.push(update_action(table, key(member_pk(member.id), "PROFILE"), expression, values.clone())?);
         for community in &member.communities {
