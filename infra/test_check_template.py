@@ -156,17 +156,30 @@ class RealTemplate(unittest.TestCase):
             self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}], name)
             self.assertEqual(alarm["OKActions"], [{"Ref": "AlarmTopic"}], name)
 
-    def test_metric_filters_count_log_lines_the_fan_out_writes(self) -> None:
-        source = (TEMPLATE.parent / "functions" / "fan-out" / "src" / "handler.rs").read_text()
+    def test_metric_filters_count_log_lines_the_code_writes(self) -> None:
+        root = TEMPLATE.parent
+        # Where each log group's quoted lines are written: the fan-out's own handler, and the
+        # use case the web function and inbound-sms share (app::budget).
+        sources = {
+            "FanOutFunctionLogGroup": (root / "functions" / "fan-out" / "src" / "handler.rs").read_text(),
+            "WebFunctionLogGroup": (root / "shared" / "src" / "app" / "budget.rs").read_text(),
+            "InboundSmsFunctionLogGroup": (root / "shared" / "src" / "app" / "budget.rs").read_text(),
+        }
         filters = {n: r["Properties"] for n, r in self.resources.items() if r["Type"] == "AWS::Logs::MetricFilter"}
         metrics = {f["MetricTransformations"][0]["MetricName"] for f in filters.values()}
-        self.assertEqual(metrics, {"SendsThrottled", "SendsRejected"})
+        self.assertEqual(metrics, {"SendsThrottled", "SendsRejected", "SmsDailyCeilingPercent"})
         for name, f in filters.items():
-            self.assertEqual(f["LogGroupName"], {"Ref": "FanOutFunctionLogGroup"}, name)
+            group = f["LogGroupName"]["Ref"]
+            self.assertIn(group, sources, name)
+            source = sources[group]
             messages = re.findall(r'\$\.fields\.message = "([^"]+)"', f["FilterPattern"])
             self.assertEqual(len(messages), 1, name)
             # tracing's JSON lines carry the message under fields.message; the line must exist.
-            self.assertIn(f'"{messages[0]}")', source, f"{name}: no log line {messages[0]!r} in the fan-out")
+            self.assertIn(f'"{messages[0]}")', source, f"{name}: no log line {messages[0]!r} in {group}'s code")
+            value = f["MetricTransformations"][0]["MetricValue"]
+            if value.startswith("$.fields."):
+                field = value.removeprefix("$.fields.")
+                self.assertIn(f"{field} =", source, f"{name}: the log line has no field {field}")
             for regex in re.findall(r"%([^%]*)%", f["FilterPattern"]):
                 # CloudWatch Logs regex: letters, digits and a few operators; no spaces, no ( ).
                 self.assertRegex(regex, r"^[A-Za-z0-9|_#=@/;,\-^$?\[\]{}\\*+.]+$", name)

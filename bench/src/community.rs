@@ -185,6 +185,7 @@ pub async fn populate_numbered(
         name: format!("Quartier {id}"),
         town: "Bellerive".to_owned(),
         time_zone: TimeZoneId::default(),
+        sms_budget: None,
     };
     store.put_community(&community).await?;
     let sender = member(&community_id, 0, first_number, mix)?;
@@ -218,7 +219,9 @@ pub async fn raise_alert(store: &DynamoStore, community: &Generated, text: &str)
         created_at: now_ms(),
         inbound_message_id: Some(inbound.clone()),
         category: None,
+        sms_parts: 0,
+        sms_withheld: None,
     };
-    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None).await?;
+    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[]).await?;
     Ok(alert)
 }

@@ -183,10 +183,12 @@ pub async fn measure(
                 created_at: now_ms(),
                 inbound_message_id: Some(inbound.clone()),
                 category: None,
+                sms_parts: 0,
+                sms_withheld: None,
             })
         })
         .collect::<Result<_, _>>()?;
-    emulator.store.record_inbound_alerts(&inbound, &alerts, None).await?;
+    emulator.store.record_inbound_alerts(&inbound, &alerts, None, &[]).await?;
     let (invocations, failed_batches) = crate::fanout::drain_all(&mut relay).await?;
     let start = first.lock().unwrap_or_else(|p| p.into_inner()).ok_or("the fan-out never ran")?;
     let last = quota.stats.last_send().ok_or("nothing was sent")?;

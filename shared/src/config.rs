@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::app::budget::SmsBudgets;
 use crate::domain::{AllowedCountries, Email, OriginationIdentity, SharedNumber};
 
 /// Names of the three tables (see `docs/data-model.md`).
@@ -68,6 +69,9 @@ pub struct Config {
     pub sms_countries: AllowedCountries,
     /// Caps on the SMS `inbound-sms` sends back (`docs/reliability.md`, SMS pumping and loops).
     pub reply_caps: ReplyCaps,
+    /// What alerts' SMS may cost, in parts: a community's month and the service's day
+    /// (`SMS_MONTHLY_PARTS`, `SMS_DAILY_PARTS`; [`crate::app::budget`]).
+    pub sms_budgets: SmsBudgets,
 }
 
 /// How many replies `inbound-sms` may send: to numbers no member has, and to one member.
@@ -130,6 +134,12 @@ impl Config {
         };
         let rate = |name, default| count(name, default, "a number of sends per second (0: no limit)");
         let cap = |name, default| count(name, default, "a number of replies (0: none)");
+        let parts = |name, default| count(name, default, "a number of SMS parts (0: none)");
+        let budgets = SmsBudgets::default();
+        let sms_budgets = SmsBudgets {
+            monthly_parts: parts("SMS_MONTHLY_PARTS", budgets.monthly_parts)?,
+            daily_parts: parts("SMS_DAILY_PARTS", budgets.daily_parts)?,
+        };
         let caps = ReplyCaps::default();
         let reply_caps = ReplyCaps {
             unknown_per_hour: cap("UNKNOWN_REPLIES_PER_HOUR", caps.unknown_per_hour)?,
@@ -188,6 +198,7 @@ impl Config {
                 as u32,
             sms_countries,
             reply_caps,
+            sms_budgets,
         })
     }
 }
@@ -302,14 +313,18 @@ mod tests {
         let c = config(&[("SMS_SHARED_NUMBER", "38123")]).unwrap();
         assert_eq!(c.sms_countries, AllowedCountries::france());
         assert_eq!(c.reply_caps, ReplyCaps::default());
+        assert_eq!(c.sms_budgets, SmsBudgets::default());
         let c = config(&[
             ("SMS_SHARED_NUMBER", "38123"),
             ("SMS_COUNTRIES", "33,32"),
             ("UNKNOWN_REPLIES_PER_HOUR", "0"),
             ("UNKNOWN_REPLIES_PER_RANGE_PER_HOUR", "1"),
             ("MEMBER_REPLIES_PER_DAY", "3"),
+            ("SMS_MONTHLY_PARTS", "0"),
+            ("SMS_DAILY_PARTS", "900"),
         ])
         .unwrap();
+        assert_eq!(c.sms_budgets, SmsBudgets { monthly_parts: 0, daily_parts: 900 });
         assert_eq!(c.sms_countries.codes(), ["33", "32"]);
         assert_eq!(
             c.reply_caps,
@@ -319,6 +334,7 @@ mod tests {
             |extra: (&str, &str)| config(&[("SMS_SHARED_NUMBER", "38123"), extra]).unwrap_err().to_string();
         assert!(err(("SMS_COUNTRIES", "FR")).contains("SMS_COUNTRIES"));
         assert!(err(("MEMBER_REPLIES_PER_DAY", "-1")).contains("MEMBER_REPLIES_PER_DAY"));
+        assert!(err(("SMS_DAILY_PARTS", "lots")).contains("SMS parts"));
     }
 
     #[test]

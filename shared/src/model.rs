@@ -27,6 +27,38 @@ pub struct Alert {
     /// Chosen on the web form; texted alerts have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
+    /// The SMS parts this alert was counted for, against its community's month and the
+    /// service's day ([`crate::app::budget`]): parts of its SMS x neighbours texted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sms_parts: u32,
+    /// Why it goes without SMS (by email and in the feed only), if it does. Alerts recorded
+    /// before budgets have none: SMS as usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_withheld: Option<SmsWithheld>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+pub use crate::domain::SmsWithheld;
+
+/// A counter of SMS parts ([`crate::app::budget`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SpendKey {
+    /// A community's parts in a month of its time zone (`2026-12`).
+    Month { community: CommunityId, month: String },
+    /// The service's parts in a day, UTC (`2026-12-03`).
+    Day(String),
+}
+
+/// Parts to add to a counter, all or none with the alerts they are for: with `up_to`, only if
+/// the counter then holds at most that many.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub key: SpendKey,
+    pub parts: u32,
+    pub up_to: Option<u32>,
 }
 
 /// An alert with its delivery report, as the feed and the detail page show it.
@@ -86,6 +118,9 @@ pub enum Recorded {
     AlreadyBefore,
     /// The budget was spent: nothing recorded or counted.
     OverBudget,
+    /// A counter of SMS parts changed since it was read (another alert was counted), and one of
+    /// the [`Charge`]s no longer fits: nothing recorded or counted; plan again.
+    Raced,
 }
 
 /// The SHA-256 (hex) of a secret token: sign-in links and sessions are stored only as this.
@@ -247,6 +282,12 @@ impl Recipient {
     /// The number to text, if the member gave one, its owner agreed, and SMS alerts are on.
     pub fn sms_target(&self) -> Option<&PhoneNumber> {
         self.phone.as_ref().filter(|_| self.sms_alerts && self.phone_confirmed)
+    }
+
+    /// The number the fan-out texts: [`Self::sms_target`], in one of the `countries` vigie
+    /// texts.
+    pub fn texted_in(&self, countries: &crate::domain::AllowedCountries) -> Option<&PhoneNumber> {
+        self.sms_target().filter(|phone| countries.allows(phone))
     }
 
     /// The address to email, if the member gave one and left email alerts on.

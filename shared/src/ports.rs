@@ -8,9 +8,9 @@ use crate::domain::{
     AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
 };
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts,
+    Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Cursor, DeliveryCounts,
     InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, PendingPhone, ReceiptRecorded, Recipient,
-    Recorded, Session, Task, TokenHash,
+    Recorded, Session, SpendKey, Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -120,12 +120,14 @@ pub trait AlertLog {
     /// Records the alerts an inbound message raised, all or none, once per message; with a
     /// `budget`, counts them as one use of it in the same transaction: when the budget is spent
     /// nothing is recorded nor counted, and a message recorded before is neither recorded nor
-    /// counted again.
+    /// counted again. The `charges` (SMS parts) are added in the same transaction; one that no
+    /// longer fits records nothing ([`Recorded::Raced`]).
     fn record_inbound_alerts(
         &self,
         inbound: &InboundMessageId,
         alerts: &[Alert],
         budget: Option<&Budget>,
+        charges: &[Charge],
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
     /// Stores the delivery report tallied from the ledger.
@@ -300,6 +302,20 @@ pub trait Limits {
         once: &str,
         budgets: &[Budget],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The counters of SMS parts ([`crate::app::budget`]), added to by
+/// [`AlertLog::record_inbound_alerts`].
+pub trait SmsSpend {
+    /// What each counter holds (0 for one never counted), in the order of `keys`.
+    fn sms_spent(&self, keys: &[SpendKey]) -> impl Future<Output = Result<Vec<u32>, StoreError>> + Send;
+    /// A community's months that were counted, newest first, at most `months`: (`2026-12`,
+    /// parts).
+    fn community_months(
+        &self,
+        community: &CommunityId,
+        months: i32,
+    ) -> impl Future<Output = Result<Vec<(String, u32)>, StoreError>> + Send;
 }
 
 /// Reading alerts with their delivery reports.

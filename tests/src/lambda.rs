@@ -70,6 +70,8 @@ impl Stack {
             ("UNKNOWN_REPLIES_PER_HOUR", c.reply_caps.unknown_per_hour.to_string()),
             ("UNKNOWN_REPLIES_PER_RANGE_PER_HOUR", c.reply_caps.unknown_per_range_per_hour.to_string()),
             ("MEMBER_REPLIES_PER_DAY", c.reply_caps.member_per_day.to_string()),
+            ("SMS_MONTHLY_PARTS", c.sms_budgets.monthly_parts.to_string()),
+            ("SMS_DAILY_PARTS", c.sms_budgets.daily_parts.to_string()),
             ("RUST_LOG", "info".to_owned()),
         ];
         env.extend(settings.into_iter().map(|(k, v)| (k.to_owned(), v)));

@@ -549,7 +549,8 @@ where
             let task =
                 |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
             // A number outside the countries (stored before the rule) gets no SMS; email still.
-            if recipient.sms_target().is_some_and(|phone| deps.config.sms_countries.allows(phone)) {
+            // An alert past its SMS budget goes by email only (`app::budget`).
+            if alert.sms_withheld.is_none() && recipient.texted_in(&deps.config.sms_countries).is_some() {
                 page_jobs.push((task(Channel::Sms), recipient.clone()));
             }
             if recipient.email_target().is_some() {
@@ -814,11 +815,14 @@ where
         Some(Claim::Done) => return Ok(()),
         _ => return Err(FanOutError::Incomplete { pending: 1 }),
     }
-    let text = domain::sender_confirmation(
+    let mut text = domain::sender_confirmation(
         counts.recipients as usize,
         counts.sms_sent as usize,
         counts.email_sent as usize,
     );
+    if let Some(why) = alert.sms_withheld {
+        text = format!("{text} {}", domain::sms_withheld_note(why));
+    }
     let outcome = outcome(send_confirmation(deps, &sender, channel, &text, schedule).await, sender.id);
     let released = matches!(outcome, Outcome::Released { .. });
     settle(deps, &[(task, outcome)]).await?;

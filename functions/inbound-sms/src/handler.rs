@@ -16,8 +16,16 @@ use vigie::domain::{
 use vigie::model::{Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Task};
 use vigie::pace::{Pacer, Priority};
 use vigie::ports::{
-    AlertLog, Feed, Ledger, Limits, MemberLookup, OptOuts, SendError, Settings, StoreError, Texter,
+    AlertLog, Feed, Ledger, Limits, MemberLookup, OptOuts, Roster, SendError, Settings, SmsSpend, StoreError,
+    Texter,
 };
+
+/// Everything the inbound function needs from the store.
+pub trait Store:
+    MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Roster + SmsSpend + Sync
+{
+}
+impl<S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Roster + SmsSpend + Sync> Store for S {}
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -169,7 +177,7 @@ pub async fn handle<S, T>(
     event: LambdaEvent<SnsEvent>,
 ) -> Result<Vec<Handled>, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     let invocation = Invocation::of(&event.context);
@@ -261,7 +269,7 @@ pub fn parse_inbound(
 #[instrument(skip_all)]
 pub async fn handle_message<S, T>(deps: &Inbound<S, T>, message: &str) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     let config = &deps.config;
@@ -315,7 +323,7 @@ async fn handle_sms<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     let Some(member) = deps.store.member_by_phone(from).await? else {
@@ -390,7 +398,7 @@ async fn invited<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     match domain::classify(body) {
@@ -414,7 +422,7 @@ async fn accept<S, T>(
     member: &Member,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     deps.store.accept_invitation(member, inbound).await?;
@@ -498,12 +506,12 @@ async fn raise_alerts<S, T>(
     body: &str,
 ) -> Result<Handled, InboundError>
 where
-    S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Sync,
+    S: Store,
     T: Texter + OptOuts + Sync,
 {
     let draft = alerts::Draft { sender: member, text: body, via: alerts::Via::Sms, submission: inbound };
-    let (reply, handled) = match alerts::raise(&deps.store, deps.config.alerts_per_hour, draft).await {
-        Ok(alerts::Raised::Now(ids)) => return Ok(Handled::Alerted(ids)),
+    let (reply, handled) = match alerts::raise(&deps.store, alerts::Rules::of(&deps.config), draft).await {
+        Ok(alerts::Raised::Now { ids, .. }) => return Ok(Handled::Alerted(ids)),
         Ok(alerts::Raised::AlreadyBefore(_)) => return Ok(Handled::Duplicate),
         Err(alerts::Problem::Store(err)) => return Err(err.into()),
         Err(alerts::Problem::RateLimited { .. }) => (domain::rate_limited_reply(), Handled::RateLimited),

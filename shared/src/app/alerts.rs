@@ -7,14 +7,16 @@
 
 use tracing::{info, instrument, warn};
 
+use super::budget::{self, SmsBudgets};
 use crate::adapters::now_ms;
 use crate::compose;
+use crate::config::Config;
 use crate::domain::{
-    AlertId, AlertSource, AlertText, Category, Community, DomainError, Encoding, FirstName, Member, MemberId,
-    Role, count_segments,
+    AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, FirstName,
+    Member, MemberId, Role, count_segments,
 };
-use crate::model::{Alert, Budget, InboundMessageId, Recorded};
-use crate::ports::{AlertLog, Feed, MemberLookup, Roster, StoreError};
+use crate::model::{Alert, Budget, InboundMessageId, Recorded, SmsWithheld};
+use crate::ports::{AlertLog, Feed, MemberLookup, Roster, SmsSpend, StoreError};
 
 /// Members read per page when counting who an alert will reach.
 const ROSTER_PAGE: i32 = 100;
@@ -22,6 +24,32 @@ const ROSTER_PAGE: i32 = 100;
 const ROSTER_MAX_PAGES: usize = 1000;
 /// How many of a community's newest alerts are read to find those of a submission sent again.
 const RESUBMITTED_LOOKBACK: i32 = 20;
+/// Plans made again when another alert took SMS parts between the read and the write.
+const PLAN_ATTEMPTS: usize = 4;
+
+/// The service's rules for raising alerts, from its configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    /// Alerts one member may raise an hour.
+    pub per_hour: u32,
+    /// An alert SMS is cut to this many parts.
+    pub sms_max_segments: usize,
+    /// The countries vigie texts.
+    pub countries: &'a AllowedCountries,
+    pub budgets: SmsBudgets,
+}
+
+impl<'a> Rules<'a> {
+    #[must_use]
+    pub fn of(config: &'a Config) -> Self {
+        Self {
+            per_hour: config.alerts_per_hour,
+            sms_max_segments: config.sms_max_segments,
+            countries: &config.sms_countries,
+            budgets: config.sms_budgets,
+        }
+    }
+}
 
 /// How an alert was written.
 #[derive(Clone, Copy, Debug)]
@@ -87,8 +115,9 @@ pub enum Problem {
 /// What raising an alert did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Raised {
-    /// Recorded now: one alert per community.
-    Now(Vec<AlertId>),
+    /// Recorded now: one alert per community; `withheld` when one goes without SMS
+    /// ([`budget`]), and why.
+    Now { ids: Vec<AlertId>, withheld: Option<SmsWithheld> },
     /// This message or submission was recorded before: nothing new. From a form, the ids of its
     /// alerts still in the newest page of each community's feed (none by SMS).
     AlreadyBefore(Vec<AlertId>),
@@ -146,13 +175,14 @@ pub fn check_form(
 }
 
 /// Raises an alert: checked, then one alert per community recorded with one use of the sender's
-/// hourly budget in the same transaction (a message sent again, or one that failed, costs
-/// nothing).
+/// hourly budget and the SMS parts it takes ([`budget`]) in the same transaction (a message
+/// sent again, or one that failed, costs nothing).
 #[instrument(skip_all, fields(member = %draft.sender.id, submission = %draft.submission))]
-pub async fn raise<S>(store: &S, per_hour: u32, draft: Draft<'_>) -> Result<Raised, Problem>
+pub async fn raise<S>(store: &S, rules: Rules<'_>, draft: Draft<'_>) -> Result<Raised, Problem>
 where
-    S: AlertLog + MemberLookup + Feed + Sync,
+    S: AlertLog + MemberLookup + Feed + Roster + SmsSpend + Sync,
 {
+    let per_hour = rules.per_hour;
     let sender = draft.sender;
     let checked = match draft.via {
         Via::Form { category, communities, ticked } => {
@@ -176,44 +206,84 @@ where
     };
     let source = draft.via.source(sender);
     let created_at = now_ms();
-    let alerts: Vec<Alert> = checked
-        .communities
+    let sms = compose::alert_sms(
+        &sender.first_name,
+        source,
+        checked.category,
+        &checked.text,
+        rules.sms_max_segments,
+    );
+    let sms_parts = count_segments(&sms).segments as u32;
+    let parts: Vec<u32> = reach_each(store, &checked.communities, sender.id, rules.countries)
+        .await?
         .iter()
-        .map(|community| Alert {
-            alert_id: AlertId::new(),
-            community_id: community.id.clone(),
-            community_name: community.name.clone(),
-            sender_id: sender.id,
-            sender_first_name: sender.first_name.clone(),
-            source,
-            text: checked.text.clone(),
-            created_at,
-            inbound_message_id: Some(draft.submission.clone()),
-            category: checked.category,
-        })
+        .map(|r| budget::cost_of(sms_parts, r.sms))
         .collect();
-    let budget = Budget::alerts(sender.id, per_hour);
-    match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget)).await? {
-        Recorded::OverBudget => {
-            warn!(per_hour, "alert refused: rate limit");
-            Err(Problem::RateLimited { per_hour })
-        }
-        Recorded::Now => {
-            let ids: Vec<AlertId> = alerts.iter().map(|a| a.alert_id).collect();
-            info!(alerts = ?ids, ?source, "alert raised");
-            Ok(Raised::Now(ids))
-        }
-        Recorded::AlreadyBefore => {
-            info!("alert submitted again: already recorded");
-            match draft.via {
-                Via::Sms => Ok(Raised::AlreadyBefore(Vec::new())),
-                Via::Form { .. } => {
-                    let ids = resubmitted(store, sender.id, &checked.communities, draft.submission).await?;
-                    Ok(Raised::AlreadyBefore(ids))
+    let still_texted = budget::past_budget_still_texted(source, checked.category);
+    let ids: Vec<AlertId> = checked.communities.iter().map(|_| AlertId::new()).collect();
+    let budget_of_hour = Budget::alerts(sender.id, per_hour);
+    for _ in 0..PLAN_ATTEMPTS {
+        let budget::Planned { plans, charges, day_spent, .. } = budget::read_and_plan(
+            store,
+            &checked.communities,
+            &parts,
+            still_texted,
+            &rules.budgets,
+            created_at,
+        )
+        .await?;
+        let alerts: Vec<Alert> = checked
+            .communities
+            .iter()
+            .zip(&ids)
+            .zip(&plans)
+            .map(|((community, id), plan)| Alert {
+                alert_id: *id,
+                community_id: community.id.clone(),
+                community_name: community.name.clone(),
+                sender_id: sender.id,
+                sender_first_name: sender.first_name.clone(),
+                source,
+                text: checked.text.clone(),
+                created_at,
+                inbound_message_id: Some(draft.submission.clone()),
+                category: checked.category,
+                sms_parts: plan.sms_parts,
+                sms_withheld: plan.withheld,
+            })
+            .collect();
+        match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges).await? {
+            Recorded::Raced => continue,
+            Recorded::OverBudget => {
+                warn!(per_hour, "alert refused: rate limit");
+                return Err(Problem::RateLimited { per_hour });
+            }
+            Recorded::Now => {
+                let withheld = plans.iter().find_map(|p| p.withheld);
+                let charged: u32 = plans.iter().map(|p| p.sms_parts).sum();
+                if charged > 0 {
+                    budget::log_day(day_spent, charged, &rules.budgets);
                 }
+                info!(alerts = ?ids, ?source, sms_parts = charged, ?withheld, "alert raised");
+                return Ok(Raised::Now { ids, withheld });
+            }
+            Recorded::AlreadyBefore => {
+                info!("alert submitted again: already recorded");
+                return match draft.via {
+                    Via::Sms => Ok(Raised::AlreadyBefore(Vec::new())),
+                    Via::Form { .. } => {
+                        let ids =
+                            resubmitted(store, sender.id, &checked.communities, draft.submission).await?;
+                        Ok(Raised::AlreadyBefore(ids))
+                    }
+                };
             }
         }
     }
+    Err(Problem::Store(StoreError::Unavailable {
+        operation: "record alerts",
+        message: "the SMS counters kept changing".into(),
+    }))
 }
 
 /// The alerts `sender` recorded for `submission`, among the newest of each community.
@@ -311,14 +381,32 @@ pub async fn reach<S: Roster>(
     store: &S,
     communities: &[Community],
     sender: MemberId,
+    countries: &AllowedCountries,
 ) -> Result<Reach, StoreError> {
-    let mut reach = Reach::default();
+    let each = reach_each(store, communities, sender, countries).await?;
+    Ok(each.iter().fold(Reach::default(), |all, r| Reach {
+        people: all.people + r.people,
+        sms: all.sms + r.sms,
+        email: all.email + r.email,
+    }))
+}
+
+/// [`reach`], community by community: the SMS counted are those the fan-out will send
+/// ([`crate::model::Recipient::texted_in`]).
+pub async fn reach_each<S: Roster>(
+    store: &S,
+    communities: &[Community],
+    sender: MemberId,
+    countries: &AllowedCountries,
+) -> Result<Vec<Reach>, StoreError> {
+    let mut all = Vec::with_capacity(communities.len());
     for community in communities {
+        let mut reach = Reach::default();
         let mut after = None;
         for _ in 0..ROSTER_MAX_PAGES {
             let page = store.members_page(&community.id, after, ROSTER_PAGE).await?;
             for r in page.items.iter().filter(|r| r.member_id != sender) {
-                let (sms, email) = (r.sms_target().is_some(), r.email_target().is_some());
+                let (sms, email) = (r.texted_in(countries).is_some(), r.email_target().is_some());
                 reach.sms += usize::from(sms);
                 reach.email += usize::from(email);
                 reach.people += usize::from(sms || email);
@@ -328,8 +416,9 @@ pub async fn reach<S: Roster>(
                 None => break,
             }
         }
+        all.push(reach);
     }
-    Ok(reach)
+    Ok(all)
 }
 
 #[cfg(test)]
@@ -362,6 +451,7 @@ mod tests {
             name: id.to_owned(),
             town: "Lyon".to_owned(),
             time_zone: TimeZoneId::paris(),
+            sms_budget: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! tables, the API with its stable codes, the SMS function with its reply texts).
 
 pub mod alerts;
+pub mod budget;
 pub mod feed;
 pub mod import;
 pub mod join;

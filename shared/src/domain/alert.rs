@@ -195,6 +195,27 @@ impl FromStr for Category {
     }
 }
 
+/// Why an alert goes without SMS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsWithheld {
+    /// Its SMS would have passed its community's monthly budget.
+    MonthlyBudget,
+    /// Its SMS would have passed the service's daily ceiling.
+    DailyCeiling,
+}
+
+impl SmsWithheld {
+    /// `"monthly_budget"` or `"daily_ceiling"`, as stored and in the JSON API.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::MonthlyBudget => "monthly_budget",
+            Self::DailyCeiling => "daily_ceiling",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,10 @@ pub struct Community {
     /// The zone its times are shown in (`Europe/Paris` when the item has none).
     #[serde(default)]
     pub time_zone: TimeZoneId,
+    /// SMS parts its alerts may take in a month, when the town or a referent set it; `None`:
+    /// the service's default (`SMS_MONTHLY_PARTS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_budget: Option<u32>,
 }
 
 /// A registered member.

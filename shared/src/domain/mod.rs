@@ -24,7 +24,7 @@ pub mod texts;
 mod time_zone;
 pub mod unicode;
 
-pub use alert::{AlertSource, AlertText, Category};
+pub use alert::{AlertSource, AlertText, Category, SmsWithheld};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AlertId, CommunityId, MemberId};
@@ -49,6 +49,6 @@ pub use seed::{Import, ImportError, ImportErrors, parse_import};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{
     empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply, repeats_our_text,
-    sender_confirmation, start_reply, stop_reply, too_long_reply, unknown_sender_reply,
+    sender_confirmation, sms_withheld_note, start_reply, stop_reply, too_long_reply, unknown_sender_reply,
 };
 pub use time_zone::{LocalTime, TimeZoneId, rfc3339_utc};

@@ -85,6 +85,9 @@ struct CommunityRow {
     /// An IANA name; `Europe/Paris` when absent.
     #[serde(default)]
     time_zone: Option<String>,
+    /// SMS parts its alerts may take a month; the service's default when absent.
+    #[serde(default)]
+    sms_budget: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -185,7 +188,13 @@ pub fn parse_import(json: &str, countries: &AllowedCountries) -> Result<Import, 
             }
         };
         if ok {
-            communities.push(Community { id, name: name.to_owned(), town: town.to_owned(), time_zone });
+            communities.push(Community {
+                id,
+                name: name.to_owned(),
+                town: town.to_owned(),
+                time_zone,
+                sms_budget: row.sms_budget,
+            });
         }
     }
 

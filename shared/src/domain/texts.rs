@@ -4,6 +4,7 @@
 
 use std::sync::LazyLock;
 
+use super::SmsWithheld;
 use super::keyword::{Keyword, Language};
 use super::unicode::without_case_or_accents;
 
@@ -156,6 +157,19 @@ pub fn sender_confirmation(reached: usize, by_sms: usize, by_email: usize) -> St
     format!("Votre alerte a été transmise à {}{detail}.", count(reached, "voisin", "voisins"))
 }
 
+/// What the sender's confirmation adds when their alert went without SMS ([`SmsWithheld`]).
+#[must_use]
+pub fn sms_withheld_note(why: SmsWithheld) -> &'static str {
+    match why {
+        SmsWithheld::MonthlyBudget => {
+            "Pas de SMS aux voisins : le budget SMS du mois de votre quartier est atteint (e-mail et site seulement)."
+        }
+        SmsWithheld::DailyCeiling => {
+            "Pas de SMS aux voisins : le plafond SMS du jour du service est atteint (e-mail et site seulement)."
+        }
+    }
+}
+
 /// Stands for what a text takes from outside (a keyword as written, a link) when it is read as a
 /// pattern by [`repeats_our_text`].
 const ANY: &str = "\u{0}";
@@ -186,6 +200,9 @@ fn our_texts() -> Vec<String> {
         for by_sms in 0..3 {
             for by_email in 0..3 {
                 texts.push(sender_confirmation(reached, by_sms, by_email));
+            }
+            for why in [SmsWithheld::MonthlyBudget, SmsWithheld::DailyCeiling] {
+                texts.push(format!("{} {}", sender_confirmation(reached, 0, by_sms), sms_withheld_note(why)));
             }
         }
     }

@@ -47,6 +47,12 @@ impl TimeZoneId {
         Self(Self::DEFAULT.to_owned())
     }
 
+    /// `UTC`.
+    #[must_use]
+    pub fn utc() -> Self {
+        Self("UTC".to_owned())
+    }
+
     /// The IANA name.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -12,3 +12,4 @@ mod web_rate_limits;
 mod web_schemathesis;
 mod web_settings;
 mod web_signin;
+mod web_sms_budget;

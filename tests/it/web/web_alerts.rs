@@ -19,7 +19,7 @@ fn sms_counts(outbox: &infra::outbox::Outbox) -> BTreeMap<String, usize> {
 }
 
 /// Fills in the alert form and reaches the confirmation step.
-async fn confirm(web: &mut WebClient, category: &str, text: &str, communities: &[&str]) -> Reply {
+pub(super) async fn confirm(web: &mut WebClient, category: &str, text: &str, communities: &[&str]) -> Reply {
     let form = web.get("/alerts/new").await;
     assert_eq!(form.status, StatusCode::OK);
     let csrf = form.csrf();
@@ -29,7 +29,7 @@ async fn confirm(web: &mut WebClient, category: &str, text: &str, communities: &
 }
 
 /// Sends the confirmation step's form as it stands.
-async fn send(web: &mut WebClient, confirmation: &Reply) -> Reply {
+pub(super) async fn send(web: &mut WebClient, confirmation: &Reply) -> Reply {
     let csrf = confirmation.csrf();
     let submission = confirmation.field("submission").expect("a submission id");
     let category = confirmation.field("category").unwrap();
@@ -52,7 +52,7 @@ async fn send(web: &mut WebClient, confirmation: &Reply) -> Reply {
     web.post("/alerts", &fields).await
 }
 
-fn alert_id_of(reply: &Reply) -> AlertId {
+pub(super) fn alert_id_of(reply: &Reply) -> AlertId {
     let location = reply.location().expect("a redirect to the alert");
     let id = location.trim_start_matches("/alerts/").split('?').next().unwrap();
     id.parse().expect("an alert id")

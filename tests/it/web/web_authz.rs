@@ -162,6 +162,7 @@ enum Case {
     AdminRemove,
     AdminApprove,
     AdminRefuse,
+    AdminSmsBudget,
     ApiPreview,
     ApiAlerts {
         filtered: bool,
@@ -240,6 +241,8 @@ const TABLE: &[Row] = &[
     row("POST", "/admin/members/{id}/remove", Case::AdminRemove, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/approve", Case::AdminApprove, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/refuse", Case::AdminRefuse, [S, F, F, A, N, F, F]),
+    // Another community's referent sets their own community's budget.
+    row("POST", "/admin/sms-budget", Case::AdminSmsBudget, [S, F, F, A, O, F, F]),
     // The API: the same rules, 401 when signed out.
     row("GET", "/api/sms-preview", Case::ApiPreview, [U, A, A, A, A, A, A]),
     row("GET", "/api/alerts", Case::ApiAlerts { filtered: true }, [U, A, N, A, N, A, N]),
@@ -325,6 +328,8 @@ enum Probe {
     Texted(String, usize),
     /// This member has no number waiting for its code.
     NothingPending(MemberId),
+    /// Les Tilleuls' own monthly SMS budget is this.
+    SmsBudget(u32),
 }
 
 /// One cell, ready to send.
@@ -788,6 +793,14 @@ impl World {
                     ..plain(&format!("/admin/join/{id}/{verb}"), Probe::RequestTaken(id))
                 }
             }
+            Case::AdminSmsBudget => {
+                let parts = 100 + self.next();
+                Prepared {
+                    body: form(&[("sms_budget", &parts.to_string())]),
+                    place: Some(Place::Exactly("/admin?done=sms_budget#sms".into())),
+                    ..plain("/admin/sms-budget", Probe::SmsBudget(parts))
+                }
+            }
             Case::ApiPreview => {
                 plain(&format!("/api/sms-preview?text=Bonjour&category={category}"), Probe::Nothing)
             }
@@ -884,6 +897,9 @@ impl World {
             }
             Probe::Texted(number, before) => self.stack.outbox().await.sms_to(number).count() > *before,
             Probe::NothingPending(id) => store.pending_phone(*id).await.expect("store").is_none(),
+            Probe::SmsBudget(parts) => {
+                store.community(&tilleuls()).await.expect("store").and_then(|c| c.sms_budget) == Some(*parts)
+            }
         }
     }
 
@@ -982,8 +998,14 @@ async fn record_alert(stack: &Stack, sender: &str, text: &str) -> AlertId {
         created_at: now_ms(),
         inbound_message_id: Some(inbound.clone()),
         category: None,
+        sms_parts: 0,
+        sms_withheld: None,
     };
-    stack.store().record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None).await.expect("alert");
+    stack
+        .store()
+        .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[])
+        .await
+        .expect("alert");
     alert.alert_id
 }
 

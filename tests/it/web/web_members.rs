@@ -505,10 +505,12 @@ async fn the_police_feed_is_merged_and_paged() {
                 created_at: 1_700_000_000_000 + i,
                 inbound_message_id: Some(InboundMessageId::parse(&id).unwrap()),
                 category: Some(Category::Other),
+                sms_parts: 0,
+                sms_withheld: None,
             };
             stack
                 .store()
-                .record_inbound_alerts(&InboundMessageId::parse(&id).unwrap(), &[alert], None)
+                .record_inbound_alerts(&InboundMessageId::parse(&id).unwrap(), &[alert], None, &[])
                 .await
                 .unwrap();
         }

@@ -131,6 +131,8 @@ pub struct AlertJson {
     pub acks: u32,
     /// RFC 3339, UTC; `None` while sending.
     pub done_at: Option<String>,
+    /// Why it went without SMS (`monthly_budget`, `daily_ceiling`); `None`: by SMS as usual.
+    pub sms_withheld: Option<&'static str>,
 }
 
 impl AlertJson {
@@ -157,6 +159,7 @@ impl AlertJson {
             }),
             acks: report.acks,
             done_at: report.fanout_done_at.map(local_time::iso_utc),
+            sms_withheld: alert.sms_withheld.map(|why| why.as_str()),
         }
     }
 }
@@ -209,6 +212,9 @@ pub struct RaisedJson {
     pub alert_ids: Vec<String>,
     /// True when this submission was recorded before (nothing new was sent).
     pub duplicate: bool,
+    /// Why the alert goes without SMS (`monthly_budget`, `daily_ceiling`), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_withheld: Option<&'static str>,
 }
 
 /// `POST /api/alerts`: the same path as the page's confirmation step.
@@ -226,13 +232,17 @@ pub(super) async fn create(
     let draft = Draft { category: body.category.parse().ok(), text: body.text, communities };
     let ids = |ids: Vec<AlertId>| ids.iter().map(ToString::to_string).collect();
     match draft.raise(&state, &signed, &submission).await {
-        Ok(Raised::Now(alert_ids)) => {
-            Ok((StatusCode::CREATED, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: false }))
-                .into_response())
+        Ok(Raised::Now { ids: alert_ids, withheld }) => {
+            let json = RaisedJson {
+                alert_ids: ids(alert_ids),
+                duplicate: false,
+                sms_withheld: withheld.map(|why| why.as_str()),
+            };
+            Ok((StatusCode::CREATED, Json(json)).into_response())
         }
         Ok(Raised::AlreadyBefore(alert_ids)) => {
-            Ok((StatusCode::OK, Json(RaisedJson { alert_ids: ids(alert_ids), duplicate: true }))
-                .into_response())
+            let json = RaisedJson { alert_ids: ids(alert_ids), duplicate: true, sms_withheld: None };
+            Ok((StatusCode::OK, Json(json)).into_response())
         }
         Err(Problem::Invalid(invalid)) => {
             let code = invalid.first().map_or("invalid", |first| invalid_code(*first));

@@ -10,7 +10,7 @@ mod fr;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, Language, ProblemKind};
+use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, Language, ProblemKind, SmsWithheld};
 use vigie::model::{Channel, DeliveryCounts};
 
 use crate::cookies;
@@ -143,6 +143,88 @@ impl Lang {
             Lang::En => format!(
                 "It will reach {people} {} ({sms} by SMS, {email} by email).",
                 self.plural(people, "neighbour", "neighbours")
+            ),
+        }
+    }
+
+    /// What an alert's SMS will cost in a community, and what its month has left: `"Coût : 6
+    /// parts SMS (2 parts × 3 voisins). Ce mois-ci : 994 parts restantes sur 1000."`.
+    pub fn sms_cost(self, parts_per_sms: u32, texted: usize, left: u32, budget: u32) -> String {
+        let total = u64::from(parts_per_sms) * texted as u64;
+        match self {
+            Lang::Fr => format!(
+                "Coût : {total} {} SMS ({parts_per_sms} {} × {texted} {}). Ce mois-ci : {left} {} sur {budget}.",
+                self.plural(total as usize, "part", "parts"),
+                self.plural(parts_per_sms as usize, "part", "parts"),
+                self.plural(texted, "voisin", "voisins"),
+                self.plural(left as usize, "part restante", "parts restantes"),
+            ),
+            Lang::En => format!(
+                "Cost: {total} SMS {} ({parts_per_sms} {} × {texted} {}). This month: {left} {} left of {budget}.",
+                self.plural(total as usize, "part", "parts"),
+                self.plural(parts_per_sms as usize, "part", "parts"),
+                self.plural(texted, "neighbour", "neighbours"),
+                self.plural(left as usize, "part", "parts"),
+            ),
+        }
+    }
+
+    /// What happens to an alert past a budget ([`SmsWithheld`]), before it is sent.
+    pub fn sms_will_be_withheld(self, why: SmsWithheld) -> &'static str {
+        match (self, why) {
+            (Lang::Fr, SmsWithheld::MonthlyBudget) => {
+                "Le budget SMS du mois du quartier est atteint : cette alerte partira par e-mail et sur le site seulement. Les alertes de la police et les alertes « Incendie ou danger » partent toujours par SMS."
+            }
+            (Lang::En, SmsWithheld::MonthlyBudget) => {
+                "The neighbourhood's SMS budget for the month is spent: this alert will go by email and on the site only. Police alerts and \"Fire or danger\" alerts always go by SMS."
+            }
+            (Lang::Fr, SmsWithheld::DailyCeiling) => {
+                "Le plafond SMS du jour du service est atteint : cette alerte partira par e-mail et sur le site seulement."
+            }
+            (Lang::En, SmsWithheld::DailyCeiling) => {
+                "The service's SMS ceiling for the day is reached: this alert will go by email and on the site only."
+            }
+        }
+    }
+
+    /// What the feed says of an alert that went without SMS.
+    pub fn sms_withheld(self, why: SmsWithheld) -> &'static str {
+        match (self, why) {
+            (Lang::Fr, SmsWithheld::MonthlyBudget) => {
+                "Envoyée sans SMS : le budget SMS du mois du quartier était atteint."
+            }
+            (Lang::En, SmsWithheld::MonthlyBudget) => {
+                "Sent without SMS: the neighbourhood's SMS budget for the month was spent."
+            }
+            (Lang::Fr, SmsWithheld::DailyCeiling) => {
+                "Envoyée sans SMS : le plafond SMS du jour du service était atteint."
+            }
+            (Lang::En, SmsWithheld::DailyCeiling) => {
+                "Sent without SMS: the service's SMS ceiling for the day was reached."
+            }
+        }
+    }
+
+    /// A month as the referent's page shows it (`"2026-12"` is "décembre 2026").
+    pub fn month_label(self, month: &str) -> String {
+        let parsed = month.split_once('-').and_then(|(y, m)| Some((y, m.parse::<usize>().ok()?)));
+        match parsed {
+            Some((year, m)) if (1..=12).contains(&m) => {
+                let names = if self == Lang::Fr { fr::MONTHS } else { en::MONTHS };
+                format!("{} {year}", names[m - 1])
+            }
+            _ => month.to_owned(),
+        }
+    }
+
+    /// Under the referent's budget field: what an empty field means.
+    pub fn sms_budget_hint(self, default: u32) -> String {
+        match self {
+            Lang::Fr => format!(
+                "Le nombre de parts SMS que les alertes du quartier peuvent prendre par mois (une alerte coûte ses parts × les voisins qui la reçoivent par SMS). Vide : le budget de la commune, {default} parts."
+            ),
+            Lang::En => format!(
+                "How many SMS parts the neighbourhood's alerts may take a month (an alert costs its parts × the neighbours who get it by SMS). Empty: the town's budget, {default} parts."
             ),
         }
     }
@@ -584,6 +666,16 @@ pub struct Admin {
     pub hide_phone_label: &'static str,
     pub add_submit: &'static str,
     pub cancel: &'static str,
+    /// The community's SMS budget: its months, and the referent's own figure.
+    pub sms_heading: &'static str,
+    pub sms_intro: &'static str,
+    pub sms_month: &'static str,
+    pub sms_spent: &'static str,
+    pub sms_left: &'static str,
+    pub sms_budget_label: &'static str,
+    pub sms_budget_save: &'static str,
+    pub sms_budget_saved: &'static str,
+    pub sms_budget_invalid: &'static str,
 }
 
 /// Asking to join a community.
@@ -665,6 +757,17 @@ mod tests {
         assert_eq!(Lang::Fr.sms_size(1, 1000, 1, Encoding::Gsm7), "1 caractère sur 1000 · 1 SMS");
         assert_eq!(Lang::En.sms_size(300, 1000, 2, Encoding::Gsm7), "300 characters of 1000 · 2 texts");
         assert!(Lang::Fr.sms_size(10, 1000, 1, Encoding::Ucs2).contains("70"));
+        assert_eq!(Lang::Fr.month_label("2026-12"), "décembre 2026");
+        assert_eq!(Lang::En.month_label("2027-01"), "January 2027");
+        assert_eq!(Lang::En.month_label("2027-13"), "2027-13");
+        assert_eq!(
+            Lang::Fr.sms_cost(2, 3, 994, 1000),
+            "Coût : 6 parts SMS (2 parts × 3 voisins). Ce mois-ci : 994 parts restantes sur 1000."
+        );
+        assert_eq!(
+            Lang::En.sms_cost(1, 1, 1, 1000),
+            "Cost: 1 SMS part (1 part × 1 neighbour). This month: 1 part left of 1000."
+        );
         assert_eq!(Lang::Fr.reach(5, 3, 4), "Elle sera transmise à 5 voisins (3 par SMS, 4 par e-mail).");
         assert_eq!(Lang::En.reach(1, 1, 0), "It will reach 1 neighbour (1 by SMS, 0 by email).");
         let counts =

@@ -7,6 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use vigie::adapters::now_ms;
+use vigie::app::budget;
 use vigie::app::members::{self, Invalid, Invitation, Problem};
 use vigie::app::neighbours::{PAGE_SIZE, visible_phone};
 use vigie::domain::{Email, MemberId, Role};
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members/{id}/remove", post(remove))
         .route("/admin/join/{id}/approve", post(approve))
         .route("/admin/join/{id}/refuse", post(refuse))
+        .route("/admin/sms-budget", post(set_sms_budget))
 }
 
 /// The referent's form, as typed.
@@ -119,7 +122,15 @@ struct AdminPage {
     requests: Vec<RequestRow>,
     more_href: Option<String>,
     first_href: Option<String>,
+    /// The community's last months: (month, parts spent, parts left).
+    sms_months: Vec<(String, u32, u32)>,
+    /// The community's own monthly budget, as the field shows it (empty: the default).
+    sms_budget: String,
+    sms_budget_hint: String,
 }
+
+/// Months of SMS spending the referent's page shows.
+const SMS_MONTHS_SHOWN: i32 = 12;
 
 async fn admin_page(
     state: &AppState,
@@ -184,9 +195,14 @@ async fn admin_page(
             when_iso: local_time::iso_utc(r.created_at),
         })
         .collect();
+    let budgets = state.config().sms_budgets;
+    let months = budget::history(state.store(), community, &budgets, now_ms(), SMS_MONTHS_SHOWN).await?;
     let site = state.site();
     let next = page.next.filter(|_| !page.items.is_empty());
     Ok(AdminPage {
+        sms_months: months.iter().map(|m| (lang.month_label(&m.month), m.spent, m.left())).collect(),
+        sms_budget: community.sms_budget.map(|b| b.to_string()).unwrap_or_default(),
+        sms_budget_hint: lang.sms_budget_hint(budgets.monthly_parts),
         chrome: Chrome::new(state, ctx, t.admin.title, Section::Admin, Some(signed)),
         csrf: signed.session.csrf.clone(),
         community: community.name.clone(),
@@ -214,6 +230,7 @@ async fn show(
         Some("removed") => Some(t.admin.removed),
         Some("approved") => Some(t.admin.approved),
         Some("refused") => Some(t.admin.refused),
+        Some("sms_budget") => Some(t.admin.sms_budget_saved),
         _ => None,
     };
     render::ok(&admin_page(&state, &ctx, &referent, query.get("after"), notice, None).await?)
@@ -356,4 +373,24 @@ async fn refuse(
     let id = member_id(&id)?;
     members::refuse(state.store(), referent.community(), id).await?;
     Ok(render::see_other(&state, "/admin?done=refused"))
+}
+
+/// `POST /admin/sms-budget`: the community's own monthly SMS budget (empty: the default).
+async fn set_sms_budget(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    referent: Referent,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    match budget::parse_own_budget(form.text("sms_budget")) {
+        Ok(parts) => {
+            budget::set_own_budget(state.store(), referent.community(), parts).await?;
+            Ok(render::see_other(&state, "/admin?done=sms_budget#sms"))
+        }
+        Err(budget::InvalidBudget) => {
+            let error = Some(ctx.lang.t().admin.sms_budget_invalid);
+            let page = admin_page(&state, &ctx, &referent, None, None, error).await?;
+            render::page(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
 }

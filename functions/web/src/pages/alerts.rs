@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach};
+use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach_each};
+use vigie::app::budget;
 use vigie::app::feed;
 use vigie::compose;
 use vigie::domain::{AlertId, AlertSource, AlertText, Category, TimeZoneId, count_segments};
@@ -98,7 +99,7 @@ impl Draft {
     ) -> Result<Raised, Problem> {
         let draft =
             alerts::Draft { sender: &signed.member, text: &self.text, via: self.via(signed), submission };
-        alerts::raise(state.store(), state.config().alerts_per_hour, draft).await
+        alerts::raise(state.store(), alerts::Rules::of(state.config()), draft).await
     }
 }
 
@@ -210,6 +211,8 @@ struct ConfirmPage {
     sms: String,
     size: String,
     reach: String,
+    /// Per community: what the SMS will cost and the month's budget, then what happens past it.
+    costs: Vec<(String, Option<&'static str>)>,
 }
 
 /// `POST /alerts/confirm`: the SMS exactly as it will go out, its size and who it will reach.
@@ -242,7 +245,30 @@ async fn confirm(
         state.config().sms_max_segments,
     );
     let count = count_segments(&sms);
-    let reach = reach(state.store(), &checked.communities, signed.member.id).await?;
+    let countries = &state.config().sms_countries;
+    let each = reach_each(state.store(), &checked.communities, signed.member.id, countries).await?;
+    let reach = each.iter().fold((0, 0, 0), |(p, s, e), r| (p + r.people, s + r.sms, e + r.email));
+    let texted: Vec<usize> = each.iter().map(|r| r.sms).collect();
+    let still_texted = budget::past_budget_still_texted(source_of(&signed), checked.category);
+    let estimates = budget::estimate(
+        state.store(),
+        &checked.communities,
+        &texted,
+        count.segments as u32,
+        still_texted,
+        &state.config().sms_budgets,
+        vigie::adapters::now_ms(),
+    )
+    .await?;
+    let several = estimates.len() > 1;
+    let costs = estimates
+        .iter()
+        .map(|e| {
+            let line = lang.sms_cost(e.sms_parts, e.texted, e.month.left(), e.month.budget);
+            let line = if several { format!("{} · {line}", e.community.name) } else { line };
+            (line, e.withheld.map(|why| lang.sms_will_be_withheld(why)))
+        })
+        .collect();
     let page = ConfirmPage {
         chrome: Chrome::new(&state, &ctx, lang.t().alerts.confirm_title, Section::Raise, Some(&signed)),
         csrf: signed.session.csrf.clone(),
@@ -263,7 +289,8 @@ async fn confirm(
             count.encoding,
         ),
         sms,
-        reach: lang.reach(reach.people, reach.sms, reach.email),
+        reach: lang.reach(reach.0, reach.1, reach.2),
+        costs,
     };
     render::ok(&page)
 }
@@ -280,7 +307,7 @@ async fn raise(
         form.get("submission").and_then(parse_submission).ok_or(WebError::BadRequest("submission id"))?;
     let draft = Draft::from_form(&form);
     match draft.raise(&state, &signed, &submission).await {
-        Ok(Raised::Now(ids)) => {
+        Ok(Raised::Now { ids, .. }) => {
             let first = ids.first().ok_or(WebError::Internal("no alert".into()))?;
             Ok(render::see_other(&state, &format!("/alerts/{first}?sent=1")))
         }
@@ -325,6 +352,8 @@ pub struct AlertView {
     pub text: String,
     pub community: String,
     pub summary: String,
+    /// Why it went without SMS, if it did.
+    pub sms_withheld: Option<&'static str>,
 }
 
 impl AlertView {
@@ -342,6 +371,7 @@ impl AlertView {
             text: alert.text.to_string(),
             community: alert.community_name.clone(),
             summary: lang.delivery_summary(report.counts.as_ref(), report.acks),
+            sms_withheld: alert.sms_withheld.map(|why| lang.sms_withheld(why)),
         }
     }
 }

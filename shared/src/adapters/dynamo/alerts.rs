@@ -10,9 +10,10 @@ use super::items::{Item, expires_at, from_item, key, n, now_ms, s, to_item, unav
 use super::keys::{DELIVERY_RETENTION, alert_pk};
 use super::ledger::inbound_marker;
 use super::sessions;
+use super::spend;
 use super::writes::{Transaction, put_action, update_action};
 use crate::domain::{AlertId, MemberId};
-use crate::model::{Alert, Applied, Budget, Cursor, DeliveryCounts, InboundMessageId, Recorded};
+use crate::model::{Alert, Applied, Budget, Charge, Cursor, DeliveryCounts, InboundMessageId, Recorded};
 use crate::ports::{AlertLog, StoreError};
 
 /// What an alert item holds besides the alert: its keys and its place in the feed.
@@ -32,12 +33,19 @@ impl AlertLog for DynamoStore {
         inbound: &InboundMessageId,
         alerts: &[Alert],
         budget: Option<&Budget>,
+        charges: &[Charge],
     ) -> Result<Recorded, StoreError> {
-        // The marker first and the budget second: the cancellation reasons say which failed.
+        // The marker first, the budget second, then the charges: the cancellation reasons say
+        // which failed.
         let mut actions = vec![inbound_marker(&self.tables.ledger, inbound, "alert")?];
         if let Some(budget) = budget {
             actions.push(sessions::limit_action(&self.tables.ledger, budget)?);
         }
+        let first_charge = actions.len();
+        for charge in charges {
+            actions.push(spend::charge_action(&self.tables.ledger, charge)?);
+        }
+        let charged = first_charge..actions.len();
         actions.extend(
             alerts
                 .iter()
@@ -48,10 +56,12 @@ impl AlertLog for DynamoStore {
         );
         match self.transact("TransactWriteItems alerts", actions).await? {
             Transaction::Committed => Ok(Recorded::Now),
-            Transaction::ConditionFailed(failed)
-                if budget.is_some() && failed.contains(&1) && !failed.contains(&0) =>
-            {
+            Transaction::ConditionFailed(failed) if failed.contains(&0) => Ok(Recorded::AlreadyBefore),
+            Transaction::ConditionFailed(failed) if budget.is_some() && failed.contains(&1) => {
                 Ok(Recorded::OverBudget)
+            }
+            Transaction::ConditionFailed(failed) if failed.iter().any(|i| charged.contains(i)) => {
+                Ok(Recorded::Raced)
             }
             Transaction::ConditionFailed(_) => Ok(Recorded::AlreadyBefore),
         }

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use tracing::instrument;
 
 use super::DynamoStore;
-use super::items::{Item, built, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
+use super::items::{Item, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
 use super::keys::INBOUND_RETENTION;
-use super::writes::{Transaction, put_action};
+use super::writes::{Transaction, put_action, update_action_if};
 use crate::domain::MemberId;
 use crate::model::{Budget, Session, TokenHash};
 use crate::ports::{Limits, Sessions, StoreError};
@@ -147,15 +147,7 @@ fn limit_update(budget: &Budget) -> (Item, Item) {
 /// One use of `budget` as a transaction action: its condition fails when the budget is spent.
 pub(super) fn limit_action(table: &str, budget: &Budget) -> Result<TransactWriteItem, StoreError> {
     let (key, values) = limit_update(budget);
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .update_expression(LIMIT_UPDATE)
-        .condition_expression(LIMIT_CONDITION)
-        .set_expression_attribute_values(Some(values))
-        .build()
-        .map_err(built("TransactWriteItems"))?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    update_action_if(table, key, LIMIT_UPDATE, Some(LIMIT_CONDITION), values)
 }
 
 /// The marker of what spent budgets once ([`Limits::spend_once`]), and whether it had room.

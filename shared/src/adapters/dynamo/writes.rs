@@ -175,11 +175,22 @@ pub(super) fn update_action(
     expression: &str,
     values: Item,
 ) -> Result<TransactWriteItem, StoreError> {
+    update_action_if(table, key, expression, Some("attribute_exists(pk)"), values)
+}
+
+/// An update of the item at `key` under `condition`, as a transaction action.
+pub(super) fn update_action_if(
+    table: &str,
+    key: Item,
+    expression: &str,
+    condition: Option<&str>,
+    values: Item,
+) -> Result<TransactWriteItem, StoreError> {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key))
         .update_expression(expression)
-        .condition_expression("attribute_exists(pk)")
+        .set_condition_expression(condition.map(str::to_owned))
         .set_expression_attribute_values(Some(values))
         .build()
         .map_err(built("TransactWriteItems"))?;
