@@ -149,6 +149,7 @@ fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<
         phone: if sms { Some(phone_of(number)?) } else { None },
         hide_phone: i.is_multiple_of(3),
         phone_confirmed: true,
+        phone_consent: None,
         sms_alerts: sms,
         email_alerts: mix.email(i),
         role: if i % 500 == 1 { Role::Referent } else { Role::Resident },

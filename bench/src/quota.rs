@@ -117,6 +117,7 @@ pub async fn measure(
         phone: Some(phone_of(2 * members_each + 1)?),
         hide_phone: false,
         phone_confirmed: true,
+        phone_consent: None,
         sms_alerts: true,
         email_alerts: false,
         role: Role::Police,

@@ -153,14 +153,24 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let config = stack::aws_config(&endpoint).await;
             let store =
                 DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), Tables::with_prefix(&prefix));
-            let loaded = vigie::app::import::load(&store, &import)
+            // Numbers without a paper consent are invited from the shared number.
+            let shared = vigie::domain::SharedNumber::parse(&env_or("SMS_SHARED_NUMBER", "38123"))
+                .map_err(|e| format!("SMS_SHARED_NUMBER: {e}"))?;
+            let texter = vigie::adapters::sns::SnsTexter::from_sdk(&config, &shared.identity());
+            let loaded = vigie::app::import::load(&store, &texter, &import)
                 .await
                 .map_err(|e| format!("{} is not imported:\n{e}", path.display()))?;
             println!(
-                "imported {} communities and {} members from {}",
+                "imported {} communities and {} members from {} ({} numbers invited by SMS{})",
                 loaded.communities,
                 loaded.members,
-                path.display()
+                path.display(),
+                loaded.invited,
+                if loaded.invitations_not_sent > 0 {
+                    format!(", {} invitations not sent", loaded.invitations_not_sent)
+                } else {
+                    String::new()
+                }
             );
         }
         Cmd::Relay { template, on_failure_file } => {

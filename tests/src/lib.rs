@@ -45,7 +45,7 @@ pub fn community_of(n: usize, first_number: usize) -> String {
     let members: Vec<String> = (0..n)
         .map(|i| {
             format!(
-                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","email":"voisin{i}@example.org","role":"resident"}}"#,
+                r#"{{"communities":["la-gare"],"first_name":"Voisin{i}","last_name":"Test","phone":"+3363998{:04}","sms_consent":"2026-11-02","email":"voisin{i}@example.org","role":"resident"}}"#,
                 first_number + i
             )
         })
@@ -67,7 +67,7 @@ pub fn town_of(sizes: &[usize], first_number: usize, emails: bool) -> String {
         for _ in 0..*size {
             let email = if emails { format!(r#","email":"voisin{k}@example.org""#) } else { String::new() };
             members.push(format!(
-                r#"{{"communities":["c{c}"],"first_name":"Voisin{k}","last_name":"Test","phone":"+3363998{:04}"{email},"role":"resident"}}"#,
+                r#"{{"communities":["c{c}"],"first_name":"Voisin{k}","last_name":"Test","phone":"+3363998{:04}","sms_consent":"2026-11-02"{email},"role":"resident"}}"#,
                 first_number + k
             ));
             k += 1;
@@ -75,7 +75,7 @@ pub fn town_of(sizes: &[usize], first_number: usize, emails: bool) -> String {
     }
     let all: Vec<String> = (0..sizes.len()).map(|c| format!(r#""c{c}""#)).collect();
     members.push(format!(
-        r#"{{"communities":[{}],"first_name":"Police","last_name":"Municipale","phone":"+3363998{:04}","role":"police"}}"#,
+        r#"{{"communities":[{}],"first_name":"Police","last_name":"Municipale","phone":"+3363998{:04}","sms_consent":"2026-11-02","role":"police"}}"#,
         all.join(","),
         first_number + k
     ));
@@ -189,10 +189,15 @@ impl Stack {
         stack
     }
 
+    /// What texts from the shared number, as `vigie-local seed` does (the import's invitations).
+    pub fn shared_texter(&self) -> vigie::adapters::sns::SnsTexter {
+        vigie::adapters::sns::SnsTexter::from_sdk(&self.sdk, &self.config.sms_shared_number.identity())
+    }
+
     /// Loads an import file through the same path as `vigie-local seed`.
     pub async fn seed(&mut self, json: &str) -> Import {
         let import = parse_import(json, &self.config.sms_countries).expect("valid import");
-        vigie::app::import::load(self.store(), &import).await.expect("import loads");
+        vigie::app::import::load(self.store(), &self.shared_texter(), &import).await.expect("import loads");
         self.members.extend(import.members.iter().cloned());
         import
     }

@@ -436,6 +436,7 @@ mod tests {
             phone: None,
             hide_phone: false,
             phone_confirmed: true,
+            phone_consent: None,
             sms_alerts: true,
             email_alerts: true,
             role,

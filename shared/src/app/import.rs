@@ -1,14 +1,21 @@
 //! Loading a town hall import into the store: all of it, or (as far as a pre-flight can tell)
 //! nothing.
 
-use crate::domain::{Import, ImportError, ImportErrors};
-use crate::ports::{RegisterError, Registry, StoreError};
+use tracing::{info, warn};
+
+use crate::domain::texts::import_invitation_sms;
+use crate::domain::{Import, ImportError, ImportErrors, Member};
+use crate::ports::{RegisterError, Registry, StoreError, Texter};
 
 /// What an import did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loaded {
     pub communities: usize,
     pub members: usize,
+    /// Numbers without a paper consent, texted their invitation (`docs/consent.md`).
+    pub invited: usize,
+    /// Invitations that could not go out: those numbers wait for their owner's OUI all the same.
+    pub invitations_not_sent: usize,
 }
 
 /// Why an import was not loaded.
@@ -21,13 +28,19 @@ pub enum LoadError {
     Store(#[from] StoreError),
 }
 
-/// Stores the communities, then the members, of a validated import.
+/// Stores the communities, then the members, of a validated import; then texts each number
+/// that came without a paper consent its invitation (it gets nothing else until its owner
+/// answers OUI).
 ///
 /// A pre-flight first looks for numbers and addresses that already belong to someone, so a
 /// clash is reported with its line before anything is written. Each registration is still
 /// guarded by its own conditional write, so a concurrent registration can never make a number
 /// belong to two members.
-pub async fn load<S: Registry>(store: &S, import: &Import) -> Result<Loaded, LoadError> {
+pub async fn load<S: Registry, T: Texter + Sync>(
+    store: &S,
+    texter: &T,
+    import: &Import,
+) -> Result<Loaded, LoadError> {
     let phones: Vec<_> = import.members.iter().filter_map(|m| m.phone.as_ref()).collect();
     let emails: Vec<_> = import.members.iter().filter_map(|m| m.email.as_ref()).collect();
     let (taken_phones, taken_emails) = store.taken(&phones, &emails).await?;
@@ -58,5 +71,36 @@ pub async fn load<S: Registry>(store: &S, import: &Import) -> Result<Loaded, Loa
             }
         }
     }
-    Ok(Loaded { communities: import.communities.len(), members: import.members.len() })
+    let (mut invited, mut not_sent) = (0, 0);
+    for member in import.members.iter().filter(|m| m.phone.is_some() && !m.phone_confirmed) {
+        if invite(texter, import, member).await {
+            invited += 1;
+        } else {
+            not_sent += 1;
+        }
+    }
+    info!(invited, not_sent, "import loaded");
+    Ok(Loaded {
+        communities: import.communities.len(),
+        members: import.members.len(),
+        invited,
+        invitations_not_sent: not_sent,
+    })
+}
+
+/// Texts `member`'s number the invitation of the town hall of their (first) community.
+async fn invite<T: Texter + Sync>(texter: &T, import: &Import, member: &Member) -> bool {
+    let (Some(phone), Some(community)) = (
+        member.phone.as_ref(),
+        member.communities.first().and_then(|id| import.communities.iter().find(|c| &c.id == id)),
+    ) else {
+        return false;
+    };
+    match texter.send_sms(phone, &import_invitation_sms(&community.town, &community.name)).await {
+        Ok(_) => true,
+        Err(error) => {
+            warn!(member = %member.id, %error, "import invitation not sent: the number waits for OUI");
+            false
+        }
+    }
 }

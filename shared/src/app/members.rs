@@ -154,6 +154,7 @@ fn resident(
         // Someone else typed the number (the referent, or the person asking to join, whose
         // number nobody checked): it waits for its owner's OUI.
         phone_confirmed: false,
+        phone_consent: None,
         sms_alerts: choices.sms_alerts,
         email_alerts: choices.email_alerts,
         role: Role::Resident,
@@ -230,6 +231,38 @@ async fn invite<T: Texter + Sync>(
             Invitation::NotSent(error)
         }
     }
+}
+
+/// Texts an invited member of the referent's community their invitation again (their phone
+/// was off, the text was lost): once a day per member, within the community's
+/// [`INVITATIONS_PER_COMMUNITY_PER_DAY`]. A member whose number is confirmed, or who said STOP,
+/// is not invited ([`Problem::Forbidden`]): nobody can be texted again after refusing.
+#[instrument(skip_all, fields(community = %community.id, member = %id))]
+pub async fn reinvite<S, T>(
+    store: &S,
+    texter: &T,
+    community: &Community,
+    referent: &FirstName,
+    id: MemberId,
+) -> Result<Invitation, Problem>
+where
+    S: MemberLookup + Limits + Sync,
+    T: Texter + Sync,
+{
+    let member = store.member(id).await?.ok_or(Problem::NotFound)?;
+    if !member.belongs_to(&community.id) {
+        return Err(Problem::NotFound);
+    }
+    if !member.invited() || !member.sms_alerts {
+        return Err(Problem::Forbidden);
+    }
+    let once_a_day = store.within_limit(&format!("reinvite#{id}"), 1, DAY).await?;
+    let key = format!("invitations#{}", community.id);
+    if !once_a_day || !store.within_limit(&key, INVITATIONS_PER_COMMUNITY_PER_DAY, DAY).await? {
+        warn!("invitation not sent again: limit of the day");
+        return Err(Problem::TooManyInvitations);
+    }
+    Ok(invite(texter, &member, community, referent).await)
 }
 
 /// Removes a member of the referent's community: not themselves, not the police.

@@ -95,6 +95,11 @@ pub struct Member {
     /// Members stored before the rule are confirmed.
     #[serde(default = "confirmed")]
     pub phone_confirmed: bool,
+    /// The day the town hall collected the owner's consent to SMS alerts on paper
+    /// (`2026-11-20`), when an import said so: the record of why the number was confirmed
+    /// without a code or an OUI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_consent: Option<String>,
     /// Whether the member wants alerts by SMS.
     pub sms_alerts: bool,
     /// Whether the member wants alerts by e-mail.
@@ -219,6 +224,7 @@ mod tests {
             phone: Some(PhoneNumber::parse("0612345678").unwrap()),
             hide_phone: false,
             phone_confirmed: true,
+            phone_consent: None,
             sms_alerts: true,
             email_alerts: false,
             role: Role::Resident,

@@ -111,6 +111,25 @@ struct MemberRow {
     #[serde(default = "yes")]
     email_alerts: bool,
     role: String,
+    /// The day the town hall collected the owner's consent to SMS alerts on paper
+    /// (`YYYY-MM-DD`). Without it, the number is invited by SMS and texted nothing else until
+    /// its owner answers OUI.
+    #[serde(default)]
+    sms_consent: Option<String>,
+}
+
+/// A paper consent's date as the import writes it: `YYYY-MM-DD`, a real day from 2000 on.
+fn consent_date(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let bad = || format!("sms_consent \"{}\": expected a date as YYYY-MM-DD", raw.escape_debug());
+    if raw.len() != 10 || raw.as_bytes()[4] != b'-' || raw.as_bytes()[7] != b'-' {
+        return Err(bad());
+    }
+    let date: jiff::civil::Date = raw.parse().map_err(|_| bad())?;
+    if date.year() < 2000 {
+        return Err(bad());
+    }
+    Ok(date.to_string())
 }
 
 /// serde_json's message without its " at line X column Y" suffix.
@@ -310,10 +329,19 @@ fn validate_member(
     if !has_contact(&row.email) && !has_contact(&row.phone) {
         report.push(line, "a member needs an e-mail address or a phone number");
     }
+    let consent = match row.sms_consent.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(_) if !has_contact(&row.phone) => {
+            report.push(line, "sms_consent is for a phone number, and this row has none");
+            None
+        }
+        Some(raw) => consent_date(raw).map_err(|e| report.push(line, e)).ok(),
+    };
 
     if report.0.len() != before {
         return None;
     }
+    let phone_confirmed = phone.is_none() || consent.is_some();
     Some(Member {
         id: MemberId::new(),
         communities,
@@ -322,9 +350,10 @@ fn validate_member(
         email,
         phone,
         hide_phone: row.hide_phone,
-        // The town hall's file vouches for its numbers until rows carry their consent
-        // (`docs/consent.md`, still to build).
-        phone_confirmed: true,
+        // A number is confirmed by the consent collected on paper; any other is invited
+        // (`docs/consent.md`).
+        phone_confirmed,
+        phone_consent: consent,
         sms_alerts: row.sms_alerts,
         email_alerts: row.email_alerts,
         role: role.ok()?,

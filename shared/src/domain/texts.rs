@@ -117,6 +117,14 @@ pub fn invitation_sms(referent: &str, community: &str) -> String {
     )
 }
 
+/// The invitation a number imported without a paper consent gets, from the shared number.
+#[must_use]
+pub fn import_invitation_sms(town: &str, community: &str) -> String {
+    format!(
+        "vigie : la mairie de {town} vous a inscrit aux alertes SMS entre voisins de {community}. Répondez OUI pour les recevoir, STOP pour refuser."
+    )
+}
+
 /// The reply to OUI (or START) from an invited number.
 #[must_use]
 pub fn invitation_accepted_reply() -> String {
@@ -193,6 +201,7 @@ fn our_texts() -> Vec<String> {
         phone_code_sms(ANY, 10),
         phone_claimed_sms(),
         invitation_sms(ANY, ANY),
+        import_invitation_sms(ANY, ANY),
         invitation_accepted_reply(),
         invitation_pending_reply(),
     ]);

@@ -111,9 +111,9 @@ fn with_the_uk(config: &mut vigie::config::Config) {
 const OPTED_OUT_RESIDENTS: &str = r#"{
   "communities": [{ "id": "la-gare", "name": "La Gare", "town": "Bellerive" }],
   "members": [
-    { "communities": ["la-gare"], "first_name": "Amy", "last_name": "Clark", "phone": "+447420500600", "role": "resident" },
-    { "communities": ["la-gare"], "first_name": "Cara", "last_name": "Jones", "phone": "+447420505401", "role": "resident" },
-    { "communities": ["la-gare"], "first_name": "Bruno", "last_name": "Petit", "phone": "+33639980051", "email": "bruno@example.org", "role": "resident" }
+    { "communities": ["la-gare"], "first_name": "Amy", "last_name": "Clark", "phone": "+447420500600", "sms_consent": "2026-11-02", "role": "resident" },
+    { "communities": ["la-gare"], "first_name": "Cara", "last_name": "Jones", "phone": "+447420505401", "sms_consent": "2026-11-02", "role": "resident" },
+    { "communities": ["la-gare"], "first_name": "Bruno", "last_name": "Petit", "phone": "+33639980051", "sms_consent": "2026-11-02", "email": "bruno@example.org", "role": "resident" }
   ]
 }"#;
 

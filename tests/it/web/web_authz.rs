@@ -35,10 +35,10 @@ const VALMONT: &str = r#"{
   "communities": [{ "id": "les-vignes", "name": "Les Vignes", "town": "Valmont" }],
   "members": [
     { "communities": ["les-vignes"], "first_name": "Thierry", "last_name": "Vidal",
-      "email": "police@valmont.example.org", "phone": "06 39 98 02 01",
+      "email": "police@valmont.example.org", "phone": "06 39 98 02 01", "sms_consent": "2026-11-02",
       "hide_phone": true, "role": "police" },
     { "communities": ["les-vignes"], "first_name": "Odile", "last_name": "Vernet",
-      "email": "odile.vernet@example.org", "phone": "06 39 98 02 02", "role": "resident" }
+      "email": "odile.vernet@example.org", "phone": "06 39 98 02 02", "sms_consent": "2026-11-02", "role": "resident" }
   ]
 }"#;
 
@@ -160,6 +160,7 @@ enum Case {
     AdminForm,
     AdminAdd,
     AdminRemove,
+    AdminReinvite,
     AdminApprove,
     AdminRefuse,
     AdminSmsBudget,
@@ -239,6 +240,7 @@ const TABLE: &[Row] = &[
     row("GET", "/admin/members/new", Case::AdminForm, [S, F, F, A, O, F, F]),
     row("POST", "/admin/members", Case::AdminAdd, [S, F, F, A, O, F, F]),
     row("POST", "/admin/members/{id}/remove", Case::AdminRemove, [S, F, F, A, N, F, F]),
+    row("POST", "/admin/members/{id}/invite", Case::AdminReinvite, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/approve", Case::AdminApprove, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/refuse", Case::AdminRefuse, [S, F, F, A, N, F, F]),
     // Another community's referent sets their own community's budget.
@@ -467,6 +469,18 @@ impl World {
 
     /// A resident of Les Tilleuls with a number (and this address), for a row to remove: seeded
     /// as a town hall imports one.
+    /// A member of Les Tilleuls whose number waits for its owner's OUI, and that number.
+    async fn fixture_invited(&mut self) -> (MemberId, PhoneNumber) {
+        let n = self.next();
+        let phone = self.fresh_phone(n);
+        let import = format!(
+            r#"{{"communities": [{{"id": "{TILLEULS}", "name": "Les Tilleuls", "town": "Bellerive"}}],
+                "members": [{{"communities": ["{TILLEULS}"], "first_name": "Denise", "last_name": "Invitee",
+                              "phone": "{phone}", "role": "resident"}}]}}"#
+        );
+        (self.stack.seed(&import).await.members[0].id, phone)
+    }
+
     async fn fixture_member(&mut self, email: Option<&str>) -> MemberId {
         let n = self.next();
         let phone = self.fresh_phone(n);
@@ -474,7 +488,7 @@ impl World {
         let import = format!(
             r#"{{"communities": [{{"id": "{TILLEULS}", "name": "Les Tilleuls", "town": "Bellerive"}}],
                 "members": [{{"communities": ["{TILLEULS}"], "first_name": "Denise", "last_name": "Essai",
-                              "phone": "{phone}"{email}, "role": "resident"}}]}}"#
+                              "phone": "{phone}", "sms_consent": "2026-11-02"{email}, "role": "resident"}}]}}"#
         );
         self.stack.seed(&import).await.members[0].id
     }
@@ -782,6 +796,15 @@ impl World {
                     body: form(&[]),
                     place: Some(Place::Exactly("/admin?done=removed".into())),
                     ..plain(&format!("/admin/members/{id}/remove"), Probe::MemberGone(id))
+                }
+            }
+            Case::AdminReinvite => {
+                let (id, phone) = self.fixture_invited().await;
+                let texted = self.stack.outbox().await.sms_to(phone.as_str()).count();
+                Prepared {
+                    body: form(&[]),
+                    place: Some(Place::Exactly("/admin?done=invited".into())),
+                    ..plain(&format!("/admin/members/{id}/invite"), Probe::Texted(phone.to_string(), texted))
                 }
             }
             Case::AdminApprove | Case::AdminRefuse => {

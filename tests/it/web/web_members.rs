@@ -588,3 +588,52 @@ async fn a_number_the_referent_adds_gets_alerts_only_after_its_owner_says_oui() 
     assert!(!texts(odette).await.iter().any(|t| t.contains("Le feu est éteint")));
     assert!(matches!(stack.text(denise, "Un chien sans collier rue Haute").await, Handled::Alerted(_)));
 }
+
+#[tokio::test]
+async fn the_referent_sends_an_invitation_again_once_a_day_and_never_after_stop() {
+    use vigie_tests::Handled;
+    let stack = Stack::demo().await;
+    let mut marie = WebClient::new(&stack);
+    marie.sign_in(&stack, "Marie").await;
+    let csrf = marie.get("/admin/members/new").await.csrf();
+    for (first_name, phone) in [("Denise", "06 39 98 01 62"), ("Odette", "06 39 98 01 63")] {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("first_name", first_name),
+            ("last_name", "Lambert"),
+            ("phone", phone),
+            ("sms_alerts", "on"),
+        ];
+        assert_eq!(marie.post("/admin/members", &fields).await.location(), Some("/admin?done=invited"));
+    }
+    let (denise, odette) = ("+33639980162", "+33639980163");
+    let id_of = async |number: &str| {
+        let phone = vigie::domain::PhoneNumber::parse(number).unwrap();
+        stack.store().member_by_phone(&phone).await.unwrap().unwrap().id
+    };
+    let (denise_id, odette_id) = (id_of(denise).await, id_of(odette).await);
+    let admin = marie.get("/admin").await;
+    assert_eq!(admin.body.matches("/invite\"").count(), 2, "{}", admin.body);
+    let csrf = admin.csrf();
+
+    let again = marie.post(&format!("/admin/members/{denise_id}/invite"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.location(), Some("/admin?done=invited"), "{}", again.body);
+    let texted = stack.outbox().await.sms_to(denise).count();
+    assert_eq!(texted, 2, "the invitation, again");
+    let third = marie.post(&format!("/admin/members/{denise_id}/invite"), &[("csrf", &csrf)]).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS, "{}", third.body);
+    assert!(third.body.contains("déjà été renvoyée aujourd"), "{}", third.body);
+    assert_eq!(stack.outbox().await.sms_to(denise).count(), 2, "once a day");
+
+    // Odette said STOP: no button, and the route refuses.
+    assert_eq!(stack.text(odette, "STOP").await, Handled::SmsOff);
+    let before = stack.outbox().await.sms_to(odette).count();
+    assert_eq!(marie.get("/admin").await.body.matches("/invite\"").count(), 1);
+    let refused = marie.post(&format!("/admin/members/{odette_id}/invite"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(stack.outbox().await.sms_to(odette).count(), before, "nothing texted after STOP");
+    // A confirmed member is not invited again either.
+    let karim = stack.member("Karim").id;
+    let refused = marie.post(&format!("/admin/members/{karim}/invite"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

@@ -209,6 +209,8 @@ pub static EN: Texts = Texts {
         sms_budget_save: "Save the budget",
         sms_budget_saved: "The neighbourhood's SMS budget is saved.",
         sms_budget_invalid: "The budget must be a whole number of parts, from 0 to 1,000,000, or empty.",
+        reinvite: "Send the invitation again",
+        reinvite_limited: "The invitation was already sent again to this number today, or the neighbourhood has sent its twenty invitations of the day. Try again tomorrow.",
     },
     join: Join {
         title: "Join a community",

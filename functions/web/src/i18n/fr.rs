@@ -209,6 +209,8 @@ pub static FR: Texts = Texts {
         sms_budget_save: "Enregistrer le budget",
         sms_budget_saved: "Le budget SMS du quartier est enregistré.",
         sms_budget_invalid: "Le budget doit être un nombre entier de parts, de 0 à 1 000 000, ou vide.",
+        reinvite: "Renvoyer l'invitation",
+        reinvite_limited: "L'invitation a déjà été renvoyée aujourd'hui à ce numéro, ou le quartier a envoyé ses vingt invitations du jour. Réessayez demain.",
     },
     join: Join {
         title: "Rejoindre une communauté",

@@ -676,6 +676,9 @@ pub struct Admin {
     pub sms_budget_save: &'static str,
     pub sms_budget_saved: &'static str,
     pub sms_budget_invalid: &'static str,
+    /// Sending an invitation again.
+    pub reinvite: &'static str,
+    pub reinvite_limited: &'static str,
 }
 
 /// Asking to join a community.

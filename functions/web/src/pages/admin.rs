@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members/new", get(new_form))
         .route("/admin/members", post(add))
         .route("/admin/members/{id}/remove", post(remove))
+        .route("/admin/members/{id}/invite", post(reinvite))
         .route("/admin/join/{id}/approve", post(approve))
         .route("/admin/join/{id}/refuse", post(refuse))
         .route("/admin/sms-budget", post(set_sms_budget))
@@ -99,6 +100,8 @@ struct Row {
     /// What fails on their address or number, in sentences.
     problems: Vec<String>,
     removable: bool,
+    /// Invited, not yet answered: the invitation may be sent again.
+    reinvitable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +178,7 @@ async fn admin_page(
                 },
                 problems: delivery_notes(lang, &community.time_zone, r, false),
                 removable: r.member_id != signed.member.id && r.role != Role::Police,
+                reinvitable: r.phone.is_some() && !r.phone_confirmed && r.sms_alerts,
             }
         })
         .collect();
@@ -333,6 +337,27 @@ async fn remove(
     let id = member_id(&id)?;
     members::remove(state.store(), referent.community(), referent.signed().member.id, id).await?;
     Ok(render::see_other(&state, "/admin?done=removed"))
+}
+
+/// `POST /admin/members/{id}/invite`: the invitation texted again to an invited member.
+async fn reinvite(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    referent: Referent,
+    Segments(id): Segments<String>,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    let id = member_id(&id)?;
+    let first_name = &referent.signed().member.first_name;
+    match members::reinvite(state.store(), state.texter(), referent.community(), first_name, id).await {
+        Ok(invitation) => Ok(render::see_other(&state, done(&invitation))),
+        Err(Problem::TooManyInvitations) => {
+            let error = Some(ctx.lang.t().admin.reinvite_limited);
+            let page = admin_page(&state, &ctx, &referent, None, None, error).await?;
+            render::page(StatusCode::TOO_MANY_REQUESTS, &page)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// `POST /admin/join/{id}/approve`: the request becomes a member; if the number or address is
