@@ -170,19 +170,20 @@ impl Lang {
     }
 
     /// What happens to an alert past a budget ([`SmsWithheld`]), before it is sent.
-    pub fn sms_will_be_withheld(self, why: SmsWithheld) -> &'static str {
+    pub fn sms_will_be_withheld(self, why: SmsWithheld) -> String {
+        let danger = self.category(Category::Danger);
         match (self, why) {
-            (Lang::Fr, SmsWithheld::MonthlyBudget) => {
-                "Le budget SMS du mois du quartier est atteint : cette alerte partira par e-mail et sur le site seulement. Les alertes de la police et les alertes « Incendie ou danger » partent toujours par SMS."
-            }
-            (Lang::En, SmsWithheld::MonthlyBudget) => {
-                "The neighbourhood's SMS budget for the month is spent: this alert will go by email and on the site only. Police alerts and \"Fire or danger\" alerts always go by SMS."
-            }
+            (Lang::Fr, SmsWithheld::MonthlyBudget) => format!(
+                "Le budget SMS du mois du quartier est atteint : cette alerte partira par e-mail et sur le site seulement. Les alertes de la police et les alertes « {danger} » partent toujours par SMS."
+            ),
+            (Lang::En, SmsWithheld::MonthlyBudget) => format!(
+                "The neighbourhood's SMS budget for the month is spent: this alert will go by email and on the site only. Police alerts and \"{danger}\" alerts always go by SMS."
+            ),
             (Lang::Fr, SmsWithheld::DailyCeiling) => {
-                "Le plafond SMS du jour du service est atteint : cette alerte partira par e-mail et sur le site seulement."
+                "Le plafond SMS du jour du service est atteint : cette alerte partira par e-mail et sur le site seulement.".to_owned()
             }
             (Lang::En, SmsWithheld::DailyCeiling) => {
-                "The service's SMS ceiling for the day is reached: this alert will go by email and on the site only."
+                "The service's SMS ceiling for the day is reached: this alert will go by email and on the site only.".to_owned()
             }
         }
     }

@@ -212,7 +212,7 @@ struct ConfirmPage {
     size: String,
     reach: String,
     /// Per community: what the SMS will cost and the month's budget, then what happens past it.
-    costs: Vec<(String, Option<&'static str>)>,
+    costs: Vec<(String, Option<String>)>,
 }
 
 /// `POST /alerts/confirm`: the SMS exactly as it will go out, its size and who it will reach.
