@@ -180,6 +180,7 @@ enum Case {
     },
     ApiAddMember,
     ApiRemoveMember,
+    ApiReinvite,
 }
 
 struct Row {
@@ -260,6 +261,7 @@ const TABLE: &[Row] = &[
     row("GET", "/api/members", Case::ApiMembers { filtered: false }, [U, A, O, A, O, A, O]),
     row("POST", "/api/members", Case::ApiAddMember, [U, F, F, A, O, F, F]),
     row("DELETE", "/api/members/{id}", Case::ApiRemoveMember, [U, F, F, A, N, F, F]),
+    row("POST", "/api/members/{id}/invite", Case::ApiReinvite, [U, F, F, A, N, F, F]),
 ];
 
 /// A caller's browser: its cookies, and the anti-CSRF token its forms carry.
@@ -870,6 +872,11 @@ impl World {
             Case::ApiRemoveMember => {
                 let id = self.fixture_member(None).await;
                 plain(&format!("/api/members/{id}"), Probe::MemberGone(id))
+            }
+            Case::ApiReinvite => {
+                let (id, phone) = self.fixture_invited().await;
+                let texted = self.stack.outbox().await.sms_to(phone.as_str()).count();
+                plain(&format!("/api/members/{id}/invite"), Probe::Texted(phone.to_string(), texted))
             }
         }
     }

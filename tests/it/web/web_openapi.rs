@@ -158,18 +158,38 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
         StatusCode::OK
     );
     assert_eq!(seen(&run(&mut marie, "GET", "/api/members", "/api/members", None).await), StatusCode::OK);
+    let denise = run(
+        &mut marie,
+        "POST",
+        "/api/members",
+        "/api/members",
+        Some(json!({"first_name": "Denise", "last_name": "Lambert", "phone": "06 39 98 01 50"})),
+    )
+    .await;
+    assert_eq!(seen(&denise), StatusCode::CREATED);
+    let denise = denise.json()["id"].as_str().expect("the new member's id").to_owned();
+    let invite = |id: &str| format!("/api/members/{id}/invite");
+    let again = run(&mut marie, "POST", "/api/members/{id}/invite", &invite(&denise), None).await;
+    assert_eq!(seen(&again), StatusCode::OK);
+    assert_eq!(again.json()["invitation"], "sent");
     assert_eq!(
-        seen(
-            &run(
-                &mut marie,
-                "POST",
-                "/api/members",
-                "/api/members",
-                Some(json!({"first_name": "Denise", "last_name": "Lambert", "phone": "06 39 98 01 50"}))
-            )
-            .await
-        ),
-        StatusCode::CREATED
+        seen(&run(&mut marie, "POST", "/api/members/{id}/invite", &invite(&denise), None).await),
+        StatusCode::TOO_MANY_REQUESTS,
+        "once a day"
+    );
+    assert_eq!(
+        seen(&run(&mut lucas, "POST", "/api/members/{id}/invite", &invite(&denise), None).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        seen(&run(&mut paul, "POST", "/api/members/{id}/invite", &invite(&denise), None).await),
+        StatusCode::NOT_FOUND
+    );
+    let karim = stack.member("Karim").id.to_string();
+    assert_eq!(
+        seen(&run(&mut marie, "POST", "/api/members/{id}/invite", &invite(&karim), None).await),
+        StatusCode::FORBIDDEN,
+        "a confirmed number is not invited"
     );
     assert_eq!(
         seen(&run(&mut marie, "DELETE", "/api/members/{id}", &format!("/api/members/{jeanne}"), None).await),
@@ -190,6 +210,7 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
         ("GET", "/api/members", "/api/members".to_owned()),
         ("POST", "/api/members", "/api/members".to_owned()),
         ("DELETE", "/api/members/{id}", format!("/api/members/{jeanne}")),
+        ("POST", "/api/members/{id}/invite", format!("/api/members/{jeanne}/invite")),
     ] {
         assert_eq!(
             seen(&run(&mut anonymous, method, path, &actual, Some(json!({}))).await),

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vigie::app::members::{self, Invalid, NewMember, Problem};
+use vigie::app::members::{self, Invalid, Invitation, NewMember, Problem};
 use vigie::app::neighbours;
 use vigie::domain::MemberId;
 use vigie::model::Recipient;
@@ -120,4 +120,35 @@ pub(super) async fn delete(
     let id: MemberId = id.parse().map_err(|_| WebError::NotFound)?;
     members::remove(state.store(), referent.community(), referent.signed().member.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvitedJson {
+    /// `sent`, or `not_sent` (the send failed: the number waits for its owner's OUI all the same).
+    pub invitation: &'static str,
+}
+
+/// `POST /api/members/{id}/invite` (referent): the invitation texted again to an invited member,
+/// as the referent's page does.
+pub(super) async fn reinvite(
+    State(state): State<AppState>,
+    referent: Referent,
+    _: CsrfHeader,
+    Segments(id): Segments<String>,
+) -> Result<Response, ApiError> {
+    let id: MemberId = id.parse().map_err(|_| WebError::NotFound)?;
+    let first_name = &referent.signed().member.first_name;
+    match members::reinvite(state.store(), state.texter(), referent.community(), first_name, id).await {
+        Ok(invitation) => {
+            let invitation = match invitation {
+                Invitation::NotSent(_) => "not_sent",
+                Invitation::Sent | Invitation::None => "sent",
+            };
+            Ok((StatusCode::OK, Json(InvitedJson { invitation })).into_response())
+        }
+        Err(Problem::TooManyInvitations) => {
+            Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "too_many_invitations"))
+        }
+        Err(err) => Err(ApiError::Web(err.into())),
+    }
 }

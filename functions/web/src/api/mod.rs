@@ -41,6 +41,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/members"),
     ("POST", "/api/members"),
     ("DELETE", "/api/members/{id}"),
+    ("POST", "/api/members/{id}/invite"),
 ];
 
 /// The handler of one operation of [`API_ROUTES`].
@@ -58,6 +59,7 @@ fn operation(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", "/api/members") => get(members::list),
         ("POST", "/api/members") => post(members::create),
         ("DELETE", "/api/members/{id}") => delete(members::delete),
+        ("POST", "/api/members/{id}/invite") => post(members::reinvite),
         _ => panic!("no handler for {method} {path}"),
     }
 }
