@@ -349,10 +349,7 @@ where
         Kind::Help(language) => {
             reply_with(deps, inbound, from, domain::help_reply(language), Handled::Help).await
         }
-        Kind::Stop(language) => {
-            deps.store.set_sms_alerts(&member, false, inbound).await?;
-            reply_with(deps, inbound, from, domain::stop_reply(language), Handled::SmsOff).await
-        }
+        Kind::Stop(language) => stop(deps, inbound, from, &member, language).await,
         Kind::Start(language) => {
             deps.store.set_sms_alerts(&member, true, inbound).await?;
             start(deps, inbound, from, language).await
@@ -402,10 +399,7 @@ where
     T: Texter + OptOuts + Sync,
 {
     match domain::classify(body) {
-        Kind::Stop(language) => {
-            deps.store.set_sms_alerts(member, false, inbound).await?;
-            reply_with(deps, inbound, from, domain::stop_reply(language), Handled::SmsOff).await
-        }
+        Kind::Stop(language) => stop(deps, inbound, from, member, language).await,
         Kind::Start(_) => accept(deps, inbound, from, member).await,
         _ if domain::says_yes(body) => accept(deps, inbound, from, member).await,
         _ => {
@@ -413,6 +407,23 @@ where
             reply_with(deps, inbound, from, reply, Handled::NotYetConfirmed).await
         }
     }
+}
+
+/// STOP, whoever sends it (a member, an invited number): SMS alerts off, once per inbound
+/// message, and the answer carriers require.
+async fn stop<S, T>(
+    deps: &Inbound<S, T>,
+    inbound: &InboundMessageId,
+    from: &PhoneNumber,
+    member: &Member,
+    language: Language,
+) -> Result<Handled, InboundError>
+where
+    S: Store,
+    T: Texter + OptOuts + Sync,
+{
+    deps.store.set_sms_alerts(member, false, inbound).await?;
+    reply_with(deps, inbound, from, domain::stop_reply(language), Handled::SmsOff).await
 }
 
 async fn accept<S, T>(

@@ -322,6 +322,15 @@ fn done(invitation: &Invitation) -> &'static str {
     }
 }
 
+/// Where the referent lands once a request is approved: the approval said, unless the
+/// invitation could not go out.
+fn approved(invitation: &Invitation) -> &'static str {
+    match invitation {
+        Invitation::NotSent(_) => "/admin?done=invitation_not_sent",
+        Invitation::None | Invitation::Sent => "/admin?done=approved",
+    }
+}
+
 /// A member's or a request's id in the path: a malformed one is "not found".
 fn member_id(id: &str) -> Result<MemberId, WebError> {
     id.parse().map_err(|_| WebError::NotFound)
@@ -372,13 +381,7 @@ async fn approve(
     let id = member_id(&id)?;
     let first_name = &referent.signed().member.first_name;
     match members::approve(state.store(), state.texter(), referent.community(), first_name, id).await {
-        Ok(added) => {
-            let landing = match added.invitation {
-                Invitation::NotSent(_) => "/admin?done=invitation_not_sent",
-                Invitation::None | Invitation::Sent => "/admin?done=approved",
-            };
-            Ok(render::see_other(&state, landing))
-        }
+        Ok(added) => Ok(render::see_other(&state, approved(&added.invitation))),
         Err(Problem::PhoneTaken | Problem::EmailTaken) => {
             let t = ctx.lang.t();
             let page = admin_page(&state, &ctx, &referent, None, None, Some(t.admin.request_taken)).await?;
