@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AlertId, AlertSource, AlertText, Category, CommunityId, Consequence, DeliveryProblem, Email, FirstName,
-    LastName, Member, MemberId, PhoneNumber, ReceiptStatus, Role, UnsubscribeToken,
+    LastName, Member, MemberId, PhoneNumber, ReceiptStatus, Role, SmsWithheld, UnsubscribeToken,
 };
 
 /// An alert raised in one community.
@@ -40,8 +40,6 @@ pub struct Alert {
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
-
-pub use crate::domain::SmsWithheld;
 
 /// A counter of SMS parts ([`crate::app::budget`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -13,9 +13,9 @@ use crate::compose;
 use crate::config::Config;
 use crate::domain::{
     AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, FirstName,
-    Member, MemberId, Role, count_segments,
+    Member, MemberId, Role, SmsWithheld, count_segments,
 };
-use crate::model::{Alert, Budget, InboundMessageId, Recorded, SmsWithheld};
+use crate::model::{Alert, Budget, InboundMessageId, Recorded};
 use crate::ports::{AlertLog, Feed, MemberLookup, Roster, SmsSpend, StoreError};
 
 /// Members read per page when counting who an alert will reach.
@@ -377,21 +377,19 @@ pub struct Reach {
     pub email: usize,
 }
 
-pub async fn reach<S: Roster>(
-    store: &S,
-    communities: &[Community],
-    sender: MemberId,
-    countries: &AllowedCountries,
-) -> Result<Reach, StoreError> {
-    let each = reach_each(store, communities, sender, countries).await?;
-    Ok(each.iter().fold(Reach::default(), |all, r| Reach {
-        people: all.people + r.people,
-        sms: all.sms + r.sms,
-        email: all.email + r.email,
-    }))
+impl Reach {
+    /// Everyone an alert to several communities reaches (a police alert's).
+    #[must_use]
+    pub fn total(each: &[Reach]) -> Reach {
+        each.iter().fold(Reach::default(), |all, r| Reach {
+            people: all.people + r.people,
+            sms: all.sms + r.sms,
+            email: all.email + r.email,
+        })
+    }
 }
 
-/// [`reach`], community by community: the SMS counted are those the fan-out will send
+/// Who an alert will reach in each of `communities`: the SMS counted are those the fan-out will send
 /// ([`crate::model::Recipient::texted_in`]).
 pub async fn reach_each<S: Roster>(
     store: &S,

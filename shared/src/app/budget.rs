@@ -12,8 +12,8 @@
 
 use tracing::info;
 
-use crate::domain::{AlertSource, Category, Community};
-use crate::model::{Charge, SmsWithheld, SpendKey};
+use crate::domain::{AlertSource, Category, Community, SmsWithheld};
+use crate::model::{Charge, SpendKey};
 use crate::ports::{Registry, SmsSpend, StoreError};
 
 /// The service's budgets, in SMS parts.
@@ -148,19 +148,6 @@ impl Month {
     }
 }
 
-/// `community`'s current month.
-pub async fn this_month<S: SmsSpend>(
-    store: &S,
-    community: &Community,
-    budgets: &SmsBudgets,
-    now_ms: i64,
-) -> Result<Month, StoreError> {
-    let month = month_of(community, now_ms);
-    let key = SpendKey::Month { community: community.id.clone(), month: month.clone() };
-    let spent = store.sms_spent(&[key]).await?.first().copied().unwrap_or(0);
-    Ok(Month { month, spent, budget: budgets.monthly_for(community) })
-}
-
 /// `community`'s last `months` months that were counted, newest first (the current one first
 /// even when nothing was spent yet), against today's budget.
 pub async fn history<S: SmsSpend>(
@@ -229,14 +216,6 @@ pub struct Estimate {
     pub month: Month,
     /// Whether it would go without SMS, and why.
     pub withheld: Option<SmsWithheld>,
-}
-
-impl Estimate {
-    /// Parts x neighbours texted.
-    #[must_use]
-    pub fn cost(&self) -> u32 {
-        cost_of(self.sms_parts, self.texted)
-    }
 }
 
 /// The plan of alerts of these `parts` (each: parts x neighbours texted) to `communities` at

@@ -1,8 +1,9 @@
 //! Loading a town hall import into the store: all of it, or (as far as a pre-flight can tell)
 //! nothing.
 
-use tracing::{info, warn};
+use tracing::info;
 
+use super::members::{Invitation, send_invitation};
 use crate::domain::texts::import_invitation_sms;
 use crate::domain::{Import, ImportError, ImportErrors, Member};
 use crate::ports::{RegisterError, Registry, StoreError, Texter};
@@ -72,11 +73,11 @@ pub async fn load<S: Registry, T: Texter + Sync>(
         }
     }
     let (mut invited, mut not_sent) = (0, 0);
-    for member in import.members.iter().filter(|m| m.phone.is_some() && !m.phone_confirmed) {
-        if invite(texter, import, member).await {
-            invited += 1;
-        } else {
-            not_sent += 1;
+    for member in &import.members {
+        match invite(texter, import, member).await {
+            Invitation::None => {}
+            Invitation::Sent => invited += 1,
+            Invitation::NotSent(_) => not_sent += 1,
         }
     }
     info!(invited, not_sent, "import loaded");
@@ -88,19 +89,12 @@ pub async fn load<S: Registry, T: Texter + Sync>(
     })
 }
 
-/// Texts `member`'s number the invitation of the town hall of their (first) community.
-async fn invite<T: Texter + Sync>(texter: &T, import: &Import, member: &Member) -> bool {
-    let (Some(phone), Some(community)) = (
-        member.phone.as_ref(),
-        member.communities.first().and_then(|id| import.communities.iter().find(|c| &c.id == id)),
-    ) else {
-        return false;
-    };
-    match texter.send_sms(phone, &import_invitation_sms(&community.town, &community.name)).await {
-        Ok(_) => true,
-        Err(error) => {
-            warn!(member = %member.id, %error, "import invitation not sent: the number waits for OUI");
-            false
-        }
+/// Texts `member`'s number, if it came without a paper consent, the invitation of the town
+/// hall of their (first) community.
+async fn invite<T: Texter + Sync>(texter: &T, import: &Import, member: &Member) -> Invitation {
+    let community = member.communities.first().and_then(|id| import.communities.iter().find(|c| &c.id == id));
+    match community {
+        Some(c) => send_invitation(texter, member, &import_invitation_sms(&c.town, &c.name)).await,
+        None => Invitation::None,
     }
 }

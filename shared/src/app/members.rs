@@ -218,10 +218,16 @@ async fn invite<T: Texter + Sync>(
     community: &Community,
     referent: &FirstName,
 ) -> Invitation {
+    send_invitation(texter, member, &invitation_sms(referent.as_str(), &community.name)).await
+}
+
+/// Texts `member`'s number, if it waits for its owner's OUI, the invitation `text` (a
+/// referent's, a town hall's).
+pub(super) async fn send_invitation<T: Texter + Sync>(texter: &T, member: &Member, text: &str) -> Invitation {
     let Some(phone) = member.phone.as_ref().filter(|_| member.invited()) else {
         return Invitation::None;
     };
-    match texter.send_sms(phone, &invitation_sms(referent.as_str(), &community.name)).await {
+    match texter.send_sms(phone, text).await {
         Ok(_) => {
             info!(member = %member.id, "invitation texted");
             Invitation::Sent

@@ -6,8 +6,7 @@
 
 use axum::http::{Method, StatusCode};
 use vigie::app::budget::{self, SmsBudgets};
-use vigie::domain::CommunityId;
-use vigie::model::SmsWithheld;
+use vigie::domain::{CommunityId, SmsWithheld};
 use vigie::ports::{AlertLog, Feed, MemberLookup};
 use vigie_tests::web_client::WebClient;
 use vigie_tests::{DEMO_SEED, Stack};

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use vigie::app::alerts::{self, Invalid, Problem, Raised, Via, preview, reach_each};
+use vigie::app::alerts::{self, Invalid, Problem, Raised, Reach, Via, preview, reach_each};
 use vigie::app::budget;
 use vigie::app::feed;
 use vigie::compose;
@@ -247,7 +247,7 @@ async fn confirm(
     let count = count_segments(&sms);
     let countries = &state.config().sms_countries;
     let each = reach_each(state.store(), &checked.communities, signed.member.id, countries).await?;
-    let reach = each.iter().fold((0, 0, 0), |(p, s, e), r| (p + r.people, s + r.sms, e + r.email));
+    let reach = Reach::total(&each);
     let texted: Vec<usize> = each.iter().map(|r| r.sms).collect();
     let still_texted = budget::past_budget_still_texted(source_of(&signed), checked.category);
     let estimates = budget::estimate(
@@ -289,7 +289,7 @@ async fn confirm(
             count.encoding,
         ),
         sms,
-        reach: lang.reach(reach.0, reach.1, reach.2),
+        reach: lang.reach(reach.people, reach.sms, reach.email),
         costs,
     };
     render::ok(&page)
