@@ -156,6 +156,7 @@ fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,
         sms_problem: None,
+        stands_for: None,
     })
 }
 

@@ -124,6 +124,7 @@ pub async fn measure(
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,
         sms_problem: None,
+        stands_for: None,
     };
     emulator.store.register(&police).await?;
 

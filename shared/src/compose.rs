@@ -148,18 +148,51 @@ pub fn sender_confirmation_email(
 ) -> Vec<u8> {
     let name = single_line(first_name.as_str());
     let body = format!("Bonjour {name},\n\n{text_of_confirmation}\n\n--\nvigie\n");
+    plain_email(from, to, &name, "Votre alerte vigie", body)
+}
+
+/// A plain-text email of the service to one member (`name`), marked automatic.
+fn plain_email(from: &Email, to: &Email, name: &str, subject: &str, body: String) -> Vec<u8> {
     let message_id =
         format!("{}@{}", ulid::Ulid::new().to_string().to_lowercase(), sanitise_domain(from.domain()));
     let builder = MessageBuilder::new()
         .from(Address::new_address(Some(FROM_NAME), from.as_str()))
         .to(Address::new_address(Some(name), to.as_str()))
-        .subject(Text::new("Votre alerte vigie"))
+        .subject(Text::new(subject.to_owned()))
         .message_id(MessageId::new(message_id))
         .header("Auto-Submitted", Raw::new("auto-generated"))
         .text_body(body);
     let mut out = Vec::new();
     builder.serialize(&mut out);
     out
+}
+
+/// The email to a member whose address a referent of another community typed
+/// (`docs/consent.md`): who asked, for which community, and where to answer (`settings_url`,
+/// their settings page once signed in).
+#[must_use]
+pub fn second_community_email(
+    from: &Email,
+    to: &Email,
+    first_name: &FirstName,
+    referent: &str,
+    community: &str,
+    settings_url: &str,
+) -> Vec<u8> {
+    let (name, referent, community) =
+        (single_line(first_name.as_str()), single_line(referent), single_line(community));
+    let body = format!(
+        "Bonjour {name},\n\n\
+         {referent}, référent de {community}, propose de vous inscrire aussi à ce quartier sur vigie.\n\n\
+         Pour en recevoir aussi les alertes, connectez-vous et acceptez l'invitation sur la page \
+         Mes réglages :\n\n\
+         {settings_url}\n\n\
+         Si vous ne faites rien, rien ne change : vous restez dans vos quartiers d'aujourd'hui, et \
+         {referent} ne sait pas si vous êtes déjà inscrit.\n\n\
+         --\n\
+         vigie, les alertes entre voisins\n"
+    );
+    plain_email(from, to, &name, &format!("Invitation à rejoindre {community} sur vigie"), body)
 }
 
 /// The email with a one-time sign-in link (`link`, valid `valid_minutes`), text and HTML, in

@@ -163,6 +163,25 @@ pub struct PendingPhone {
     pub until_ms: i64,
 }
 
+/// A referent's invitation to a member who already holds the number or address they typed
+/// (`docs/consent.md`): the holder may join the referent's community too, or let it pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub holder: MemberId,
+    pub community: CommunityId,
+    pub community_name: String,
+    /// The first name of the referent who typed it.
+    pub referent: String,
+    /// The row on the referent's page that stands for the holder ([`Member::stands_for`]).
+    pub placeholder: MemberId,
+    /// Epoch ms after which it can no longer be taken.
+    pub until_ms: i64,
+    /// Taken: `page`, or the id of the inbound SMS that said OUI (a retry of the same message
+    /// finds it again and does nothing more). Kept until `until_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<String>,
+}
+
 /// A signed-in browser.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -255,6 +274,10 @@ pub struct Recipient {
     pub email_problem: Option<DeliveryProblem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_problem: Option<DeliveryProblem>,
+    /// An invitation to the member who holds this number or address ([`Member::stands_for`]):
+    /// never texted (its number is not confirmed) nor emailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<MemberId>,
 }
 
 impl Recipient {
@@ -274,6 +297,7 @@ impl Recipient {
             unsubscribe_token: member.unsubscribe_token.clone(),
             email_problem: member.email_problem.clone(),
             sms_problem: member.sms_problem.clone(),
+            stands_for: member.stands_for,
         }
     }
 
@@ -290,7 +314,7 @@ impl Recipient {
 
     /// The address to email, if the member gave one and left email alerts on.
     pub fn email_target(&self) -> Option<&Email> {
-        self.email.as_ref().filter(|_| self.email_alerts)
+        self.email.as_ref().filter(|_| self.email_alerts && self.stands_for.is_none())
     }
 }
 

@@ -9,8 +9,8 @@ use crate::domain::{
 };
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Cursor, DeliveryCounts,
-    InboundMessageId, JoinRequest, MemberNoted, Outcome, Page, PendingPhone, ReceiptRecorded, Recipient,
-    Recorded, Session, SpendKey, Task, TokenHash,
+    InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone, ReceiptRecorded,
+    Recipient, Recorded, Session, SpendKey, Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -283,6 +283,19 @@ pub trait PhoneCodes {
         max_tries: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn drop_pending_phone(&self, member: MemberId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The referents' invitations to members who already hold the number or address typed
+/// ([`Offer`]): one per holder and community, the newest kept.
+pub trait Offers {
+    fn put_offer(&self, offer: &Offer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The holder's offers still open, newest first.
+    fn offers(&self, holder: MemberId) -> impl Future<Output = Result<Vec<Offer>, StoreError>> + Send;
+    fn drop_offer(
+        &self,
+        holder: MemberId,
+        community: &CommunityId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Fixed-window rate limits.

@@ -8,7 +8,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
 use tracing::{info, instrument, warn};
 use vigie::adapters::now_ms;
-use vigie::app::alerts;
+use vigie::app::{alerts, members};
 use vigie::config::Config;
 use vigie::domain::{
     self, AlertId, Inbound as Kind, Language, Member, OriginationIdentity, PhoneNumber, SharedNumber,
@@ -16,16 +16,29 @@ use vigie::domain::{
 use vigie::model::{Budget, Claim, ClaimHolder, InboundMessageId, Outcome, Task};
 use vigie::pace::{Pacer, Priority};
 use vigie::ports::{
-    AlertLog, Feed, Ledger, Limits, MemberLookup, OptOuts, Roster, SendError, Settings, SmsSpend, StoreError,
-    Texter,
+    AlertLog, Feed, Ledger, Limits, MemberLookup, Membership, Offers, OptOuts, Roster, SendError, Settings,
+    SmsSpend, StoreError, Texter,
 };
 
 /// Everything the inbound function needs from the store.
 pub trait Store:
-    MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Roster + SmsSpend + Sync
+    MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Roster + SmsSpend + Membership + Offers + Sync
 {
 }
-impl<S: MemberLookup + Settings + AlertLog + Ledger + Limits + Feed + Roster + SmsSpend + Sync> Store for S {}
+impl<S> Store for S where
+    S: MemberLookup
+        + Settings
+        + AlertLog
+        + Ledger
+        + Limits
+        + Feed
+        + Roster
+        + SmsSpend
+        + Membership
+        + Offers
+        + Sync
+{
+}
 
 /// A short reply counts as an acknowledgement of an alert received this recently.
 pub const ACK_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -149,6 +162,8 @@ pub enum Handled {
     },
     /// OUI (or START) from a number a referent added: its owner agreed, alerts reach it now.
     InvitationAccepted,
+    /// OUI from a member a referent of another community invited: they belong to it too.
+    JoinedCommunity,
     /// Something else than OUI or STOP from a number a referent added: told how to say yes,
     /// nothing raised.
     NotYetConfirmed,
@@ -343,6 +358,15 @@ where
     };
     if member.invited() {
         return invited(deps, inbound, from, &member, body).await;
+    }
+    // OUI to a referent's invitation to a second community (`docs/consent.md`).
+    if domain::says_yes(body)
+        && let Some(offer) =
+            members::join_offered(&deps.store, &member, members::Answer::Sms(inbound)).await?
+    {
+        info!(%inbound, member = %member.id, community = %offer.community, "second community joined");
+        let reply = domain::texts::second_community_joined_reply(&offer.community_name);
+        return reply_with(deps, inbound, from, reply, Handled::JoinedCommunity).await;
     }
     match domain::classify(body) {
         Kind::Empty => reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use vigie::adapters::{DynamoStore, SesMailer, SnsTexter};
+use vigie::app::members::Messengers;
 use vigie::config::Config;
 use vigie::pace::{PacedMailer, PacedTexter, Rates};
 
@@ -172,6 +173,17 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// How the referent's use cases reach the people they invite.
+    pub fn messengers(&self) -> Messengers<'_, WebTexter, WebMailer> {
+        Messengers {
+            texter: self.texter(),
+            mailer: self.mailer(),
+            countries: &self.config().sms_countries,
+            from: &self.config().sender_email,
+            settings_url: self.site().url("/settings"),
+        }
     }
 
     pub fn site(&self) -> &Site {

@@ -116,8 +116,6 @@ impl From<vigie::app::members::Problem> for WebError {
             Problem::NotFound => WebError::NotFound,
             Problem::Forbidden => WebError::Forbidden,
             Problem::Invalid(_) => WebError::BadRequest("invalid member"),
-            Problem::PhoneTaken => WebError::Register(RegisterError::PhoneTaken),
-            Problem::EmailTaken => WebError::Register(RegisterError::EmailTaken),
             // The doors answer it themselves (429); this is only a fallback.
             Problem::TooManyInvitations => WebError::BadRequest("too many invitations today"),
             Problem::Register(err) => err.into(),

@@ -441,6 +441,7 @@ mod tests {
             unsubscribe_token: UnsubscribeToken::generate(),
             email_problem: None,
             sms_problem: None,
+            stands_for: None,
         }
     }
 

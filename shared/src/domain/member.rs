@@ -114,6 +114,12 @@ pub struct Member {
     /// What the receipts said went wrong with the number (texts failing for good).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_problem: Option<DeliveryProblem>,
+    /// The member who already holds this row's number or address (`docs/consent.md`, "A number
+    /// or address already registered"): the row is the referent's invitation to them, shown on
+    /// the referent's page as any invitation. It claims nothing, nothing is delivered to it,
+    /// and it goes when the holder joins or the referent removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<MemberId>,
 }
 
 /// What a stored member or roster row without `phone_confirmed` was: confirmed (the rule came later).
@@ -137,7 +143,7 @@ impl Member {
     /// The address to e-mail alerts to, if the member has one and wants e-mail.
     #[must_use]
     pub fn wants_email(&self) -> Option<&Email> {
-        self.email.as_ref().filter(|_| self.email_alerts)
+        self.email.as_ref().filter(|_| self.email_alerts && self.stands_for.is_none())
     }
 
     /// Whether the member belongs to `community`.
@@ -231,6 +237,7 @@ mod tests {
             unsubscribe_token: UnsubscribeToken::generate(),
             email_problem: None,
             sms_problem: None,
+            stands_for: None,
         }
     }
 

@@ -360,6 +360,7 @@ fn validate_member(
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,
         sms_problem: None,
+        stands_for: None,
     })
 }
 

@@ -125,6 +125,23 @@ pub fn import_invitation_sms(town: &str, community: &str) -> String {
     )
 }
 
+/// Texted to a member whose number a referent of another community typed
+/// (`docs/consent.md`): the referent is shown an invitation like any other; the holder decides.
+#[must_use]
+pub fn second_community_sms(referent: &str, community: &str) -> String {
+    format!(
+        "vigie : {referent}, référent de {community}, propose de vous inscrire aussi à ce quartier. Répondez OUI pour en recevoir aussi les alertes, sinon rien à faire."
+    )
+}
+
+/// The reply to OUI from a member who joined the community of a [`second_community_sms`].
+#[must_use]
+pub fn second_community_joined_reply(community: &str) -> String {
+    format!(
+        "vigie : c'est noté, vous recevez aussi les alertes de {community}. Vos alertes iront à tous vos quartiers."
+    )
+}
+
 /// The reply to OUI (or START) from an invited number.
 #[must_use]
 pub fn invitation_accepted_reply() -> String {
@@ -204,6 +221,8 @@ fn our_texts() -> Vec<String> {
         import_invitation_sms(ANY, ANY),
         invitation_accepted_reply(),
         invitation_pending_reply(),
+        second_community_sms(ANY, ANY),
+        second_community_joined_reply(ANY),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -312,6 +331,8 @@ mod tests {
             invitation_sms("Marie", "Les Tilleuls"),
             invitation_accepted_reply(),
             invitation_pending_reply(),
+            second_community_sms("Marie", "Les Tilleuls"),
+            second_community_joined_reply("Les Tilleuls"),
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),

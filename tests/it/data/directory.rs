@@ -66,6 +66,7 @@ fn member(first_name: &str, phone: &str) -> Member {
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,
         sms_problem: None,
+        stands_for: None,
     }
 }
 

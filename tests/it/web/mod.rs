@@ -13,3 +13,4 @@ mod web_schemathesis;
 mod web_settings;
 mod web_signin;
 mod web_sms_budget;
+mod web_taken;

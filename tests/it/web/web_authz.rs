@@ -22,8 +22,8 @@ use vigie::domain::{
     AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, Member, MemberId,
     PhoneNumber, Role, UnsubscribeToken,
 };
-use vigie::model::{Alert, InboundMessageId, JoinRequest, PendingPhone, Session, TokenHash};
-use vigie::ports::{AlertLog, Feed, MemberLookup, Membership, PhoneCodes, Sessions};
+use vigie::model::{Alert, InboundMessageId, JoinRequest, Offer, PendingPhone, Session, TokenHash};
+use vigie::ports::{AlertLog, Feed, MemberLookup, Membership, Offers, PhoneCodes, Sessions};
 use vigie_tests::web_client::{Reply, WebClient};
 use vigie_tests::{DEMO_SEED, Stack};
 
@@ -153,6 +153,9 @@ enum Case {
     SettingsConfirmPhone,
     SettingsResendCode,
     SettingsCancelPhone,
+    /// Lucas has an invitation to Le Moulin (a referent there typed his number).
+    SettingsJoinOffer,
+    SettingsDeclineOffer,
     Neighbours {
         filtered: bool,
     },
@@ -234,6 +237,9 @@ const TABLE: &[Row] = &[
     row("POST", "/settings/phone", Case::SettingsConfirmPhone, [S, A, O, O, O, O, O]),
     row("POST", "/settings/phone/resend", Case::SettingsResendCode, [S, A, O, O, O, O, O]),
     row("POST", "/settings/phone/cancel", Case::SettingsCancelPhone, [S, A, O, O, O, O, O]),
+    // Only the member invited takes or declines the invitation; to anyone else it does not exist.
+    row("POST", "/settings/offers/{community}/join", Case::SettingsJoinOffer, [S, A, O, O, O, O, O]),
+    row("POST", "/settings/offers/{community}/decline", Case::SettingsDeclineOffer, [S, A, O, O, O, O, O]),
     row("GET", "/members", Case::Neighbours { filtered: true }, [S, A, N, A, N, A, N]),
     row("GET", "/members", Case::Neighbours { filtered: false }, [S, A, O, A, O, A, O]),
     // The referent's pages: their own community only; "not found" for another's ids.
@@ -334,6 +340,10 @@ enum Probe {
     NothingPending(MemberId),
     /// Les Tilleuls' own monthly SMS budget is this.
     SmsBudget(u32),
+    /// This member belongs to Le Moulin.
+    JoinedMoulin(MemberId),
+    /// This member has no invitation to Le Moulin left.
+    NoOfferLeft(MemberId),
 }
 
 /// One cell, ready to send.
@@ -493,6 +503,27 @@ impl World {
                               "phone": "{phone}", "sms_consent": "2026-11-02"{email}, "role": "resident"}}]}}"#
         );
         self.stack.seed(&import).await.members[0].id
+    }
+
+    /// An invitation to Le Moulin for Lucas, who is in Les Tilleuls only (as before any cell).
+    async fn offer_to_lucas(&self) -> MemberId {
+        let lucas = self.lucas().await;
+        if lucas.belongs_to(&moulin()) {
+            let mut back = lucas.clone();
+            back.communities.retain(|c| c != &moulin());
+            self.store().update_member(&lucas, &back).await.expect("fixture: Lucas back to Les Tilleuls");
+        }
+        let offer = Offer {
+            holder: lucas.id,
+            community: moulin(),
+            community_name: "Le Moulin".into(),
+            referent: "Paul".into(),
+            placeholder: MemberId::new(),
+            until_ms: now_ms() + 3_600_000,
+            joined: None,
+        };
+        self.store().put_offer(&offer).await.expect("fixture offer");
+        lucas.id
     }
 
     /// A request to join Les Tilleuls, for a row to approve or refuse.
@@ -772,6 +803,20 @@ impl World {
                     }
                 }
             }
+            Case::SettingsJoinOffer | Case::SettingsDeclineOffer => {
+                let lucas = self.offer_to_lucas().await;
+                let (verb, probe) = if case == Case::SettingsJoinOffer {
+                    ("join", Probe::JoinedMoulin(lucas))
+                } else {
+                    ("decline", Probe::NoOfferLeft(lucas))
+                };
+                Prepared {
+                    body: form(&[]),
+                    // Anyone but Lucas is told the invitation is gone (`offer_gone`).
+                    place: Some(Place::Under("/settings?".into())),
+                    ..plain(&format!("/settings/offers/le-moulin/{verb}"), probe)
+                }
+            }
             Case::Neighbours { filtered } => {
                 let path = if filtered { format!("/members?c={TILLEULS}") } else { "/members".to_owned() };
                 plain(&path, Probe::Shows("Jeanne M.".into()))
@@ -929,6 +974,12 @@ impl World {
             Probe::NothingPending(id) => store.pending_phone(*id).await.expect("store").is_none(),
             Probe::SmsBudget(parts) => {
                 store.community(&tilleuls()).await.expect("store").and_then(|c| c.sms_budget) == Some(*parts)
+            }
+            Probe::JoinedMoulin(id) => {
+                store.member(*id).await.expect("store").is_some_and(|m| m.belongs_to(&moulin()))
+            }
+            Probe::NoOfferLeft(id) => {
+                !store.offers(*id).await.expect("store").iter().any(|o| o.community == moulin())
             }
         }
     }
@@ -1640,4 +1691,8 @@ async fn every_state_changing_route_refuses_a_request_without_its_token() {
     let unwalked: Vec<_> = unsafe_routes.difference(&walked).collect();
     assert!(unwalked.is_empty(), "state-changing routes without a row to walk: {unwalked:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn moulin() -> CommunityId {
+    "le-moulin".parse().expect("a community id")
 }

@@ -355,7 +355,8 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
             )
             .await
         ),
-        StatusCode::CONFLICT
+        StatusCode::CREATED,
+        "an address already registered is answered as any (docs/consent.md)"
     );
     assert_eq!(
         seen(

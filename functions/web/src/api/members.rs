@@ -88,8 +88,6 @@ pub(super) async fn create(
             let code = invalid.first().map_or("invalid", |first| invalid_code(*first));
             Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, code))
         }
-        Err(Problem::PhoneTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "phone_taken")),
-        Err(Problem::EmailTaken) => Err(ApiError::Problem(StatusCode::CONFLICT, "email_taken")),
         Err(Problem::TooManyInvitations) => {
             Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "too_many_invitations"))
         }
@@ -138,7 +136,7 @@ pub(super) async fn reinvite(
 ) -> Result<Response, ApiError> {
     let id: MemberId = id.parse().map_err(|_| WebError::NotFound)?;
     let first_name = &referent.signed().member.first_name;
-    match members::reinvite(state.store(), state.texter(), referent.community(), first_name, id).await {
+    match members::reinvite(state.store(), &state.messengers(), referent.community(), first_name, id).await {
         Ok(invitation) => {
             let invitation = match invitation {
                 Invitation::NotSent(_) => "not_sent",

@@ -368,6 +368,18 @@ impl Lang {
         }
     }
 
+    /// An invitation to a second community, on the member's settings page.
+    pub fn offer(self, referent: &str, community: &str) -> String {
+        match self {
+            Lang::Fr => format!(
+                "{referent}, référent de {community}, propose de vous inscrire aussi à ce quartier. Vous en recevriez aussi les alertes, et les vôtres iraient à vos deux quartiers."
+            ),
+            Lang::En => format!(
+                "{referent}, referent of {community}, offers to add you to this neighbourhood too. You would receive its alerts as well, and yours would go to both neighbourhoods."
+            ),
+        }
+    }
+
     pub fn wrong_code(self, tries_left: u32) -> String {
         let n = tries_left as usize;
         match self {
@@ -482,8 +494,6 @@ pub struct MemberForm {
     pub invalid_last_name: &'static str,
     pub invalid_phone: &'static str,
     pub phone_country_not_allowed: &'static str,
-    pub phone_taken: &'static str,
-    pub email_taken: &'static str,
     pub contact_required: &'static str,
 }
 
@@ -589,6 +599,13 @@ pub struct Settings {
     pub code_gone: &'static str,
     pub too_many_codes: &'static str,
     pub code_not_sent: &'static str,
+    /// Referents of other communities who typed the member's number or address.
+    pub offers_title: &'static str,
+    pub offer_join: &'static str,
+    pub offer_decline: &'static str,
+    pub offer_joined: &'static str,
+    pub offer_declined: &'static str,
+    pub offer_gone: &'static str,
 }
 
 /// The one-click unsubscribe page of the alert emails.
@@ -660,7 +677,6 @@ pub struct Admin {
     pub removed: &'static str,
     pub approved: &'static str,
     pub refused: &'static str,
-    pub request_taken: &'static str,
     pub add_title: &'static str,
     pub add_intro: &'static str,
     pub email_hint: &'static str,

@@ -158,7 +158,9 @@ async fn admin_page(
             } else if r.phone.is_some() && !r.phone_confirmed {
                 channels.push(if r.sms_alerts { t.admin.sms_invited } else { t.admin.sms_refused });
             }
-            if r.email_target().is_some() {
+            // As chosen: a row that stands for a holder ([`vigie::domain::Member::stands_for`])
+            // reads as any invitation, though nothing is delivered to it.
+            if r.email.is_some() && r.email_alerts {
                 channels.push(t.member.email_alerts_label);
             }
             let name = match &r.last_name {
@@ -286,12 +288,6 @@ async fn add(
         Err(Problem::Invalid(invalid)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, Problems::of(&invalid, ctx.lang))
         }
-        Err(Problem::PhoneTaken) => {
-            (StatusCode::CONFLICT, Problems { phone: Some(t.member.phone_taken), ..Problems::default() })
-        }
-        Err(Problem::EmailTaken) => {
-            (StatusCode::CONFLICT, Problems { email: Some(t.member.email_taken), ..Problems::default() })
-        }
         Err(Problem::TooManyInvitations) => (
             StatusCode::TOO_MANY_REQUESTS,
             Problems { phone: Some(t.admin.too_many_invitations), ..Problems::default() },
@@ -309,8 +305,15 @@ pub async fn add_member(
     values: &members::NewMember,
 ) -> Result<members::Added, Problem> {
     let (community, first_name) = (referent.community(), &referent.signed().member.first_name);
-    members::add(state.store(), state.texter(), community, first_name, values, &state.config().sms_countries)
-        .await
+    members::add(
+        state.store(),
+        &state.messengers(),
+        community,
+        first_name,
+        values,
+        &state.config().sms_countries,
+    )
+    .await
 }
 
 /// Where the referent lands once a member is added: what became of the invitation.
@@ -358,7 +361,7 @@ async fn reinvite(
 ) -> Result<Response, WebError> {
     let id = member_id(&id)?;
     let first_name = &referent.signed().member.first_name;
-    match members::reinvite(state.store(), state.texter(), referent.community(), first_name, id).await {
+    match members::reinvite(state.store(), &state.messengers(), referent.community(), first_name, id).await {
         Ok(invitation) => Ok(render::see_other(&state, done(&invitation))),
         Err(Problem::TooManyInvitations) => {
             let error = Some(ctx.lang.t().admin.reinvite_limited);
@@ -373,20 +376,14 @@ async fn reinvite(
 /// already a member's, the request is put back and the referent told.
 async fn approve(
     State(state): State<AppState>,
-    ctx: Ctx,
     referent: Referent,
     Segments(id): Segments<String>,
     CsrfForm(_): CsrfForm,
 ) -> Result<Response, WebError> {
     let id = member_id(&id)?;
     let first_name = &referent.signed().member.first_name;
-    match members::approve(state.store(), state.texter(), referent.community(), first_name, id).await {
+    match members::approve(state.store(), &state.messengers(), referent.community(), first_name, id).await {
         Ok(added) => Ok(render::see_other(&state, approved(&added.invitation))),
-        Err(Problem::PhoneTaken | Problem::EmailTaken) => {
-            let t = ctx.lang.t();
-            let page = admin_page(&state, &ctx, &referent, None, None, Some(t.admin.request_taken)).await?;
-            render::page(StatusCode::CONFLICT, &page)
-        }
         Err(err) => Err(err.into()),
     }
 }

@@ -6,13 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use vigie::app::members::{self, Answer};
 use vigie::app::phone::{self, ConfirmProblem, SendProblem};
 use vigie::app::settings::{self, Changes, Invalid, Problem};
-use vigie::domain::Member;
+use vigie::domain::{CommunityId, Member};
 
 use crate::app::AppState;
 use crate::error::WebError;
-use crate::forms::{FormData, Query};
+use crate::forms::{FormData, Query, Segments};
 use crate::guard::CsrfForm;
 use crate::i18n::Lang;
 use crate::render::{self, Chrome, Ctx, Section, delivery_notes, phone_display};
@@ -24,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/phone", post(confirm))
         .route("/settings/phone/resend", post(resend))
         .route("/settings/phone/cancel", post(cancel))
+        .route("/settings/offers/{community}/join", post(join_offered))
+        .route("/settings/offers/{community}/decline", post(decline_offered))
 }
 
 /// The form as shown: the member's values, or what was typed when something was wrong.
@@ -123,6 +126,9 @@ enum Notice {
     CodeSent,
     Confirmed,
     Cancelled,
+    Joined,
+    Declined,
+    OfferGone,
 }
 
 impl Notice {
@@ -132,6 +138,9 @@ impl Notice {
             ("code", Self::CodeSent),
             ("confirmed", Self::Confirmed),
             ("cancelled", Self::Cancelled),
+            ("joined", Self::Joined),
+            ("declined", Self::Declined),
+            ("offer_gone", Self::OfferGone),
         ]
         .into_iter()
         .find_map(|(name, notice)| query.checked(name).then_some(notice))
@@ -153,6 +162,8 @@ struct SettingsPage {
     pending: Option<String>,
     /// What the receipts said of the member's address and number, in sentences.
     delivery_notes: Vec<String>,
+    /// Invitations to other communities: (community id, the sentence).
+    offers: Vec<(String, String)>,
 }
 
 async fn settings_page(
@@ -172,7 +183,15 @@ async fn settings_page(
         Notice::CodeSent => pending.as_deref().map(|phone| ctx.lang.code_sent(phone)),
         Notice::Confirmed => Some(t.settings.confirmed.to_owned()),
         Notice::Cancelled => Some(t.settings.cancelled.to_owned()),
+        Notice::Joined => Some(t.settings.offer_joined.to_owned()),
+        Notice::Declined => Some(t.settings.offer_declined.to_owned()),
+        Notice::OfferGone => Some(t.settings.offer_gone.to_owned()),
     };
+    let offers = members::offers(state.store(), &signed.member)
+        .await?
+        .iter()
+        .map(|o| (o.community.to_string(), ctx.lang.offer(&o.referent, &o.community_name)))
+        .collect();
     Ok(SettingsPage {
         chrome: Chrome::new(state, ctx, t.settings.title, Section::Settings, Some(signed)),
         csrf: signed.session.csrf.clone(),
@@ -182,6 +201,7 @@ async fn settings_page(
         notice,
         pending,
         delivery_notes: delivery_notes(ctx.lang, &signed.home_time_zone(), &signed.member, true),
+        offers,
     })
 }
 
@@ -269,4 +289,37 @@ async fn cancel(
 ) -> Result<Response, WebError> {
     phone::cancel(state.store(), &signed.member).await?;
     Ok(render::see_other(&state, "/settings?cancelled=1"))
+}
+
+/// A community's id in the path: a malformed one is an invitation that does not exist.
+fn offered(community: &str) -> Result<CommunityId, WebError> {
+    CommunityId::parse(community).map_err(|_| WebError::NotFound)
+}
+
+/// `POST /settings/offers/{community}/join`: the member belongs to that community too
+/// ([`members::join_offered`]).
+async fn join_offered(
+    State(state): State<AppState>,
+    signed: Signed,
+    Segments(community): Segments<String>,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    let community = offered(&community)?;
+    let joined = members::join_offered(state.store(), &signed.member, Answer::Page(&community)).await?;
+    Ok(render::see_other(
+        &state,
+        if joined.is_some() { "/settings?joined=1" } else { "/settings?offer_gone=1" },
+    ))
+}
+
+/// `POST /settings/offers/{community}/decline`.
+async fn decline_offered(
+    State(state): State<AppState>,
+    signed: Signed,
+    Segments(community): Segments<String>,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    let community = offered(&community)?;
+    members::decline_offered(state.store(), &signed.member, &community).await?;
+    Ok(render::see_other(&state, "/settings?declined=1"))
 }

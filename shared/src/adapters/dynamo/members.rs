@@ -189,10 +189,12 @@ impl Registry for DynamoStore {
             tx.push(TransactWriteItem::builder().condition_check(check).build(), Conflict::Community);
             tx.push(put_action(table, membership_item(member, community)?, new)?, Conflict::Exists);
         }
-        if let Some(phone) = &member.phone {
+        // An invitation to the holder of a number or address claims neither: they stay theirs.
+        let claims = member.stands_for.is_none();
+        if let Some(phone) = member.phone.as_ref().filter(|_| claims) {
             tx.push(put_action(table, claim_item(phone_claim_pk(phone), member.id), new)?, Conflict::Phone);
         }
-        if let Some(email) = &member.email {
+        if let Some(email) = member.email.as_ref().filter(|_| claims) {
             tx.push(put_action(table, claim_item(email_claim_pk(email), member.id), new)?, Conflict::Email);
         }
         self.commit_guarded("TransactWriteItems register", tx).await

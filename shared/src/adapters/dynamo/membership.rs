@@ -114,10 +114,12 @@ impl Membership for DynamoStore {
                 None,
             )?);
         }
-        if let Some(phone) = &member.phone {
+        // An invitation to a holder ([`Member::stands_for`]) claimed nothing.
+        let claims = member.stands_for.is_none();
+        if let Some(phone) = member.phone.as_ref().filter(|_| claims) {
             actions.push(delete_action(table, key(phone_claim_pk(phone), "CLAIM"), Some(member.id))?);
         }
-        if let Some(email) = &member.email {
+        if let Some(email) = member.email.as_ref().filter(|_| claims) {
             actions.push(delete_action(table, key(email_claim_pk(email), "CLAIM"), Some(member.id))?);
         }
         match self.transact("TransactWriteItems remove member", actions).await? {
@@ -151,14 +153,7 @@ impl Membership for DynamoStore {
         let mut item = to_item("join request", request)?;
         item.extend(key(community_pk(&request.community_id), join_sk(request.request_id)));
         item.insert("kind".into(), s("join_request"));
-        self.client
-            .put_item()
-            .table_name(&self.tables.members)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("PutItem join request"))?;
-        Ok(())
+        self.put(&self.tables.members, item, "PutItem join request").await
     }
 
     async fn join_requests(&self, community: &CommunityId) -> Result<Vec<JoinRequest>, StoreError> {

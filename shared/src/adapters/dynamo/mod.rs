@@ -3,7 +3,7 @@
 //! One module per table or concern (`docs/adapters.md`): `items` (attribute values and the item
 //! mapping), `keys` (the key schema), `writes` (transactions and batches), then the ports on each
 //! table: `members` and `membership` (members table), `alerts` and `feed` (alerts table),
-//! `ledger`, `receipts`, `sessions`, `phone_codes`, `rate` and `spend` (ledger table).
+//! `ledger`, `receipts`, `sessions`, `phone_codes`, `offers`, `rate` and `spend` (ledger table).
 
 mod alerts;
 mod feed;
@@ -12,6 +12,7 @@ mod keys;
 mod ledger;
 mod members;
 mod membership;
+mod offers;
 mod phone_codes;
 mod rate;
 mod receipts;

@@ -45,14 +45,7 @@ impl PhoneCodes for DynamoStore {
         item.insert("until".into(), n(pending.until_ms));
         let left = Duration::from_millis(u64::try_from(pending.until_ms - now_ms()).unwrap_or(0));
         item.insert("expires_at".into(), expires_at(left + KEPT_AFTER));
-        self.client
-            .put_item()
-            .table_name(&self.tables.ledger)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("PutItem pending phone"))?;
-        Ok(())
+        self.put(&self.tables.ledger, item, "PutItem pending phone").await
     }
 
     #[instrument(skip_all, fields(member = %member))]

@@ -40,14 +40,7 @@ impl Sessions for DynamoStore {
         item.insert("until".into(), n(now_ms() + ttl.as_millis() as i64));
         item.insert("used".into(), AttributeValue::Bool(false));
         item.insert("expires_at".into(), expires_at(ttl));
-        self.client
-            .put_item()
-            .table_name(&self.tables.ledger)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("PutItem sign-in link"))?;
-        Ok(())
+        self.put(&self.tables.ledger, item, "PutItem sign-in link").await
     }
 
     #[instrument(skip_all)]
@@ -92,14 +85,7 @@ impl Sessions for DynamoStore {
         item.insert("csrf".into(), s(session.csrf.clone()));
         item.insert("expires_at_ms".into(), n(session.expires_at_ms));
         item.insert("expires_at".into(), n(session.expires_at_ms / 1000 + 1));
-        self.client
-            .put_item()
-            .table_name(&self.tables.ledger)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("PutItem session"))?;
-        Ok(())
+        self.put(&self.tables.ledger, item, "PutItem session").await
     }
 
     async fn session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {

@@ -88,6 +88,24 @@ impl DynamoStore {
             .map_err(unavailable(operation))?;
         Ok(out.item)
     }
+
+    /// Writes `item` whole, whatever was there.
+    pub(super) async fn put(
+        &self,
+        table: &str,
+        item: Item,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        Ok(())
+    }
+
     /// Reads items by key, consistently, whatever their number.
     pub(super) async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
