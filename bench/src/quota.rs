@@ -187,6 +187,7 @@ pub async fn measure(
                 category: None,
                 sms_parts: 0,
                 sms_withheld: None,
+                police_called: None,
             })
         })
         .collect::<Result<_, _>>()?;

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AlertId, AlertSource, AlertText, Category, CommunityId, Consequence, DeliveryProblem, Email, FirstName,
-    LastName, Member, MemberId, PhoneNumber, ReceiptStatus, Role, SmsWithheld, UnsubscribeToken,
+    LastName, Member, MemberId, PhoneNumber, PoliceCalled, ReceiptStatus, Role, SmsWithheld,
+    UnsubscribeToken,
 };
 
 /// An alert raised in one community.
@@ -35,6 +36,10 @@ pub struct Alert {
     /// before budgets have none: SMS as usual.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_withheld: Option<SmsWithheld>,
+    /// Whether the author says the police (17) were told: on the page's form, or by a reply `17`
+    /// to the confirmation of an alert texted in. Police alerts have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_called: Option<PoliceCalled>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -140,6 +140,8 @@ pub trait AlertLog {
     /// Hands the rest of an alert's fan-out to a fresh invocation: a cursor item whose stream
     /// record starts it (written once, however often this is called).
     fn hand_over(&self, id: AlertId, after: &Cursor) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The alert says the police were called ([`crate::domain::PoliceCalled::Yes`]).
+    fn mark_police_called(&self, id: AlertId) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Counts one acknowledgement per member.
     fn acknowledge(
         &self,
@@ -166,6 +168,12 @@ pub trait Ledger {
     fn last_sms_alert(
         &self,
         member: MemberId,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Option<AlertId>, StoreError>> + Send;
+    /// The newest alert of `author` whose confirmation they got by SMS after `since_ms` (epoch ms).
+    fn last_confirmed_alert(
+        &self,
+        author: MemberId,
         since_ms: i64,
     ) -> impl Future<Output = Result<Option<AlertId>, StoreError>> + Send;
     /// True when an unknown number may be answered now: at most once per `window` per number

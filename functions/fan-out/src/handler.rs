@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
-use vigie::domain::{self, AlertId, AlertSource, Member, MemberId};
+use vigie::domain::{self, AlertId, AlertSource, Member, MemberId, PoliceCalled};
 use vigie::model::{Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task};
 use vigie::pace::{PaceError, Pacer, Priority, Rates};
 use vigie::ports::{
@@ -822,6 +822,14 @@ where
     );
     if let Some(why) = alert.sms_withheld {
         text = format!("{text} {}", domain::sms_withheld_note(why));
+    }
+    // Has anyone called 17? A reply `17` marks the alert (`app::alerts::police_called`).
+    let told = matches!(alert.police_called, Some(PoliceCalled::Yes | PoliceCalled::NotNeeded));
+    if channel == Channel::Sms && alert.source != AlertSource::Police && !told {
+        let config = &deps.config;
+        let replies_work = config.sms_alert_sender.as_str() == config.sms_shared_number.as_str();
+        let shared = (!replies_work).then(|| config.sms_shared_number.as_str());
+        text = format!("{text} {}", domain::texts::police_prompt(shared));
     }
     let outcome = outcome(send_confirmation(deps, &sender, channel, &text, schedule).await, sender.id);
     let released = matches!(outcome, Outcome::Released { .. });

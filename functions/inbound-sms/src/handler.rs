@@ -164,6 +164,11 @@ pub enum Handled {
     InvitationAccepted,
     /// OUI from a member a referent of another community invited: they belong to it too.
     JoinedCommunity,
+    /// `17` from the author of this alert, confirmed to them by SMS in the last 30 minutes: it
+    /// says the police were called.
+    PoliceCalled(AlertId),
+    /// `17` with no alert of the sender's to mark: told so, nothing raised.
+    NoAlertToMark,
     /// Something else than OUI or STOP from a number a referent added: told how to say yes,
     /// nothing raised.
     NotYetConfirmed,
@@ -367,6 +372,17 @@ where
         info!(%inbound, member = %member.id, community = %offer.community, "second community joined");
         let reply = domain::texts::second_community_joined_reply(&offer.community_name);
         return reply_with(deps, inbound, from, reply, Handled::JoinedCommunity).await;
+    }
+    // 17: the author told the police; never an alert of its own.
+    if domain::says_police_called(body) {
+        let reply = match alerts::police_called(&deps.store, &member, now_ms()).await? {
+            Some(alert) => {
+                info!(%inbound, %alert, "alert marked: police called");
+                (domain::texts::police_called_reply(), Handled::PoliceCalled(alert))
+            }
+            None => (domain::texts::police_called_no_alert_reply(), Handled::NoAlertToMark),
+        };
+        return reply_with(deps, inbound, from, reply.0, reply.1).await;
     }
     match domain::classify(body) {
         Kind::Empty => reply_with(deps, inbound, from, domain::empty_reply(), Handled::Empty).await,

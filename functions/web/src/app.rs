@@ -206,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::settings::routes())
         .merge(pages::members::routes())
         .merge(pages::admin::routes())
+        .merge(pages::police::routes())
         .merge(pages::join::routes())
         .merge(pages::unsubscribe::routes())
         .merge(pages::lang::routes())

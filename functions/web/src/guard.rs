@@ -166,6 +166,22 @@ impl FromRequestParts<AppState> for Referent {
     }
 }
 
+/// A police officer, signed in: anyone else is refused ("not allowed"). Their communities are
+/// those of their town.
+pub struct Police(pub Signed);
+
+impl FromRequestParts<AppState> for Police {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let signed = signed(parts, state).await?;
+        if !signed.is_police() {
+            return Err(WebError::Forbidden);
+        }
+        Ok(Police(signed))
+    }
+}
+
 /// The address a request came from: `requestContext.http.sourceIp`, which API Gateway takes
 /// from the connection itself. Never a header such as `X-Forwarded-For`, which the client
 /// writes (API Gateway only appends to it). `None` off API Gateway (a local `axum::serve`).

@@ -42,6 +42,7 @@ pub enum Section {
     Raise,
     Neighbours,
     Admin,
+    Police,
     Settings,
     Other,
 }
@@ -109,6 +110,9 @@ impl Chrome {
                 ];
                 if signed.is_referent() {
                     nav.push(item("/admin", t.frame.nav_admin, Section::Admin));
+                }
+                if signed.is_police() {
+                    nav.push(item("/police", t.frame.nav_police, Section::Police));
                 }
                 nav.push(item("/settings", t.frame.nav_settings, Section::Settings));
                 nav

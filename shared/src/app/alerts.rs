@@ -13,10 +13,10 @@ use crate::compose;
 use crate::config::Config;
 use crate::domain::{
     AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, FirstName,
-    Member, MemberId, Role, SmsWithheld, count_segments,
+    Member, MemberId, PoliceCalled, Role, SmsWithheld, count_segments,
 };
 use crate::model::{Alert, Budget, InboundMessageId, Recorded};
-use crate::ports::{AlertLog, Feed, MemberLookup, Roster, SmsSpend, StoreError};
+use crate::ports::{AlertLog, Feed, Ledger, MemberLookup, Roster, SmsSpend, StoreError};
 
 /// Members read per page when counting who an alert will reach.
 const ROSTER_PAGE: i32 = 100;
@@ -26,6 +26,9 @@ const ROSTER_MAX_PAGES: usize = 1000;
 const RESUBMITTED_LOOKBACK: i32 = 20;
 /// Plans made again when another alert took SMS parts between the read and the write.
 const PLAN_ATTEMPTS: usize = 4;
+
+/// A reply `17` marks the author's alert whose confirmation they got this recently.
+pub const POLICE_REPLY_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// The service's rules for raising alerts, from its configuration.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +62,13 @@ pub enum Via<'a> {
     Sms,
     /// The page's form or the API: a category must be chosen; the sender's communities are
     /// known (they are signed in) and police tick those they alert (ids).
-    Form { category: Option<Category>, communities: &'a [Community], ticked: &'a [String] },
+    Form {
+        category: Option<Category>,
+        /// Whether the author told the police (17); not asked of the police.
+        police: Option<PoliceCalled>,
+        communities: &'a [Community],
+        ticked: &'a [String],
+    },
 }
 
 impl Via<'_> {
@@ -185,7 +194,7 @@ where
     let per_hour = rules.per_hour;
     let sender = draft.sender;
     let checked = match draft.via {
-        Via::Form { category, communities, ticked } => {
+        Via::Form { category, communities, ticked, .. } => {
             check_form(sender, category, draft.text, communities, ticked).map_err(Problem::Invalid)?
         }
         Via::Sms => {
@@ -205,6 +214,10 @@ where
         }
     };
     let source = draft.via.source(sender);
+    let police_called = match draft.via {
+        Via::Form { police, .. } if source != AlertSource::Police => police,
+        _ => None,
+    };
     let created_at = now_ms();
     let sms = compose::alert_sms(
         &sender.first_name,
@@ -250,6 +263,7 @@ where
                 category: checked.category,
                 sms_parts: plan.sms_parts,
                 sms_withheld: plan.withheld,
+                police_called,
             })
             .collect();
         match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges).await? {
@@ -419,6 +433,24 @@ pub async fn reach_each<S: Roster>(
     Ok(all)
 }
 
+/// `author` answered `17` to the confirmation of their alert: it now says the police were told.
+/// The alert is the one whose confirmation they got by SMS within [`POLICE_REPLY_WINDOW`];
+/// `None` when there is none (nothing is marked, and nothing is raised either). Done again, it
+/// changes nothing.
+#[instrument(skip_all, fields(member = %author.id))]
+pub async fn police_called<S>(store: &S, author: &Member, now_ms: i64) -> Result<Option<AlertId>, StoreError>
+where
+    S: AlertLog + Ledger + Sync,
+{
+    let since = now_ms - POLICE_REPLY_WINDOW.as_millis() as i64;
+    let Some(alert) = store.last_confirmed_alert(author.id, since).await? else {
+        return Ok(None);
+    };
+    store.mark_police_called(alert).await?;
+    info!(%alert, "alert marked: the police were called");
+    Ok(Some(alert))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,7 +535,7 @@ mod tests {
         assert_eq!(Via::Sms.source(&police), AlertSource::Police);
         let resident = member(Role::Resident, &["tilleuls"]);
         assert_eq!(Via::Sms.source(&resident), AlertSource::Sms);
-        let form = Via::Form { category: None, communities: &theirs, ticked: &[] };
+        let form = Via::Form { category: None, police: None, communities: &theirs, ticked: &[] };
         assert_eq!(form.source(&resident), AlertSource::Web);
         assert_eq!(form.source(&police), AlertSource::Police);
     }

@@ -2,7 +2,7 @@
 //! every community of theirs, together or one at a time), and one alert's delivery report, for
 //! members of its community only.
 
-use crate::domain::{AlertId, Community, Member};
+use crate::domain::{AlertId, AlertSource, Community, Member, PoliceCalled};
 use crate::model::{AlertReport, Cursor};
 use crate::ports::{Feed, StoreError};
 
@@ -57,6 +57,41 @@ pub async fn page<S: Feed + Sync>(
             Ok((merged, next))
         }
     }
+}
+
+/// How far back the police's list of alerts nobody said they reported goes.
+pub const UNREPORTED_SINCE: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
+/// Pages of a community's newest alerts read for that list, at most.
+const UNREPORTED_PAGES: usize = 5;
+
+/// The alerts of `communities` (the police's) raised after `since_ms` whose author did not say
+/// the police were told (`PoliceCalled::No`, or nothing said), newest first: what the police
+/// may not know of. The police's own alerts are not in it.
+pub async fn unreported<S: Feed + Sync>(
+    store: &S,
+    communities: &[Community],
+    since_ms: i64,
+) -> Result<Vec<AlertReport>, StoreError> {
+    let mut found = Vec::new();
+    for community in communities {
+        let mut after = None;
+        for _ in 0..UNREPORTED_PAGES {
+            let page = store.community_alerts(&community.id, after, PAGE_SIZE).await?;
+            let past = page.items.iter().any(|r| r.alert.created_at <= since_ms);
+            found.extend(page.items.into_iter().filter(|r| {
+                let alert = &r.alert;
+                alert.created_at > since_ms
+                    && alert.source != AlertSource::Police
+                    && !matches!(alert.police_called, Some(PoliceCalled::Yes | PoliceCalled::NotNeeded))
+            }));
+            after = page.next;
+            if past || after.is_none() {
+                break;
+            }
+        }
+    }
+    found.sort_by_key(|r| std::cmp::Reverse(r.alert.alert_id));
+    Ok(found)
 }
 
 /// The delivery report of alert `id`, for a member of its community.

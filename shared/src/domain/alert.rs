@@ -195,6 +195,40 @@ impl FromStr for Category {
     }
 }
 
+/// Whether the police (17) were told, as the author says: asked on the page, answered by a
+/// reply `17` to the confirmation of an alert texted in. `None` on an alert: not said.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoliceCalled {
+    Yes,
+    No,
+    /// Nothing the police need to know of (a lost cat).
+    NotNeeded,
+}
+
+impl PoliceCalled {
+    /// Every answer, in the order the form shows them.
+    pub const ALL: [PoliceCalled; 3] = [PoliceCalled::Yes, PoliceCalled::No, PoliceCalled::NotNeeded];
+
+    /// The name used in storage, forms and the API (`"not_needed"`...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Yes => "yes",
+            Self::No => "no",
+            Self::NotNeeded => "not_needed",
+        }
+    }
+}
+
+impl FromStr for PoliceCalled {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or(DomainError::InvalidCategory)
+    }
+}
+
 /// Why an alert goes without SMS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

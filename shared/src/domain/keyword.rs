@@ -182,6 +182,15 @@ pub fn classify(body: &str) -> Inbound {
     }
 }
 
+/// Whether a message says the police were called (`17`, `17 merci`), and nothing else: the
+/// author's answer to the confirmation of their alert, never an alert itself.
+#[must_use]
+pub fn says_police_called(body: &str) -> bool {
+    let folded = fold(body);
+    let mut words = words(&folded);
+    matches!(words.next(), Some("17")) && words.all(|w| POLITE_WORDS.contains(&w))
+}
+
 /// Whether a message says yes to an invitation (`OUI`, `Oui !`, `yes`), and nothing else.
 #[must_use]
 pub fn says_yes(body: &str) -> bool {
@@ -224,6 +233,16 @@ mod tests {
         }
         for other in ["non", "oui mais qui êtes-vous ?", "", "ouistiti", "STOP"] {
             assert!(!says_yes(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn police_called_is_17_alone() {
+        for yes in ["17", " 17 ", "17 !", "17 merci", "17."] {
+            assert!(says_police_called(yes), "{yes}");
+        }
+        for other in ["", "170", "1 7", "17 rue des Lilas : cambriolage", "appelez le 17", "18"] {
+            assert!(!says_police_called(other), "{other}");
         }
     }
     use proptest::prelude::*;

@@ -142,6 +142,30 @@ pub fn second_community_joined_reply(community: &str) -> String {
     )
 }
 
+/// Added to the SMS confirmation of an alert whose author has not said the police were told:
+/// "reply", when it comes from the shared number; else the number to text (`shared`: the
+/// confirmation comes from a sender ID, which cannot be answered).
+#[must_use]
+pub fn police_prompt(shared: Option<&str>) -> String {
+    match shared {
+        None => "Répondez 17 si vous avez prévenu la police.".to_owned(),
+        Some(number) => format!("Si vous avez prévenu la police, envoyez 17 au {number}."),
+    }
+}
+
+/// The reply to `17` that marked the author's alert.
+#[must_use]
+pub fn police_called_reply() -> String {
+    "vigie : c'est noté, votre alerte indique que la police (17) a été prévenue. Merci.".to_owned()
+}
+
+/// The reply to `17` when the author has no alert of the last 30 minutes: nothing is raised.
+#[must_use]
+pub fn police_called_no_alert_reply() -> String {
+    "vigie : aucune alerte de votre part ces 30 dernières minutes. En cas d'urgence, appelez le 17. Pour alerter vos voisins, écrivez votre message."
+        .to_owned()
+}
+
 /// The reply to OUI (or START) from an invited number.
 #[must_use]
 pub fn invitation_accepted_reply() -> String {
@@ -223,6 +247,8 @@ fn our_texts() -> Vec<String> {
         invitation_pending_reply(),
         second_community_sms(ANY, ANY),
         second_community_joined_reply(ANY),
+        police_called_reply(),
+        police_called_no_alert_reply(),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -231,6 +257,13 @@ fn our_texts() -> Vec<String> {
             }
             for why in [SmsWithheld::MonthlyBudget, SmsWithheld::DailyCeiling] {
                 texts.push(format!("{} {}", sender_confirmation(reached, 0, by_sms), sms_withheld_note(why)));
+            }
+            for shared in [None, Some(ANY)] {
+                texts.push(format!(
+                    "{} {}",
+                    sender_confirmation(reached, by_sms, by_sms),
+                    police_prompt(shared)
+                ));
             }
         }
     }
@@ -333,6 +366,10 @@ mod tests {
             invitation_pending_reply(),
             second_community_sms("Marie", "Les Tilleuls"),
             second_community_joined_reply("Les Tilleuls"),
+            police_called_reply(),
+            police_called_no_alert_reply(),
+            format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(None)),
+            format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(Some("38123"))),
             sender_confirmation(0, 0, 0),
             sender_confirmation(1, 1, 0),
             sender_confirmation(123, 120, 123),

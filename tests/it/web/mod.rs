@@ -8,6 +8,7 @@ mod web_faults;
 mod web_members;
 mod web_openapi;
 mod web_pages;
+mod web_police_called;
 mod web_rate_limits;
 mod web_schemathesis;
 mod web_settings;

@@ -49,6 +49,10 @@ pub(super) async fn send(web: &mut WebClient, confirmation: &Reply) -> Reply {
         ("text", text.as_str()),
     ];
     fields.extend(communities.iter().map(|c| ("c", c.as_str())));
+    let police = confirmation.field("police");
+    if let Some(police) = &police {
+        fields.push(("police", police.as_str()));
+    }
     web.post("/alerts", &fields).await
 }
 

@@ -167,6 +167,7 @@ enum Case {
     AdminApprove,
     AdminRefuse,
     AdminSmsBudget,
+    PoliceList,
     ApiPreview,
     ApiAlerts {
         filtered: bool,
@@ -252,6 +253,8 @@ const TABLE: &[Row] = &[
     row("POST", "/admin/join/{id}/refuse", Case::AdminRefuse, [S, F, F, A, N, F, F]),
     // Another community's referent sets their own community's budget.
     row("POST", "/admin/sms-budget", Case::AdminSmsBudget, [S, F, F, A, O, F, F]),
+    // The police's page: the police of the town; another town's police see their own.
+    row("GET", "/police", Case::PoliceList, [S, F, F, F, F, A, O]),
     // The API: the same rules, 401 when signed out.
     row("GET", "/api/sms-preview", Case::ApiPreview, [U, A, A, A, A, A, A]),
     row("GET", "/api/alerts", Case::ApiAlerts { filtered: true }, [U, A, N, A, N, A, N]),
@@ -871,6 +874,7 @@ impl World {
                     ..plain("/admin/sms-budget", Probe::SmsBudget(parts))
                 }
             }
+            Case::PoliceList => plain("/police", Probe::Shows(self.alert_text.clone())),
             Case::ApiPreview => {
                 plain(&format!("/api/sms-preview?text=Bonjour&category={category}"), Probe::Nothing)
             }
@@ -1081,6 +1085,7 @@ async fn record_alert(stack: &Stack, sender: &str, text: &str) -> AlertId {
         category: None,
         sms_parts: 0,
         sms_withheld: None,
+        police_called: None,
     };
     stack
         .store()

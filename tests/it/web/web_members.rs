@@ -508,6 +508,7 @@ async fn the_police_feed_is_merged_and_paged() {
                 category: Some(Category::Other),
                 sms_parts: 0,
                 sms_withheld: None,
+                police_called: None,
             };
             stack
                 .store()

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vigie::app::alerts::{Invalid, PreviewProblem, Problem, Raised, preview};
 use vigie::app::feed;
-use vigie::domain::{AlertId, AlertText, Category, Encoding};
+use vigie::domain::{AlertId, AlertText, Category, Encoding, PoliceCalled};
 use vigie::model::{AlertReport, Channel, Cursor};
 
 use super::{ApiError, not_null};
@@ -133,6 +133,9 @@ pub struct AlertJson {
     pub done_at: Option<String>,
     /// Why it went without SMS (`monthly_budget`, `daily_ceiling`); `None`: by SMS as usual.
     pub sms_withheld: Option<&'static str>,
+    /// Whether the author says the police (17) were told: `yes`, `no`, `not_needed`; `None`: not
+    /// said.
+    pub police_called: Option<&'static str>,
 }
 
 impl AlertJson {
@@ -160,6 +163,7 @@ impl AlertJson {
             acks: report.acks,
             done_at: report.fanout_done_at.map(local_time::iso_utc),
             sms_withheld: alert.sms_withheld.map(|why| why.as_str()),
+            police_called: alert.police_called.map(PoliceCalled::as_str),
         }
     }
 }
@@ -205,6 +209,9 @@ pub struct NewAlertJson {
     pub communities: Option<Vec<String>>,
     /// A ULID the client makes once per alert: sending it again records nothing new.
     pub submission_id: String,
+    /// Whether the author told the police (17): `yes`, `no`, `not_needed` (ignored for the police).
+    #[serde(default, deserialize_with = "not_null")]
+    pub police_called: Option<PoliceCalled>,
 }
 
 #[derive(Debug, Serialize)]
@@ -229,7 +236,12 @@ pub(super) async fn create(
         Some(ids) => ids,
         None => signed.communities.iter().map(|c| c.id.to_string()).collect(),
     };
-    let draft = Draft { category: body.category.parse().ok(), text: body.text, communities };
+    let draft = Draft {
+        category: body.category.parse().ok(),
+        text: body.text,
+        communities,
+        police: body.police_called,
+    };
     let ids = |ids: Vec<AlertId>| ids.iter().map(ToString::to_string).collect();
     match draft.raise(&state, &signed, &submission).await {
         Ok(Raised::Now { ids: alert_ids, withheld }) => {

@@ -1,8 +1,8 @@
 //! The pages in English.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, Settings, Signin, Texts,
-    Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Settings, Signin,
+    Texts, Unsubscribe,
 };
 
 pub static EN: Texts = Texts {
@@ -15,6 +15,7 @@ pub static EN: Texts = Texts {
         nav_signout: "Sign out",
         nav_neighbours: "Neighbours",
         nav_admin: "Members",
+        nav_police: "Police",
         signed_in_as: "Signed in as",
         footer_tagline: "vigie: alerts between neighbours, by text message and email.",
         footer_emergency: "In an emergency, call 17 (police) or 112.",
@@ -74,7 +75,15 @@ pub static EN: Texts = Texts {
         report_link: "Delivery report",
         sending: "Sending…",
     },
+    police: PolicePage {
+        title: "Alerts nobody reported to 17",
+        intro: "The alerts of the last 48 hours whose author did not say they told the police (17): \"not yet\", or nothing said.",
+        empty: "No alert of the last 48 hours without a call to 17.",
+    },
     alerts: Alerts {
+        police_legend: "Has the police (17) been told?",
+        police_hint: "Call 17 first: your neighbours will know whether someone already has.",
+        police_label: "Police (17)",
         raise_title: "Raise an alert",
         raise_intro: "Your alert goes by text message and email to every neighbour of your community, with your first name.",
         emergency_first: "Immediate danger? Call 17 first.",

@@ -1,8 +1,8 @@
 //! The pages in French, the default language.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, Settings, Signin, Texts,
-    Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Settings, Signin,
+    Texts, Unsubscribe,
 };
 
 pub static FR: Texts = Texts {
@@ -15,6 +15,7 @@ pub static FR: Texts = Texts {
         nav_signout: "Se déconnecter",
         nav_neighbours: "Voisins",
         nav_admin: "Membres",
+        nav_police: "Police",
         signed_in_as: "Connecté en tant que",
         footer_tagline: "vigie : les alertes entre voisins, par SMS et par e-mail.",
         footer_emergency: "En cas d'urgence, appelez le 17 (police) ou le 112.",
@@ -74,7 +75,15 @@ pub static FR: Texts = Texts {
         report_link: "Rapport d'envoi",
         sending: "Envoi en cours…",
     },
+    police: PolicePage {
+        title: "Alertes sans appel au 17",
+        intro: "Les alertes des dernières 48 heures dont l'auteur n'a pas dit avoir prévenu la police (17) : « pas encore », ou rien dit.",
+        empty: "Aucune alerte des dernières 48 heures sans appel au 17.",
+    },
     alerts: Alerts {
+        police_legend: "La police (17) a-t-elle été prévenue ?",
+        police_hint: "Le réflexe, c'est le 17 : vos voisins sauront si quelqu'un a déjà appelé.",
+        police_label: "Police (17)",
         raise_title: "Lancer une alerte",
         raise_intro: "Votre alerte part par SMS et par e-mail à tous les voisins de votre communauté, avec votre prénom.",
         emergency_first: "Danger immédiat ? Appelez d'abord le 17.",

@@ -10,7 +10,9 @@ mod fr;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use vigie::domain::{AlertSource, Category, DeliveryProblem, Encoding, Language, ProblemKind, SmsWithheld};
+use vigie::domain::{
+    AlertSource, Category, DeliveryProblem, Encoding, Language, PoliceCalled, ProblemKind, SmsWithheld,
+};
 use vigie::model::{Channel, DeliveryCounts};
 
 use crate::cookies;
@@ -185,6 +187,30 @@ impl Lang {
             (Lang::En, SmsWithheld::DailyCeiling) => {
                 "The service's SMS ceiling for the day is reached: this alert will go by email and on the site only.".to_owned()
             }
+        }
+    }
+
+    /// An answer to "has the police (17) been told?" on the alert form.
+    pub fn police_answer(self, answer: PoliceCalled) -> &'static str {
+        match (self, answer) {
+            (Lang::Fr, PoliceCalled::Yes) => "Oui, j'ai appelé le 17",
+            (Lang::Fr, PoliceCalled::No) => "Non, pas encore",
+            (Lang::Fr, PoliceCalled::NotNeeded) => "Pas nécessaire",
+            (Lang::En, PoliceCalled::Yes) => "Yes, I called 17",
+            (Lang::En, PoliceCalled::No) => "No, not yet",
+            (Lang::En, PoliceCalled::NotNeeded) => "Not needed",
+        }
+    }
+
+    /// What the feed and the alert's page say of the police (17).
+    pub fn police_mark(self, answer: PoliceCalled) -> &'static str {
+        match (self, answer) {
+            (Lang::Fr, PoliceCalled::Yes) => "Police prévenue (17)",
+            (Lang::Fr, PoliceCalled::No) => "Police pas encore prévenue",
+            (Lang::Fr, PoliceCalled::NotNeeded) => "Sans besoin de la police",
+            (Lang::En, PoliceCalled::Yes) => "Police told (17)",
+            (Lang::En, PoliceCalled::No) => "Police not told yet",
+            (Lang::En, PoliceCalled::NotNeeded) => "No need for the police",
         }
     }
 
@@ -441,6 +467,7 @@ pub struct Texts {
     pub signin: Signin,
     pub feed: Feed,
     pub alerts: Alerts,
+    pub police: PolicePage,
     pub settings: Settings,
     pub unsubscribe: Unsubscribe,
     pub errors: Errors,
@@ -460,6 +487,7 @@ pub struct Frame {
     pub nav_signout: &'static str,
     pub nav_neighbours: &'static str,
     pub nav_admin: &'static str,
+    pub nav_police: &'static str,
     pub signed_in_as: &'static str,
     pub footer_tagline: &'static str,
     pub footer_emergency: &'static str,
@@ -531,9 +559,21 @@ pub struct Feed {
     pub sending: &'static str,
 }
 
+/// The police's page: the alerts nobody said they reported.
+#[derive(Debug)]
+pub struct PolicePage {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub empty: &'static str,
+}
+
 /// Raising an alert (the form, the confirmation step) and an alert's delivery report.
 #[derive(Debug)]
 pub struct Alerts {
+    /// "Has the police (17) been told?" on the form, and its line on the confirmation step.
+    pub police_legend: &'static str,
+    pub police_hint: &'static str,
+    pub police_label: &'static str,
     pub raise_title: &'static str,
     pub raise_intro: &'static str,
     pub emergency_first: &'static str,

@@ -12,7 +12,7 @@ use vigie::app::alerts::{self, Invalid, Problem, Raised, Reach, Via, preview, re
 use vigie::app::budget;
 use vigie::app::feed;
 use vigie::compose;
-use vigie::domain::{AlertId, AlertSource, AlertText, Category, TimeZoneId, count_segments};
+use vigie::domain::{AlertId, AlertSource, AlertText, Category, PoliceCalled, TimeZoneId, count_segments};
 use vigie::model::{AlertReport, Channel, InboundMessageId};
 
 use crate::app::AppState;
@@ -39,12 +39,14 @@ pub struct Draft {
     pub text: String,
     /// Community ids ticked (police only; everyone else alerts their community).
     pub communities: Vec<String>,
+    /// Whether the author told the police (17); not asked of the police.
+    pub police: Option<PoliceCalled>,
 }
 
 impl Draft {
     fn blank(signed: &Signed) -> Self {
         let communities = signed.communities.iter().map(|c| c.id.to_string()).collect();
-        Self { category: None, text: String::new(), communities }
+        Self { category: None, text: String::new(), communities, police: None }
     }
 
     fn from_form(form: &FormData) -> Self {
@@ -52,6 +54,7 @@ impl Draft {
             category: form.get("category").and_then(|c| c.parse().ok()),
             text: form.text("text").chars().take(AlertText::MAX_CHARS * 2).collect(),
             communities: form.all("c").map(str::to_owned).collect(),
+            police: form.get("police").and_then(|p| p.parse().ok()),
         }
     }
 }
@@ -87,7 +90,12 @@ impl Problems {
 impl Draft {
     /// The draft as the use case reads it, written by `signed` on the form (or sent to the API).
     pub fn via<'a>(&'a self, signed: &'a Signed) -> Via<'a> {
-        Via::Form { category: self.category, communities: &signed.communities, ticked: &self.communities }
+        Via::Form {
+            category: self.category,
+            police: self.police,
+            communities: &signed.communities,
+            ticked: &self.communities,
+        }
     }
 
     /// Raises the alert ([`alerts::raise`], as an SMS does).
@@ -104,7 +112,7 @@ impl Draft {
 }
 
 pub fn source_of(signed: &Signed) -> AlertSource {
-    Via::Form { category: None, communities: &[], ticked: &[] }.source(&signed.member)
+    Via::Form { category: None, police: None, communities: &[], ticked: &[] }.source(&signed.member)
 }
 
 /// A choice of the form (a radio button or a checkbox).
@@ -123,6 +131,8 @@ struct NewPage {
     categories: Vec<Choice>,
     /// The communities to tick (police only).
     communities: Vec<Choice>,
+    /// Has the police been told? (not asked of the police).
+    police: Vec<Choice>,
     text: String,
     text_hint: String,
     max_chars: usize,
@@ -156,6 +166,18 @@ fn new_page(state: &AppState, ctx: &Ctx, signed: &Signed, draft: &Draft, problem
     } else {
         Vec::new()
     };
+    let police = if signed.is_police() {
+        Vec::new()
+    } else {
+        PoliceCalled::ALL
+            .into_iter()
+            .map(|p| Choice {
+                value: p.as_str().to_owned(),
+                label: lang.police_answer(p).to_owned(),
+                checked: draft.police == Some(p),
+            })
+            .collect()
+    };
     let count = if draft.text.trim().is_empty() {
         String::new()
     } else {
@@ -173,6 +195,7 @@ fn new_page(state: &AppState, ctx: &Ctx, signed: &Signed, draft: &Draft, problem
         csrf: signed.session.csrf.clone(),
         categories,
         communities,
+        police,
         text: draft.text.clone(),
         text_hint: lang.text_hint(AlertText::MAX_CHARS),
         max_chars: AlertText::MAX_CHARS,
@@ -205,6 +228,9 @@ struct ConfirmPage {
     submission: String,
     category: String,
     category_label: String,
+    /// The answer to "has the police been told?", as sent on, and said.
+    police: String,
+    police_label: Option<&'static str>,
     text: String,
     communities: Vec<Choice>,
     community_names: String,
@@ -275,6 +301,8 @@ async fn confirm(
         submission: format!("web-{}", ulid::Ulid::new()),
         category: checked.category.map(Category::as_str).unwrap_or_default().to_owned(),
         category_label: checked.category.map(|c| lang.category(c)).unwrap_or_default().to_owned(),
+        police: draft.police.map(PoliceCalled::as_str).unwrap_or_default().to_owned(),
+        police_label: draft.police.filter(|_| !signed.is_police()).map(|p| lang.police_mark(p)),
         text: checked.text.to_string(),
         communities: checked
             .communities
@@ -354,6 +382,8 @@ pub struct AlertView {
     pub summary: String,
     /// Why it went without SMS, if it did.
     pub sms_withheld: Option<&'static str>,
+    /// Whether the author says the police were told (17).
+    pub police: Option<&'static str>,
 }
 
 impl AlertView {
@@ -372,6 +402,7 @@ impl AlertView {
             community: alert.community_name.clone(),
             summary: lang.delivery_summary(report.counts.as_ref(), report.acks),
             sms_withheld: alert.sms_withheld.map(|why| lang.sms_withheld(why)),
+            police: alert.police_called.map(|p| lang.police_mark(p)),
         }
     }
 }

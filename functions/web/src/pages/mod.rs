@@ -7,6 +7,7 @@ pub mod feed;
 pub mod join;
 pub mod lang;
 pub mod members;
+pub mod police;
 pub mod settings;
 pub mod signin;
 pub mod unsubscribe;

@@ -12,7 +12,7 @@ use super::ledger::inbound_marker;
 use super::sessions;
 use super::spend;
 use super::writes::{Transaction, put_action, update_action};
-use crate::domain::{AlertId, MemberId};
+use crate::domain::{AlertId, MemberId, PoliceCalled};
 use crate::model::{Alert, Applied, Budget, Charge, Cursor, DeliveryCounts, InboundMessageId, Recorded};
 use crate::ports::{AlertLog, StoreError};
 
@@ -131,6 +131,28 @@ impl AlertLog for DynamoStore {
                 Ok(())
             }
             Err(err) => Err(unavailable("PutItem cursor")(err)),
+        }
+    }
+
+    #[instrument(skip(self), fields(alert = %id))]
+    async fn mark_police_called(&self, id: AlertId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .set_key(Some(key(alert_pk(id), "ALERT")))
+            .update_expression("SET police_called = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", s(PoliceCalled::Yes.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Purged since: nothing left to mark.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(err) => Err(unavailable("UpdateItem police called")(err)),
         }
     }
 

@@ -255,22 +255,18 @@ impl Ledger for DynamoStore {
         Ok(counts)
     }
 
+    #[instrument(skip(self))]
     async fn last_sms_alert(&self, member: MemberId, since_ms: i64) -> Result<Option<AlertId>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.tables.ledger)
-            .index_name("ByRecipient")
-            .key_condition_expression("recipient = :r AND sent_at > :since")
-            .expression_attribute_values(":r", s(format!("{member}#sms")))
-            .expression_attribute_values(":since", n(since_ms))
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await
-            .map_err(unavailable("Query last SMS"))?;
-        let item = out.items.unwrap_or_default().into_iter().next();
-        Ok(item.as_ref().and_then(|i| get_s(i, "alert_id")).and_then(|id| id.parse().ok()))
+        self.newest_sms_alert(member, since_ms, false).await
+    }
+
+    #[instrument(skip(self))]
+    async fn last_confirmed_alert(
+        &self,
+        author: MemberId,
+        since_ms: i64,
+    ) -> Result<Option<AlertId>, StoreError> {
+        self.newest_sms_alert(author, since_ms, true).await
     }
 
     #[instrument(skip_all, fields(phone = %phone.masked()))]
@@ -303,5 +299,37 @@ impl Ledger for DynamoStore {
             }
             Err(err) => Err(unavailable("PutItem throttle")(err)),
         }
+    }
+}
+
+impl DynamoStore {
+    /// The alert of the newest SMS `member` received after `since_ms` (`ByRecipient`, newest
+    /// first); with `confirmations_only`, of the confirmations of their own alerts only
+    /// (`SENDER#sms` under the alert: a handful of SMS in the windows asked for).
+    async fn newest_sms_alert(
+        &self,
+        member: MemberId,
+        since_ms: i64,
+        confirmations_only: bool,
+    ) -> Result<Option<AlertId>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.ledger)
+            .index_name("ByRecipient")
+            .key_condition_expression("recipient = :r AND sent_at > :since")
+            .expression_attribute_values(":r", s(format!("{member}#sms")))
+            .expression_attribute_values(":since", n(since_ms))
+            .scan_index_forward(false);
+        query = if confirmations_only {
+            query
+                .filter_expression("begins_with(sk, :sender)")
+                .expression_attribute_values(":sender", s("SENDER#"))
+        } else {
+            query.limit(1)
+        };
+        let out = query.send().await.map_err(unavailable("Query last SMS"))?;
+        let item = out.items.unwrap_or_default().into_iter().next();
+        Ok(item.as_ref().and_then(|i| get_s(i, "alert_id")).and_then(|id| id.parse().ok()))
     }
 }
