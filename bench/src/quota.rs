@@ -188,6 +188,7 @@ pub async fn measure(
                 sms_parts: 0,
                 sms_withheld: None,
                 police_called: None,
+                closed: None,
             })
         })
         .collect::<Result<_, _>>()?;

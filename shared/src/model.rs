@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AlertId, AlertSource, AlertText, Category, CommunityId, Consequence, DeliveryProblem, Email, FirstName,
-    LastName, Member, MemberId, PhoneNumber, PoliceCalled, ReceiptStatus, Role, SmsWithheld,
+    AlertId, AlertSource, AlertText, Category, CommunityId, Consequence, DeliveryProblem, Email, Ending,
+    FirstName, LastName, Member, MemberId, PhoneNumber, PoliceCalled, ReceiptStatus, Role, SmsWithheld,
     UnsubscribeToken,
 };
 
@@ -40,6 +40,27 @@ pub struct Alert {
     /// to the confirmation of an alert texted in. Police alerts have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub police_called: Option<PoliceCalled>,
+    /// The all clear, once someone closed it ([`crate::app::alerts::close`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Closure>,
+}
+
+/// How and by whom an alert was closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub ending: Ending,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<AlertText>,
+    pub by: MemberId,
+    pub by_first_name: FirstName,
+    /// What vigie says of them (`police municipale`, the author, a referent), from their role.
+    pub by_role: Role,
+    /// Epoch ms.
+    pub at: i64,
+    /// The inbound SMS (`FIN`) that closed it, if one did: that message again finds it closed
+    /// by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<InboundMessageId>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -8,9 +8,9 @@ use crate::domain::{
     AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
 };
 use crate::model::{
-    Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Cursor, DeliveryCounts,
-    InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone, ReceiptRecorded,
-    Recipient, Recorded, Session, SpendKey, Task, TokenHash,
+    Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Closure, Cursor,
+    DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
+    ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -142,6 +142,12 @@ pub trait AlertLog {
     fn hand_over(&self, id: AlertId, after: &Cursor) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The alert says the police were called ([`crate::domain::PoliceCalled::Yes`]).
     fn mark_police_called(&self, id: AlertId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Closes the alert with `closure`, if it is not closed yet: false when it was (or is gone).
+    fn close_alert(
+        &self,
+        id: AlertId,
+        closure: &Closure,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Counts one acknowledgement per member.
     fn acknowledge(
         &self,

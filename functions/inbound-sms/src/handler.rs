@@ -169,6 +169,11 @@ pub enum Handled {
     PoliceCalled(AlertId),
     /// `17` with no alert of the sender's to mark: told so, nothing raised.
     NoAlertToMark,
+    /// `FIN` from the author of an alert of the last 24 hours: it is closed.
+    Closed,
+    /// `FIN` with nothing to close (no recent alert, closed already, a note too long): told so,
+    /// nothing raised.
+    NothingToClose,
     /// Something else than OUI or STOP from a number a referent added: told how to say yes,
     /// nothing raised.
     NotYetConfirmed,
@@ -372,6 +377,33 @@ where
         info!(%inbound, member = %member.id, community = %offer.community, "second community joined");
         let reply = domain::texts::second_community_joined_reply(&offer.community_name);
         return reply_with(deps, inbound, from, reply, Handled::JoinedCommunity).await;
+    }
+    // FIN: the author's all clear; never an alert of its own.
+    if let Some(note) = domain::fin_note(body) {
+        let (reply, handled) = match alerts::close_by_sms(&deps.store, &member, note, inbound).await {
+            Ok(Some(closure)) => {
+                info!(%inbound, ending = closure.ending.as_str(), "alert closed by FIN");
+                (domain::texts::closed_reply(), Handled::Closed)
+            }
+            Ok(None) => (domain::texts::nothing_to_close_reply(), Handled::NothingToClose),
+            Err(alerts::CloseProblem::AlreadyClosed) => {
+                (domain::texts::already_closed_reply(), Handled::NothingToClose)
+            }
+            Err(alerts::CloseProblem::NoteTooLong { max, .. }) => {
+                (domain::texts::close_note_too_long_reply(max), Handled::NothingToClose)
+            }
+            Err(alerts::CloseProblem::Store(err)) => return Err(err.into()),
+            // Their own alert, found by their own confirmation: they may close it.
+            Err(
+                err @ (alerts::CloseProblem::NotFound
+                | alerts::CloseProblem::Forbidden
+                | alerts::CloseProblem::NoteRequired),
+            ) => {
+                warn!(%inbound, error = %err, "FIN not applied");
+                (domain::texts::nothing_to_close_reply(), Handled::NothingToClose)
+            }
+        };
+        return reply_with(deps, inbound, from, reply, handled).await;
     }
     // 17: the author told the police; never an alert of its own.
     if domain::says_police_called(body) {

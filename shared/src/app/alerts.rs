@@ -12,10 +12,10 @@ use crate::adapters::now_ms;
 use crate::compose;
 use crate::config::Config;
 use crate::domain::{
-    AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, FirstName,
-    Member, MemberId, PoliceCalled, Role, SmsWithheld, count_segments,
+    AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, Ending,
+    FirstName, Member, MemberId, PoliceCalled, Role, SmsWithheld, count_segments,
 };
-use crate::model::{Alert, Budget, InboundMessageId, Recorded};
+use crate::model::{Alert, Budget, Closure, InboundMessageId, Recorded};
 use crate::ports::{AlertLog, Feed, Ledger, MemberLookup, Roster, SmsSpend, StoreError};
 
 /// Members read per page when counting who an alert will reach.
@@ -264,6 +264,7 @@ where
                 sms_parts: plan.sms_parts,
                 sms_withheld: plan.withheld,
                 police_called,
+                closed: None,
             })
             .collect();
         match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges).await? {
@@ -449,6 +450,113 @@ where
     store.mark_police_called(alert).await?;
     info!(%alert, "alert marked: the police were called");
     Ok(Some(alert))
+}
+
+/// An author may close their alert by texting `FIN` this long after it.
+pub const FIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Why an alert was not closed.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseProblem {
+    /// No such alert in the closer's communities (the two are not told apart).
+    #[error("not found")]
+    NotFound,
+    /// Not the author, a referent of the community, or the police.
+    #[error("not allowed")]
+    Forbidden,
+    #[error("closed already")]
+    AlreadyClosed,
+    /// The note is longer than [`Ending::NOTE_MAX_CHARS`].
+    #[error("note too long: {actual} characters, at most {max}")]
+    NoteTooLong { max: usize, actual: usize },
+    /// [`Ending::Other`] says what in its note.
+    #[error("a note is needed")]
+    NoteRequired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who may close an alert: its author, a referent of its community, the police of its town.
+#[must_use]
+pub fn may_close(closer: &Member, alert: &Alert) -> bool {
+    closer.belongs_to(&alert.community_id)
+        && (closer.id == alert.sender_id || matches!(closer.role, Role::Referent | Role::Police))
+}
+
+/// Closes alert `id` with an all clear (`ending`, and `note` as typed, empty for none), for
+/// `closer` ([`may_close`]); `via`, the inbound `FIN` that asks it (that message again answers
+/// as the first time). Once: an alert closed stays so.
+#[instrument(skip_all, fields(member = %closer.id, alert = %id))]
+pub async fn close<S>(
+    store: &S,
+    closer: &Member,
+    id: AlertId,
+    ending: Ending,
+    note: &str,
+    via: Option<&InboundMessageId>,
+) -> Result<Closure, CloseProblem>
+where
+    S: AlertLog + Sync,
+{
+    let alert = store.alert(id).await?.ok_or(CloseProblem::NotFound)?;
+    if !closer.belongs_to(&alert.community_id) {
+        return Err(CloseProblem::NotFound);
+    }
+    if !may_close(closer, &alert) {
+        return Err(CloseProblem::Forbidden);
+    }
+    let note = match AlertText::parse(note) {
+        Ok(note) if note.as_str().chars().count() > Ending::NOTE_MAX_CHARS => {
+            let actual = note.as_str().chars().count();
+            return Err(CloseProblem::NoteTooLong { max: Ending::NOTE_MAX_CHARS, actual });
+        }
+        Ok(note) => Some(note),
+        Err(DomainError::AlertTooLong { actual, .. }) => {
+            return Err(CloseProblem::NoteTooLong { max: Ending::NOTE_MAX_CHARS, actual });
+        }
+        Err(_) if ending == Ending::Other => return Err(CloseProblem::NoteRequired),
+        Err(_) => None,
+    };
+    let closure = Closure {
+        ending,
+        note,
+        by: closer.id,
+        by_first_name: closer.first_name.clone(),
+        by_role: closer.role,
+        at: now_ms(),
+        via: via.cloned(),
+    };
+    let same_message = |closed: &Closure| via.is_some() && closed.via.as_ref() == via;
+    if let Some(closed) = alert.closed {
+        return if same_message(&closed) { Ok(closed) } else { Err(CloseProblem::AlreadyClosed) };
+    }
+    if store.close_alert(id, &closure).await? {
+        info!(ending = ending.as_str(), "alert closed");
+        return Ok(closure);
+    }
+    // Closed meanwhile: by this very message (a retry), or by someone else.
+    match store.alert(id).await?.and_then(|a| a.closed) {
+        Some(closed) if same_message(&closed) => Ok(closed),
+        _ => Err(CloseProblem::AlreadyClosed),
+    }
+}
+
+/// `author` texted `FIN` (and `note`): closes their alert whose confirmation they got by SMS in
+/// the last [`FIN_WINDOW`], as resolved. `None` when there is none.
+pub async fn close_by_sms<S>(
+    store: &S,
+    author: &Member,
+    note: &str,
+    inbound: &InboundMessageId,
+) -> Result<Option<Closure>, CloseProblem>
+where
+    S: AlertLog + Ledger + Sync,
+{
+    let since = now_ms() - FIN_WINDOW.as_millis() as i64;
+    let Some(alert) = store.last_confirmed_alert(author.id, since).await? else {
+        return Ok(None);
+    };
+    close(store, author, alert, Ending::Resolved, note, Some(inbound)).await.map(Some)
 }
 
 #[cfg(test)]

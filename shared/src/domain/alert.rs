@@ -195,6 +195,59 @@ impl FromStr for Category {
     }
 }
 
+/// How an alert ended, as whoever closed it said (the all clear).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// It is settled ("c'est réglé").
+    Resolved,
+    /// Nothing happened after all (the new postman).
+    FalseAlarm,
+    PoliceOnSite,
+    /// Said in the note, which it needs.
+    Other,
+}
+
+impl Ending {
+    /// Every ending, in the order the form shows them.
+    pub const ALL: [Ending; 4] = [Ending::Resolved, Ending::FalseAlarm, Ending::PoliceOnSite, Ending::Other];
+    /// The longest note of an ending, in characters once cleaned as an alert is.
+    pub const NOTE_MAX_CHARS: usize = 200;
+
+    /// The name used in storage, forms and the API (`"false_alarm"`...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Resolved => "resolved",
+            Self::FalseAlarm => "false_alarm",
+            Self::PoliceOnSite => "police_on_site",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl FromStr for Ending {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s).ok_or(DomainError::InvalidCategory)
+    }
+}
+
+impl Category {
+    /// How long an alert of `category` (none: texted in) is news: past it, and not closed, the
+    /// feed shows it as past. Nothing is sent for that.
+    #[must_use]
+    pub const fn current_for(category: Option<Category>) -> std::time::Duration {
+        let hours = match category {
+            Some(Category::Suspicious) => 6,
+            Some(Category::Danger) | None => 12,
+            Some(Category::Burglary | Category::Animal | Category::Other) => 24,
+        };
+        std::time::Duration::from_secs(hours * 3600)
+    }
+}
+
 /// Whether the police (17) were told, as the author says: asked on the page, answered by a
 /// reply `17` to the confirmation of an alert texted in. `None` on an alert: not said.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]

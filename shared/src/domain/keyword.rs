@@ -182,6 +182,32 @@ pub fn classify(body: &str) -> Inbound {
     }
 }
 
+/// The note of an all clear texted by an alert's author: `FIN`, alone (`Some("")`) or followed
+/// by a few words (`FIN c'était le facteur` gives `c'était le facteur`, as written); `None` for
+/// any other message.
+#[must_use]
+pub fn fin_note(body: &str) -> Option<&str> {
+    let body = body.trim_start_matches(|c: char| {
+        c.is_whitespace() || is_edge_punctuation(c) || super::unicode::is_invisible(c)
+    });
+    let mut word_end = body.len();
+    for (i, c) in body.char_indices() {
+        if c.is_whitespace() || matches!(c, ',' | ';' | '.' | '!' | '?' | ':') {
+            word_end = i;
+            break;
+        }
+    }
+    if fold(&body[..word_end]) != "fin" {
+        return None;
+    }
+    let rest = &body[word_end..];
+    Some(
+        rest.trim_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | '.' | '!' | '?' | ':' | '-')
+        }),
+    )
+}
+
 /// Whether a message says the police were called (`17`, `17 merci`), and nothing else: the
 /// author's answer to the confirmation of their alert, never an alert itself.
 #[must_use]
@@ -233,6 +259,17 @@ mod tests {
         }
         for other in ["non", "oui mais qui êtes-vous ?", "", "ouistiti", "STOP"] {
             assert!(!says_yes(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn fin_is_the_first_word() {
+        assert_eq!(fin_note("FIN"), Some(""));
+        assert_eq!(fin_note(" fin. "), Some(""));
+        assert_eq!(fin_note("Fin : c'était le facteur"), Some("c'était le facteur"));
+        assert_eq!(fin_note("FIN c'était le facteur."), Some("c'était le facteur"));
+        for other in ["", "Finalement rien", "la fin", "FINI", "Fin-de-semaine"] {
+            assert_eq!(fin_note(other), None, "{other}");
         }
     }
 

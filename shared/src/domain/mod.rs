@@ -24,14 +24,14 @@ pub mod texts;
 mod time_zone;
 pub mod unicode;
 
-pub use alert::{AlertSource, AlertText, Category, PoliceCalled, SmsWithheld};
+pub use alert::{AlertSource, AlertText, Category, Ending, PoliceCalled, SmsWithheld};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AlertId, CommunityId, MemberId};
 pub use ip::SourceIp;
 pub use keyword::{
-    HELP_KEYWORDS, Inbound, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, classify, first_keyword,
-    says_police_called, says_yes,
+    HELP_KEYWORDS, Inbound, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, classify, fin_note,
+    first_keyword, says_police_called, says_yes,
 };
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};

@@ -142,6 +142,33 @@ pub fn second_community_joined_reply(community: &str) -> String {
     )
 }
 
+/// The reply to `FIN` that closed the author's alert.
+#[must_use]
+pub fn closed_reply() -> String {
+    "vigie : c'est noté, votre alerte est close. Le fil des alertes l'indique à vos voisins.".to_owned()
+}
+
+/// The reply to `FIN` when the author's alert was closed already (by a referent, the police).
+#[must_use]
+pub fn already_closed_reply() -> String {
+    "vigie : votre alerte était déjà close.".to_owned()
+}
+
+/// The reply to `FIN` with no alert of the author's of the last 24 hours: nothing is raised.
+#[must_use]
+pub fn nothing_to_close_reply() -> String {
+    "vigie : aucune alerte de votre part ces dernières 24 heures à clore. Pour alerter vos voisins, écrivez votre message sans FIN."
+        .to_owned()
+}
+
+/// The reply to `FIN` followed by a note longer than it may be.
+#[must_use]
+pub fn close_note_too_long_reply(max: usize) -> String {
+    format!(
+        "vigie : après FIN, {max} caractères au plus. Votre alerte n'est pas close : renvoyez FIN plus court."
+    )
+}
+
 /// Added to the SMS confirmation of an alert whose author has not said the police were told:
 /// "reply", when it comes from the shared number; else the number to text (`shared`: the
 /// confirmation comes from a sender ID, which cannot be answered).
@@ -249,6 +276,10 @@ fn our_texts() -> Vec<String> {
         second_community_joined_reply(ANY),
         police_called_reply(),
         police_called_no_alert_reply(),
+        closed_reply(),
+        already_closed_reply(),
+        nothing_to_close_reply(),
+        close_note_too_long_reply(200),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -368,6 +399,10 @@ mod tests {
             second_community_joined_reply("Les Tilleuls"),
             police_called_reply(),
             police_called_no_alert_reply(),
+            closed_reply(),
+            already_closed_reply(),
+            nothing_to_close_reply(),
+            close_note_too_long_reply(200),
             format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(None)),
             format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(Some("38123"))),
             sender_confirmation(0, 0, 0),

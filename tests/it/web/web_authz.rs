@@ -148,6 +148,10 @@ enum Case {
     AlertConfirm,
     AlertRaise,
     AlertReport,
+    /// A fresh alert of Karim's, closed (the page's form; the API with `api`).
+    AlertClose {
+        api: bool,
+    },
     Settings,
     SettingsSave,
     SettingsConfirmPhone,
@@ -232,6 +236,8 @@ const TABLE: &[Row] = &[
     row("POST", "/alerts/confirm", Case::AlertConfirm, [S, A, O, A, O, A, I]),
     row("POST", "/alerts", Case::AlertRaise, [S, A, O, A, O, A, I]),
     row("GET", "/alerts/{id}", Case::AlertReport, [S, A, N, A, N, A, N]),
+    // The all clear: the author, a referent of the community, its town's police.
+    row("POST", "/alerts/{id}/close", Case::AlertClose { api: false }, [S, F, N, A, N, A, N]),
     // My settings: each their own.
     row("GET", "/settings", Case::Settings, [S, A, O, O, O, O, O]),
     row("POST", "/settings", Case::SettingsSave, [S, A, O, O, O, O, O]),
@@ -261,6 +267,7 @@ const TABLE: &[Row] = &[
     row("GET", "/api/alerts", Case::ApiAlerts { filtered: false }, [U, A, O, A, O, A, O]),
     row("POST", "/api/alerts", Case::ApiRaise, [U, A, O, A, O, A, I]),
     row("GET", "/api/alerts/{id}", Case::ApiAlert, [U, A, N, A, N, A, N]),
+    row("POST", "/api/alerts/{id}/close", Case::AlertClose { api: true }, [U, F, N, A, N, A, N]),
     row("GET", "/api/me", Case::ApiMe, [U, A, O, O, O, O, O]),
     row("PATCH", "/api/me", Case::ApiPatchMe, [U, A, O, O, O, O, O]),
     row("POST", "/api/me/phone", Case::ApiConfirmPhone, [U, A, O, O, O, O, O]),
@@ -343,6 +350,8 @@ enum Probe {
     NothingPending(MemberId),
     /// Les Tilleuls' own monthly SMS budget is this.
     SmsBudget(u32),
+    /// This alert is closed.
+    Closed(AlertId),
     /// This member belongs to Le Moulin.
     JoinedMoulin(MemberId),
     /// This member has no invitation to Le Moulin left.
@@ -742,6 +751,20 @@ impl World {
             Case::AlertReport => {
                 plain(&format!("/alerts/{}", self.alert), Probe::Shows(self.alert_text.clone()))
             }
+            Case::AlertClose { api } => {
+                let n = self.next();
+                let alert = record_alert(&self.stack, "Karim", &format!("Alerte a clore numero {n}")).await;
+                if api {
+                    let body = Body::Json(json!({ "ending": "resolved" }));
+                    Prepared { body, ..plain(&format!("/api/alerts/{alert}/close"), Probe::Closed(alert)) }
+                } else {
+                    Prepared {
+                        body: form(&[("ending", "resolved")]),
+                        place: Some(Place::Exactly(format!("/alerts/{alert}?closed=1"))),
+                        ..plain(&format!("/alerts/{alert}/close"), Probe::Closed(alert))
+                    }
+                }
+            }
             Case::Settings => plain("/settings", Probe::Shows(self.stack.email("Lucas"))),
             Case::SettingsSave => {
                 let me = self.current(caller).await.unwrap_or(self.lucas().await);
@@ -979,6 +1002,7 @@ impl World {
             Probe::SmsBudget(parts) => {
                 store.community(&tilleuls()).await.expect("store").and_then(|c| c.sms_budget) == Some(*parts)
             }
+            Probe::Closed(id) => store.alert(*id).await.expect("store").is_some_and(|a| a.closed.is_some()),
             Probe::JoinedMoulin(id) => {
                 store.member(*id).await.expect("store").is_some_and(|m| m.belongs_to(&moulin()))
             }
@@ -1086,6 +1110,7 @@ async fn record_alert(stack: &Stack, sender: &str, text: &str) -> AlertId {
         sms_parts: 0,
         sms_withheld: None,
         police_called: None,
+        closed: None,
     };
     stack
         .store()

@@ -509,6 +509,7 @@ async fn the_police_feed_is_merged_and_paged() {
                 sms_parts: 0,
                 sms_withheld: None,
                 police_called: None,
+                closed: None,
             };
             stack
                 .store()

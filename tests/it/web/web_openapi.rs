@@ -152,6 +152,20 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
         seen(&run(&mut marie, "GET", "/api/alerts/{id}", &format!("/api/alerts/{alert_id}"), None).await),
         StatusCode::OK
     );
+    let close = format!("/api/alerts/{alert_id}/close");
+    let ending = |ending: &str| Some(json!({"ending": ending}));
+    let path = "/api/alerts/{id}/close";
+    assert_eq!(seen(&run(&mut lucas, "POST", path, &close, ending("resolved")).await), StatusCode::FORBIDDEN);
+    assert_eq!(
+        seen(&run(&mut marie, "POST", path, &close, ending("other")).await),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let closed =
+        run(&mut marie, "POST", path, &close, Some(json!({"ending": "false_alarm", "note": "Le facteur"})))
+            .await;
+    assert_eq!(seen(&closed), StatusCode::OK, "{}", closed.body);
+    assert_eq!(closed.json()["closed"]["ending"], "false_alarm");
+    assert_eq!(seen(&run(&mut marie, "POST", path, &close, ending("resolved")).await), StatusCode::CONFLICT);
     assert_eq!(seen(&run(&mut marie, "GET", "/api/me", "/api/me", None).await), StatusCode::OK);
     assert_eq!(
         seen(&run(&mut marie, "PATCH", "/api/me", "/api/me", Some(json!({"email_alerts": true}))).await),

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vigie::app::alerts::{Invalid, PreviewProblem, Problem, Raised, preview};
+use vigie::app::alerts::{self, CloseProblem, Invalid, PreviewProblem, Problem, Raised, preview};
 use vigie::app::feed;
-use vigie::domain::{AlertId, AlertText, Category, Encoding, PoliceCalled};
+use vigie::domain::{AlertId, AlertText, Category, Encoding, Ending, PoliceCalled};
 use vigie::model::{AlertReport, Channel, Cursor};
 
 use super::{ApiError, not_null};
@@ -136,6 +136,18 @@ pub struct AlertJson {
     /// Whether the author says the police (17) were told: `yes`, `no`, `not_needed`; `None`: not
     /// said.
     pub police_called: Option<&'static str>,
+    /// The all clear, once closed.
+    pub closed: Option<ClosedJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClosedJson {
+    /// `resolved`, `false_alarm`, `police_on_site`, `other`.
+    pub ending: &'static str,
+    pub note: Option<String>,
+    pub by_first_name: String,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 impl AlertJson {
@@ -164,6 +176,12 @@ impl AlertJson {
             done_at: report.fanout_done_at.map(local_time::iso_utc),
             sms_withheld: alert.sms_withheld.map(|why| why.as_str()),
             police_called: alert.police_called.map(PoliceCalled::as_str),
+            closed: alert.closed.as_ref().map(|c| ClosedJson {
+                ending: c.ending.as_str(),
+                note: c.note.as_ref().map(ToString::to_string),
+                by_first_name: c.by_first_name.to_string(),
+                at: local_time::iso_utc(c.at),
+            }),
         }
     }
 }
@@ -264,6 +282,42 @@ pub(super) async fn create(
             Err(ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited"))
         }
         Err(Problem::Store(err)) => Err(ApiError::Web(err.into())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseJson {
+    pub ending: Ending,
+    #[serde(default, deserialize_with = "not_null")]
+    pub note: Option<String>,
+}
+
+/// `POST /api/alerts/{id}/close`: the all clear, as the alert's page sends it; the alert as it
+/// is then.
+pub(super) async fn close(
+    State(state): State<AppState>,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfJson(body): CsrfJson<CloseJson>,
+) -> Result<Json<AlertJson>, ApiError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let note = body.note.unwrap_or_default();
+    match alerts::close(state.store(), &signed.member, id, body.ending, &note, None).await {
+        Ok(_) => {
+            let report = feed::report(state.store(), &signed.member, id).await.map_err(WebError::from)?;
+            Ok(Json(AlertJson::of(&report)))
+        }
+        Err(CloseProblem::NoteTooLong { .. }) => {
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "note_too_long"))
+        }
+        Err(CloseProblem::NoteRequired) => {
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "note_required"))
+        }
+        Err(CloseProblem::AlreadyClosed) => Err(ApiError::Problem(StatusCode::CONFLICT, "already_closed")),
+        Err(CloseProblem::NotFound) => Err(WebError::NotFound.into()),
+        Err(CloseProblem::Forbidden) => Err(WebError::Forbidden.into()),
+        Err(CloseProblem::Store(err)) => Err(WebError::from(err).into()),
     }
 }
 

@@ -11,9 +11,10 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use vigie::domain::{
-    AlertSource, Category, DeliveryProblem, Encoding, Language, PoliceCalled, ProblemKind, SmsWithheld,
+    AlertSource, Category, DeliveryProblem, Encoding, Ending, Language, PoliceCalled, ProblemKind, Role,
+    SmsWithheld,
 };
-use vigie::model::{Channel, DeliveryCounts};
+use vigie::model::{Channel, Closure, DeliveryCounts};
 
 use crate::cookies;
 
@@ -187,6 +188,43 @@ impl Lang {
             (Lang::En, SmsWithheld::DailyCeiling) => {
                 "The service's SMS ceiling for the day is reached: this alert will go by email and on the site only.".to_owned()
             }
+        }
+    }
+
+    /// How an alert ended, as the all clear's form offers it.
+    pub fn ending(self, ending: Ending) -> &'static str {
+        match (self, ending) {
+            (Lang::Fr, Ending::Resolved) => "C'est réglé",
+            (Lang::Fr, Ending::FalseAlarm) => "Fausse alerte",
+            (Lang::Fr, Ending::PoliceOnSite) => "Police sur place",
+            (Lang::Fr, Ending::Other) => "Autre (dites quoi ci-dessous)",
+            (Lang::En, Ending::Resolved) => "Settled",
+            (Lang::En, Ending::FalseAlarm) => "False alarm",
+            (Lang::En, Ending::PoliceOnSite) => "Police on site",
+            (Lang::En, Ending::Other) => "Other (say what below)",
+        }
+    }
+
+    /// The all clear of an alert, in the feed and on its page (`when`, already formatted).
+    pub fn closed_line(self, closure: &Closure, when: &str) -> String {
+        let ending = match (self, closure.ending) {
+            (_, Ending::Other) => None,
+            (lang, ending) => Some(lang.ending(ending)),
+        };
+        let who = match (self, closure.by_role) {
+            (Lang::Fr, Role::Police) => format!("{} (police municipale)", closure.by_first_name),
+            (Lang::En, Role::Police) => format!("{} (municipal police)", closure.by_first_name),
+            _ => closure.by_first_name.to_string(),
+        };
+        let what = match (ending, &closure.note) {
+            (Some(ending), Some(note)) => format!("{ending} — {note}"),
+            (Some(ending), None) => ending.to_owned(),
+            (None, Some(note)) => note.to_string(),
+            (None, None) => String::new(),
+        };
+        match self {
+            Lang::Fr => format!("Terminée : {what} ({who}, {when})"),
+            Lang::En => format!("Over: {what} ({who}, {when})"),
         }
     }
 
@@ -570,6 +608,16 @@ pub struct PolicePage {
 /// Raising an alert (the form, the confirmation step) and an alert's delivery report.
 #[derive(Debug)]
 pub struct Alerts {
+    /// The all clear: its form on the alert's page, what it says once sent, and its problems.
+    pub close_heading: &'static str,
+    pub ending_legend: &'static str,
+    pub note_label: &'static str,
+    pub close_submit: &'static str,
+    pub closed_notice: &'static str,
+    pub choose_ending: &'static str,
+    pub note_required: &'static str,
+    pub already_closed: &'static str,
+    pub past: &'static str,
     /// "Has the police (17) been told?" on the form, and its line on the confirmation step.
     pub police_legend: &'static str,
     pub police_hint: &'static str,

@@ -8,11 +8,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use vigie::app::alerts::{self, Invalid, Problem, Raised, Reach, Via, preview, reach_each};
+use vigie::app::alerts::{self, CloseProblem, Invalid, Problem, Raised, Reach, Via, preview, reach_each};
 use vigie::app::budget;
 use vigie::app::feed;
 use vigie::compose;
-use vigie::domain::{AlertId, AlertSource, AlertText, Category, PoliceCalled, TimeZoneId, count_segments};
+use vigie::domain::{
+    AlertId, AlertSource, AlertText, Category, Ending, PoliceCalled, TimeZoneId, count_segments,
+};
 use vigie::model::{AlertReport, Channel, InboundMessageId};
 
 use crate::app::AppState;
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts/confirm", post(confirm))
         .route("/alerts", post(raise))
         .route("/alerts/{id}", get(detail))
+        .route("/alerts/{id}/close", post(close))
 }
 
 /// How the alert form was filled in (or the API's request).
@@ -384,6 +387,10 @@ pub struct AlertView {
     pub sms_withheld: Option<&'static str>,
     /// Whether the author says the police were told (17).
     pub police: Option<&'static str>,
+    /// The all clear, in a sentence, once closed.
+    pub closed: Option<String>,
+    /// Not closed, and older than its category stays news ([`Category::current_for`]).
+    pub past: bool,
 }
 
 impl AlertView {
@@ -403,6 +410,10 @@ impl AlertView {
             summary: lang.delivery_summary(report.counts.as_ref(), report.acks),
             sms_withheld: alert.sms_withheld.map(|why| lang.sms_withheld(why)),
             police: alert.police_called.map(|p| lang.police_mark(p)),
+            closed: alert.closed.as_ref().map(|c| lang.closed_line(c, &local_time::format(lang, zone, c.at))),
+            past: alert.closed.is_none()
+                && vigie::adapters::now_ms() - alert.created_at
+                    > Category::current_for(alert.category).as_millis() as i64,
         }
     }
 }
@@ -418,7 +429,13 @@ struct Figure {
 #[template(path = "alert_detail.html")]
 struct DetailPage {
     chrome: Chrome,
+    csrf: String,
     alert: AlertView,
+    /// The all clear's form, for whoever may close it while it is open: its endings.
+    endings: Vec<Choice>,
+    note: String,
+    note_max: usize,
+    close_problem: Option<String>,
     notice: Option<&'static str>,
     figures: Vec<Figure>,
     done_at: Option<String>,
@@ -435,6 +452,31 @@ async fn detail(
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let notice = if query.checked("sent") {
+        Some(ctx.lang.t().alerts.detail_recorded)
+    } else {
+        query.checked("closed").then_some(ctx.lang.t().alerts.closed_notice)
+    };
+    let page = detail_page(&state, &ctx, &signed, id, notice, Closing::default()).await?;
+    render::ok(&page)
+}
+
+/// The all clear's form as it was sent back, and what was wrong with it.
+#[derive(Default)]
+struct Closing {
+    ending: Option<Ending>,
+    note: String,
+    problem: Option<String>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    ctx: &Ctx,
+    signed: &Signed,
+    id: AlertId,
+    notice: Option<&'static str>,
+    closing: Closing,
+) -> Result<DetailPage, WebError> {
     let report = feed::report(state.store(), &signed.member, id).await?;
     let lang = ctx.lang;
     let t = lang.t();
@@ -458,17 +500,67 @@ async fn detail(
         }
         None => Vec::new(),
     };
-    let notice = query.checked("sent").then_some(t.alerts.detail_recorded);
-    let page = DetailPage {
-        chrome: Chrome::new(&state, &ctx, t.alerts.detail_title, Section::Feed, Some(&signed)),
-        alert: AlertView::new(&state, lang, &zone, &report),
+    let closable = report.alert.closed.is_none() && alerts::may_close(&signed.member, &report.alert);
+    let endings = if closable {
+        Ending::ALL
+            .into_iter()
+            .map(|e| Choice {
+                value: e.as_str().to_owned(),
+                label: lang.ending(e).to_owned(),
+                checked: closing.ending == Some(e),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(DetailPage {
+        chrome: Chrome::new(state, ctx, t.alerts.detail_title, Section::Feed, Some(signed)),
+        csrf: signed.session.csrf.clone(),
+        alert: AlertView::new(state, lang, &zone, &report),
+        endings,
+        note: closing.note,
+        note_max: Ending::NOTE_MAX_CHARS,
+        close_problem: closing.problem,
         notice,
         figures,
         done_at: report.fanout_done_at.map(|at| local_time::format(lang, &zone, at)),
         done_at_iso: report.fanout_done_at.map(local_time::iso_utc),
         in_progress: report.fanout_done_at.is_none(),
+    })
+}
+
+/// `POST /alerts/{id}/close`: the all clear, by the author, a referent or the police
+/// ([`alerts::close`]).
+async fn close(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let lang = ctx.lang;
+    let t = lang.t();
+    let ending = form.get("ending").and_then(|e| e.parse::<Ending>().ok());
+    let note: String = form.text("note").chars().take(Ending::NOTE_MAX_CHARS * 2).collect();
+    let (status, problem) = match ending {
+        None => (StatusCode::UNPROCESSABLE_ENTITY, t.alerts.choose_ending.to_owned()),
+        Some(ending) => match alerts::close(state.store(), &signed.member, id, ending, &note, None).await {
+            Ok(_) => return Ok(render::see_other(&state, &format!("/alerts/{id}?closed=1"))),
+            Err(CloseProblem::NoteTooLong { max, actual }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, lang.too_long(max, actual))
+            }
+            Err(CloseProblem::NoteRequired) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, t.alerts.note_required.to_owned())
+            }
+            Err(CloseProblem::AlreadyClosed) => (StatusCode::CONFLICT, t.alerts.already_closed.to_owned()),
+            Err(CloseProblem::NotFound) => return Err(WebError::NotFound),
+            Err(CloseProblem::Forbidden) => return Err(WebError::Forbidden),
+            Err(CloseProblem::Store(err)) => return Err(err.into()),
+        },
     };
-    render::ok(&page)
+    let closing = Closing { ending, note, problem: Some(problem) };
+    render::page(status, &detail_page(&state, &ctx, &signed, id, None, closing).await?)
 }
 
 #[cfg(test)]

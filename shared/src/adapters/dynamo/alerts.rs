@@ -13,7 +13,9 @@ use super::sessions;
 use super::spend;
 use super::writes::{Transaction, put_action, update_action};
 use crate::domain::{AlertId, MemberId, PoliceCalled};
-use crate::model::{Alert, Applied, Budget, Charge, Cursor, DeliveryCounts, InboundMessageId, Recorded};
+use crate::model::{
+    Alert, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, InboundMessageId, Recorded,
+};
 use crate::ports::{AlertLog, StoreError};
 
 /// What an alert item holds besides the alert: its keys and its place in the feed.
@@ -153,6 +155,29 @@ impl AlertLog for DynamoStore {
                 Ok(())
             }
             Err(err) => Err(unavailable("UpdateItem police called")(err)),
+        }
+    }
+
+    #[instrument(skip(self, closure), fields(alert = %id))]
+    async fn close_alert(&self, id: AlertId, closure: &Closure) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(closure)
+            .map_err(|e| StoreError::Corrupt { what: "closure", reason: e.to_string() })?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.alerts)
+            .set_key(Some(key(alert_pk(id), "ALERT")))
+            .update_expression("SET closed = :closure")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(closed)")
+            .expression_attribute_values(":closure", value)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(err) => Err(unavailable("UpdateItem close alert")(err)),
         }
     }
 
