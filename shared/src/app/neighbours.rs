@@ -46,13 +46,16 @@ impl Neighbour {
     }
 }
 
-/// The number of `recipient` that `viewer` may see: none when its owner hid it, unless the
+/// The number of `recipient` that `viewer` may see: none when its owner hid it, nor to a
+/// neighbour before its owner agreed to it (an invited number, `docs/consent.md`), unless the
 /// viewer is its owner. `None` for a viewer who is nobody in particular (the referent's list,
-/// where a hidden number stays hidden from the referent too).
+/// where a hidden number stays hidden from the referent too, and an invited one shows as the
+/// referent typed it).
 #[must_use]
 pub fn visible_phone(recipient: &Recipient, viewer: Option<MemberId>) -> Option<&PhoneNumber> {
     let own = viewer == Some(recipient.member_id);
-    recipient.phone.as_ref().filter(|_| own || !recipient.hide_phone)
+    let agreed = viewer.is_none() || recipient.phone_confirmed;
+    recipient.phone.as_ref().filter(|_| own || (!recipient.hide_phone && agreed))
 }
 
 /// `Lefèvre` → `L.`

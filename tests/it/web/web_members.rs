@@ -249,6 +249,11 @@ async fn the_referent_adds_and_removes_members() {
     assert!(denise.email.is_none() && denise.sms_alerts && !denise.email_alerts);
     assert!(denise.invited(), "her number waits for her OUI");
     assert!(marie.get("/admin?done=invited").await.body.contains("Denise Lambert"));
+    // Her neighbours do not see a number its owner has not agreed to yet.
+    let mut lucas = signed_in(&stack, "Lucas").await;
+    let neighbours = lucas.get("/members").await;
+    assert!(neighbours.body.contains("Denise L."), "{}", neighbours.body);
+    assert_hidden(&neighbours, "+33639980150", "an invited number");
     stack.text(&stack.phone("Karim"), "Chien perdu vers le lavoir").await;
     relay.drain().await.unwrap();
     assert_eq!(stack.outbox().await.sms_to("+33639980150").count(), 1, "Denise gets the alerts by SMS");
