@@ -21,6 +21,11 @@ use crate::ports::{
 /// strangers a day, and tries at most this many numbers or addresses.
 pub const INVITATIONS_PER_COMMUNITY_PER_DAY: u32 = 20;
 const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// The limit key of a community's adds and invitations of the day.
+fn invitations_key(community: &Community) -> String {
+    format!("invitations#{}", community.id)
+}
+
 /// How long a member whose number or address a referent typed may take the invitation.
 pub const OFFER_VALID: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
 
@@ -197,7 +202,7 @@ where
     M: Mailer + Sync,
 {
     let member = check_new_member(values, vec![community.id.clone()], countries).map_err(Problem::Invalid)?;
-    let key = format!("invitations#{}", community.id);
+    let key = invitations_key(community);
     if !store.within_limit(&key, INVITATIONS_PER_COMMUNITY_PER_DAY, DAY).await? {
         warn!(community = %community.id, "additions rate-limited for this community");
         return Err(Problem::TooManyInvitations);
@@ -393,7 +398,7 @@ where
         return Err(Problem::Forbidden);
     }
     let once_a_day = store.within_limit(&format!("reinvite#{id}"), 1, DAY).await?;
-    let key = format!("invitations#{}", community.id);
+    let key = invitations_key(community);
     if !once_a_day || !store.within_limit(&key, INVITATIONS_PER_COMMUNITY_PER_DAY, DAY).await? {
         warn!("invitation not sent again: limit of the day");
         return Err(Problem::TooManyInvitations);

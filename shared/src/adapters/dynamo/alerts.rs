@@ -138,47 +138,31 @@ impl AlertLog for DynamoStore {
 
     #[instrument(skip(self), fields(alert = %id))]
     async fn mark_police_called(&self, id: AlertId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.alerts)
-            .set_key(Some(key(alert_pk(id), "ALERT")))
-            .update_expression("SET police_called = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", s(PoliceCalled::Yes.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Purged since: nothing left to mark.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(())
-            }
-            Err(err) => Err(unavailable("UpdateItem police called")(err)),
-        }
+        let values = Item::from([(":yes".to_owned(), s(PoliceCalled::Yes.as_str()))]);
+        let (key, table) = (key(alert_pk(id), "ALERT"), &self.tables.alerts);
+        let expression = "SET police_called = :yes";
+        // An alert purged since has nothing left to mark: the condition's failure is not an error.
+        self.update_if(table, key, expression, "attribute_exists(pk)", values, "UpdateItem police called")
+            .await?;
+        Ok(())
     }
 
     #[instrument(skip(self, closure), fields(alert = %id))]
     async fn close_alert(&self, id: AlertId, closure: &Closure) -> Result<bool, StoreError> {
         let value = serde_dynamo::to_attribute_value(closure)
             .map_err(|e| StoreError::Corrupt { what: "closure", reason: e.to_string() })?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.alerts)
-            .set_key(Some(key(alert_pk(id), "ALERT")))
-            .update_expression("SET closed = :closure")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(closed)")
-            .expression_attribute_values(":closure", value)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(err) => Err(unavailable("UpdateItem close alert")(err)),
-        }
+        let values = Item::from([(":closure".to_owned(), value)]);
+        let condition = "attribute_exists(pk) AND attribute_not_exists(closed)";
+        let key = key(alert_pk(id), "ALERT");
+        self.update_if(
+            &self.tables.alerts,
+            key,
+            "SET closed = :closure",
+            condition,
+            values,
+            "UpdateItem close alert",
+        )
+        .await
     }
 
     #[instrument(skip(self), fields(alert = %id, member = %member))]

@@ -106,6 +106,36 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Updates the item at `key` under `condition`: false when the condition failed (nothing
+    /// written).
+    pub(super) async fn update_if(
+        &self,
+        table: &str,
+        key: Item,
+        expression: &str,
+        condition: &str,
+        values: Item,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(err) => Err(unavailable(operation)(err)),
+        }
+    }
+
     /// Reads items by key, consistently, whatever their number.
     pub(super) async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
