@@ -59,7 +59,7 @@ pub async fn drain_all<I: Invoker>(relay: &mut Relay<I>) -> Result<(usize, usize
 
 /// What one fan-out delivered, from the ledger.
 async fn delivered(emulator: &Emulator, alert: &Alert) -> Result<DeliveryCounts, BoxError> {
-    Ok(emulator.store.tally(alert.alert_id).await?)
+    Ok(emulator.store.tally(alert.alert_id, vigie::model::Wave::Alert).await?)
 }
 
 #[derive(Clone, Debug)]

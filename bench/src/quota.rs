@@ -199,7 +199,7 @@ pub async fn measure(
     let first_send = quota.stats.first_send().ok_or("nothing was sent")?;
     let mut counts = Vec::new();
     for alert in &alerts {
-        counts.push(emulator.store.tally(alert.alert_id).await?);
+        counts.push(emulator.store.tally(alert.alert_id, vigie::model::Wave::Alert).await?);
     }
     Ok(QuotaRun {
         communities: town.len(),

@@ -15,7 +15,10 @@ use mail_builder::headers::text::Text;
 use mail_builder::headers::url::URL;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{AlertSource, AlertText, Category, Email, FirstName, fit_segments, normalise_gsm7};
+use crate::domain::{
+    AlertSource, AlertText, Category, Email, FirstName, PoliceCalled, Role, fit_segments, normalise_gsm7,
+};
+use crate::model::{Alert, Closure};
 
 /// Display name used in the `From` header.
 const FROM_NAME: &str = "vigie";
@@ -80,22 +83,11 @@ pub struct AlertEmail<'a> {
 /// of the same delivery produces the same id.
 #[must_use]
 pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
-    let sender = single_line(e.sender_first_name.as_str());
     let recipient = single_line(e.recipient_first_name.as_str());
     let community = single_line(e.community_name);
     let unsubscribe_url = single_line(e.unsubscribe_url);
-    let who = match e.source {
-        AlertSource::Police => format!("{sender} (police municipale)"),
-        AlertSource::Sms | AlertSource::Web => sender.clone(),
-    };
-    let subject = match e.category {
-        Some(category) => format!(
-            "Alerte de {who} ({}) : {}",
-            category.label_fr(),
-            excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS)
-        ),
-        None => format!("Alerte de {who} : {}", excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS)),
-    };
+    let who = author(e.sender_first_name, e.source);
+    let subject = alert_subject(e);
     let about = e.category.map(|c| format!("{}\n", c.label_fr())).unwrap_or_default();
 
     let text_body = format!(
@@ -118,19 +110,133 @@ pub fn alert_email(e: &AlertEmail<'_>) -> Vec<u8> {
     }
     .to_string();
 
-    let message_id = format!("{}@{}", stable_id(e), sanitise_domain(e.message_id_domain));
-
-    let builder = MessageBuilder::new()
-        .from(Address::new_address(Some(FROM_NAME), e.from.as_str()))
-        .to(Address::new_address(Some(recipient), e.to.as_str()))
-        .subject(Text::new(subject))
-        .message_id(MessageId::new(message_id))
+    let builder = to_neighbour(e, &recipient, subject, &unsubscribe_url)
+        .message_id(MessageId::new(alert_message_id(e)))
         .date(Date::new(e.created_at_ms.div_euclid(1000)))
-        .header("List-Unsubscribe", URL::new(unsubscribe_url))
-        .header("List-Unsubscribe-Post", Raw::new("List-Unsubscribe=One-Click"))
-        .header("Auto-Submitted", Raw::new("auto-generated"))
         .text_body(text_body)
         .html_body(html_body);
+    let mut out = Vec::new();
+    builder.serialize(&mut out);
+    out
+}
+
+/// The headers of every email of an alert to a neighbour: from, to, subject, one-click
+/// unsubscribe, marked automatic.
+fn to_neighbour<'x>(
+    e: &AlertEmail<'x>,
+    recipient: &str,
+    subject: String,
+    unsubscribe_url: &str,
+) -> MessageBuilder<'x> {
+    MessageBuilder::new()
+        .from(Address::new_address(Some(FROM_NAME), e.from.as_str()))
+        .to(Address::new_address(Some(recipient.to_owned()), e.to.as_str()))
+        .subject(Text::new(subject))
+        .header("List-Unsubscribe", URL::new(unsubscribe_url.to_owned()))
+        .header("List-Unsubscribe-Post", Raw::new("List-Unsubscribe=One-Click"))
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+}
+
+/// Who raised an alert, as messages name them (`Marie`, `Luc (police municipale)`), on one line.
+fn author(first_name: &FirstName, source: AlertSource) -> String {
+    let name = single_line(first_name.as_str());
+    match source {
+        AlertSource::Police => format!("{name} (police municipale)"),
+        AlertSource::Sms | AlertSource::Web => name,
+    }
+}
+
+/// The subject of an alert's email: who, what about, the start of the text.
+fn alert_subject(e: &AlertEmail<'_>) -> String {
+    let who = author(e.sender_first_name, e.source);
+    let start = excerpt(e.text.as_str(), SUBJECT_EXCERPT_CHARS);
+    match e.category {
+        Some(category) => format!("Alerte de {who} ({}) : {start}", category.label_fr()),
+        None => format!("Alerte de {who} : {start}"),
+    }
+}
+
+/// The `Message-ID` of an alert's email to one neighbour, the same at every retry: the all
+/// clear's email names it in `In-Reply-To` and `References`, so a mail client threads the two.
+fn alert_message_id(e: &AlertEmail<'_>) -> String {
+    format!("{}@{}", stable_id(e), sanitise_domain(e.message_id_domain))
+}
+
+/// The closer of an alert as the all clear names them: `Marie (référente)`, `Luc (police
+/// municipale)`, the author by their first name.
+fn closer(closure: &Closure) -> String {
+    let name = single_line(closure.by_first_name.as_str());
+    match closure.by_role {
+        Role::Police => format!("{name} (police municipale)"),
+        Role::Referent => format!("{name} (référent)"),
+        Role::Resident => name,
+    }
+}
+
+/// Characters of the alert's text the all clear's SMS recalls.
+const FOLLOW_UP_EXCERPT_CHARS: usize = 40;
+
+/// The all clear's SMS to a neighbour the alert reached by SMS: which alert (its author and the
+/// start of its text), how it ended, whether the police were told, the closer's note; GSM-7
+/// where possible, cut to `max_segments` parts (the note last, so it is what a cut shortens).
+#[must_use]
+pub fn follow_up_sms(alert: &Alert, closure: &Closure, max_segments: usize) -> String {
+    let who = author(&alert.sender_first_name, alert.source);
+    let mut raw = format!("Fin d'alerte ({who} : {})", excerpt(alert.text.as_str(), FOLLOW_UP_EXCERPT_CHARS));
+    match closure.ending.phrase_fr() {
+        Some(phrase) => raw.push_str(&format!(" : {phrase}.")),
+        None => raw.push('.'),
+    }
+    if alert.police_called == Some(PoliceCalled::Yes) {
+        raw.push_str(" Police prévenue.");
+    }
+    if let Some(note) = &closure.note {
+        raw.push_str(&format!(" {} : {}", closer(closure), single_line(note.as_str())));
+    }
+    fit_segments(&normalise_gsm7(&raw), max_segments)
+}
+
+/// The all clear's email to a neighbour the alert reached by email (`e`, the alert's email to
+/// them): threaded under it (`In-Reply-To`, `References`, the same subject after `Re: `), with
+/// the same one-click unsubscribe.
+#[must_use]
+pub fn follow_up_email(e: &AlertEmail<'_>, alert: &Alert, closure: &Closure) -> Vec<u8> {
+    let recipient = single_line(e.recipient_first_name.as_str());
+    let community = single_line(e.community_name);
+    let unsubscribe_url = single_line(e.unsubscribe_url);
+    let who = author(e.sender_first_name, e.source);
+    let how = match closure.ending.phrase_fr() {
+        Some(phrase) => format!(" : {phrase}"),
+        None => String::new(),
+    };
+    let police = if alert.police_called == Some(PoliceCalled::Yes) {
+        "La police avait été prévenue.\n"
+    } else {
+        ""
+    };
+    let note = match &closure.note {
+        Some(note) => format!("{} : « {} »\n", closer(closure), note.as_str()),
+        None => format!("Close par {}.\n", closer(closure)),
+    };
+    let text_body = format!(
+        "Bonjour {recipient},\n\n\
+         L'alerte de {who} pour la communauté {community} est terminée{how}.\n\
+         {police}{note}\n\
+         Pour mémoire, l'alerte disait :\n\
+         {text}\n\n\
+         --\n\
+         Vous recevez ce message en tant que membre de la communauté {community} sur vigie.\n\
+         Pour ne plus recevoir les alertes par e-mail : {unsubscribe_url}\n",
+        text = e.text.as_str(),
+    );
+    let alert_id = alert_message_id(e);
+    let own_id = format!("fin-{alert_id}");
+    let builder = to_neighbour(e, &recipient, format!("Re: {}", alert_subject(e)), &unsubscribe_url)
+        .message_id(MessageId::new(own_id))
+        .in_reply_to(MessageId::new(alert_id.clone()))
+        .references(MessageId::new(alert_id))
+        .date(Date::new(closure.at.div_euclid(1000)))
+        .text_body(text_body);
     let mut out = Vec::new();
     builder.serialize(&mut out);
     out
@@ -357,6 +463,98 @@ mod tests {
         assert_eq!(count_segments(&sms).segments, 2);
         assert!(sms.starts_with("Marie : attention"));
         assert!(sms.ends_with("attention..."), "{sms}");
+    }
+
+    fn closed_alert(
+        police: Option<PoliceCalled>,
+        ending: crate::domain::Ending,
+        note: Option<&str>,
+    ) -> (Alert, Closure) {
+        let alert = Alert {
+            alert_id: crate::domain::AlertId::new(),
+            community_id: "les-tilleuls".parse().unwrap(),
+            community_name: "Les Tilleuls".into(),
+            sender_id: crate::domain::MemberId::new(),
+            sender_first_name: name("Karim"),
+            source: AlertSource::Sms,
+            text: AlertText::parse("Un homme regarde dans les boîtes aux lettres de la rue des Lilas")
+                .unwrap(),
+            created_at: 1_767_225_600_000,
+            inbound_message_id: None,
+            category: None,
+            sms_parts: 0,
+            sms_withheld: None,
+            police_called: police,
+            closed: None,
+        };
+        let closure = Closure {
+            ending,
+            note: note.map(|n| AlertText::parse(n).unwrap()),
+            by: crate::domain::MemberId::new(),
+            by_first_name: name("Marie"),
+            by_role: Role::Referent,
+            at: 1_767_229_200_000,
+            via: None,
+        };
+        (alert, closure)
+    }
+
+    #[test]
+    fn the_all_clear_sms_recalls_the_alert_says_how_it_ended_and_keeps_the_police_mark() {
+        use crate::domain::Ending;
+        let (alert, closure) = closed_alert(Some(PoliceCalled::Yes), Ending::FalseAlarm, None);
+        assert_eq!(
+            follow_up_sms(&alert, &closure, 1),
+            "Fin d'alerte (Karim : Un homme regarde dans les boites aux...) : fausse alerte. Police prévenue."
+        );
+        let (alert, closure) = closed_alert(None, Ending::Other, Some("le chat est rentré tout seul"));
+        assert_eq!(
+            follow_up_sms(&alert, &closure, 1),
+            "Fin d'alerte (Karim : Un homme regarde dans les boites aux...). Marie (référent) : le chat est rentré tout seul"
+        );
+        // A long note is what a cut shortens: the alert and how it ended stay.
+        let (alert, closure) =
+            closed_alert(Some(PoliceCalled::Yes), Ending::Resolved, Some(&"merci à tous ".repeat(15)));
+        let sms = follow_up_sms(&alert, &closure, 1);
+        assert_eq!(count_segments(&sms).segments, 1, "{sms}");
+        assert!(
+            sms.starts_with("Fin d'alerte (Karim") && sms.contains("c'est réglé. Police prévenue. Marie"),
+            "{sms}"
+        );
+    }
+
+    #[test]
+    fn the_all_clear_email_threads_under_the_alerts() {
+        use crate::domain::Ending;
+        let (alert, closure) = closed_alert(None, Ending::Resolved, Some("C'était le facteur"));
+        let (from, to) =
+            (Email::parse("alertes@vigie.example.fr").unwrap(), Email::parse("paul@example.org").unwrap());
+        let recipient = name("Paul");
+        let e = AlertEmail {
+            from: &from,
+            to: &to,
+            recipient_first_name: &recipient,
+            sender_first_name: &alert.sender_first_name,
+            source: alert.source,
+            category: None,
+            community_name: &alert.community_name,
+            text: &alert.text,
+            created_at_ms: alert.created_at,
+            unsubscribe_url: "https://vigie.example.fr/unsubscribe/x/y",
+            message_id_domain: "vigie.example.fr",
+        };
+        let first = String::from_utf8(alert_email(&e)).unwrap();
+        let end = String::from_utf8(follow_up_email(&e, &alert, &closure)).unwrap();
+        let (first, end) = (parsed(&first), parsed(&end));
+        let id = first.message_id().expect("the alert's id");
+        assert_eq!(end.in_reply_to().as_text(), Some(id));
+        assert_eq!(end.references().as_text(), Some(id));
+        assert_ne!(end.message_id(), Some(id));
+        assert_eq!(end.subject().map(str::to_owned), first.subject().map(|s| format!("Re: {s}")));
+        let text = end.body_text(0).unwrap();
+        assert!(text.contains("Les Tilleuls est terminée : c'est réglé."), "{text}");
+        assert!(text.contains("Marie (référent) : « C'était le facteur »"), "{text}");
+        assert!(text.contains("https://vigie.example.fr/unsubscribe/x/y"), "{text}");
     }
 
     /// The message as a mail reader sees it (mail-parser).

@@ -95,6 +95,16 @@ pub struct AlertReport {
     pub acks: u32,
     /// When the fan-out finished (epoch ms).
     pub fanout_done_at: Option<i64>,
+    /// What the all clear's fan-out sent ([`Wave::FollowUp`]), once it started.
+    pub follow_up: Option<FollowUpReport>,
+}
+
+/// The all clear's delivery report: its counts, and whether every delivery was settled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpReport {
+    pub counts: DeliveryCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<i64>,
 }
 
 /// A fixed-window rate limit: at most `limit` uses of `key` in each `window`.
@@ -359,6 +369,15 @@ impl Channel {
             Channel::Email => "email",
         }
     }
+
+    /// The channel named `raw` ([`Channel::as_str`]).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sms" => Some(Channel::Sms),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
 }
 
 /// Something sent at most once, reserved in the ledger before it is sent.
@@ -366,10 +385,42 @@ impl Channel {
 pub enum Task {
     /// An alert to one neighbour on one channel.
     Delivery { alert: AlertId, member: MemberId, channel: Channel },
+    /// The all clear of an alert to a neighbour it reached on that channel
+    /// ([`Wave::FollowUp`]).
+    FollowUp { alert: AlertId, member: MemberId, channel: Channel },
     /// The "your alert reached N neighbours" message to the sender.
     SenderConfirmation { alert: AlertId, sender: MemberId, channel: Channel },
     /// The SMS answer to an inbound message (keyword confirmation, help, unknown sender...).
     Reply { inbound: InboundMessageId },
+}
+
+impl Task {
+    /// The task of `wave` for one neighbour on one channel.
+    pub fn to_neighbour(wave: Wave, alert: AlertId, member: MemberId, channel: Channel) -> Self {
+        match wave {
+            Wave::Alert => Task::Delivery { alert, member, channel },
+            Wave::FollowUp => Task::FollowUp { alert, member, channel },
+        }
+    }
+
+    /// The channel it goes by (`None`: an SMS reply, the only channel replies have).
+    pub fn channel(&self) -> Option<Channel> {
+        match self {
+            Task::Delivery { channel, .. }
+            | Task::FollowUp { channel, .. }
+            | Task::SenderConfirmation { channel, .. } => Some(*channel),
+            Task::Reply { .. } => None,
+        }
+    }
+}
+
+/// The messages of one alert to its neighbours: the alert itself, to its community's members;
+/// then, once it is closed, its all clear, to exactly those the alert reached, by the channels
+/// that reached them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wave {
+    Alert,
+    FollowUp,
 }
 
 /// What a claim found.

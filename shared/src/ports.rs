@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Closure, Cursor,
     DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
-    ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash,
+    ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash, Wave,
 };
 use crate::pace::{SlotAnswer, SlotRequest};
 
@@ -68,6 +68,9 @@ pub trait MemberLookup {
         email: &Email,
     ) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
     fn member(&self, id: MemberId) -> impl Future<Output = Result<Option<Member>, StoreError>> + Send;
+    /// The members of these ids who are still registered, in no particular order (keyed reads,
+    /// 100 a call).
+    fn members(&self, ids: &[MemberId]) -> impl Future<Output = Result<Vec<Member>, StoreError>> + Send;
     fn community(
         &self,
         id: &CommunityId,
@@ -130,19 +133,34 @@ pub trait AlertLog {
         charges: &[Charge],
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
-    /// Stores the delivery report tallied from the ledger.
+    /// Stores the delivery report tallied from the ledger; `done`, the fan-out is over: an alert
+    /// closed by then has its all clear started ([`AlertLog::close_alert`]).
     fn record_counts(
         &self,
         id: AlertId,
         counts: &DeliveryCounts,
         done: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Hands the rest of an alert's fan-out to a fresh invocation: a cursor item whose stream
-    /// record starts it (written once, however often this is called).
-    fn hand_over(&self, id: AlertId, after: &Cursor) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores the all clear's delivery report ([`Wave::FollowUp`]).
+    fn record_follow_up_counts(
+        &self,
+        id: AlertId,
+        counts: &DeliveryCounts,
+        done: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Hands the rest of an alert's fan-out (of `wave`) to a fresh invocation: a cursor item
+    /// whose stream record starts it (written once, however often this is called).
+    fn hand_over(
+        &self,
+        id: AlertId,
+        wave: Wave,
+        after: &Cursor,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The alert says the police were called ([`crate::domain::PoliceCalled::Yes`]).
     fn mark_police_called(&self, id: AlertId) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Closes the alert with `closure`, if it is not closed yet: false when it was (or is gone).
+    /// Its all clear goes to the neighbours it reached once its fan-out is over: at once if it
+    /// is, else when it ends ([`AlertLog::record_counts`]).
     fn close_alert(
         &self,
         id: AlertId,
@@ -168,8 +186,20 @@ pub trait Ledger {
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
     /// Records how claimed tasks ended.
     fn settle(&self, outcomes: &[(Task, Outcome)]) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The delivery report of an alert.
-    fn tally(&self, alert: AlertId) -> impl Future<Output = Result<DeliveryCounts, StoreError>> + Send;
+    /// The delivery report of one wave of an alert's messages.
+    fn tally(
+        &self,
+        alert: AlertId,
+        wave: Wave,
+    ) -> impl Future<Output = Result<DeliveryCounts, StoreError>> + Send;
+    /// The neighbours the alert reached and by which channel (its deliveries settled as sent),
+    /// in pages of at most `limit` deliveries read, from `after`.
+    fn delivered(
+        &self,
+        alert: AlertId,
+        after: Option<Cursor>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Page<(MemberId, Channel)>, StoreError>> + Send;
     /// The newest alert this member received by SMS since `since_ms`.
     fn last_sms_alert(
         &self,

@@ -101,7 +101,11 @@ pub async fn apply<S: Receipts + Sync>(
                 ReceiptRecorded::NotThisMessage => DeliveryRecord::Stale,
             }
         }
-        Some(Task::SenderConfirmation { .. } | Task::Reply { .. }) => DeliveryRecord::NotADelivery,
+        // The all clear's receipts teach about the member (above), and are not counted: the report
+        // counts what its fan-out sent.
+        Some(Task::FollowUp { .. } | Task::SenderConfirmation { .. } | Task::Reply { .. }) => {
+            DeliveryRecord::NotADelivery
+        }
         None if now_ms.saturating_sub(receipt.sent_at) < SETTLEMENT_WAIT.as_millis() as i64 => {
             return Err(ReceiptError::NotSettledYet);
         }

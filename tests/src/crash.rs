@@ -227,7 +227,7 @@ pub async fn kill_mid_fan_out_and_retry(
         proxy.stats.sends_forwarded.load(Ordering::SeqCst),
         "what left is what the proxy let through"
     );
-    let settled = stack.store().tally(alert).await.expect("tally");
+    let settled = stack.store().tally(alert, vigie::model::Wave::Alert).await.expect("tally");
     drop(proxy);
 
     // Lambda's retry: the same record, to a fresh process sending directly.
@@ -292,7 +292,7 @@ async fn wait_for_sends(
 async fn settled_reaches(stack: &Stack, alert: AlertId, n: u64) -> bool {
     let deadline = Instant::now() + SETTLE_GRACE;
     loop {
-        let counts = stack.store().tally(alert).await.expect("tally");
+        let counts = stack.store().tally(alert, vigie::model::Wave::Alert).await.expect("tally");
         let sent = u64::from(counts.sms_sent + counts.email_sent);
         assert!(sent <= n, "more settled ({sent}) than sent ({n})");
         if sent == n {

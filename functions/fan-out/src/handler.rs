@@ -2,6 +2,7 @@
 //! before it is sent and settled after, so a replayed stream record or a crashed invocation
 //! resumes without sending anything twice.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -17,7 +18,9 @@ use tracing::{error, info, instrument, warn};
 use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
 use vigie::domain::{self, AlertId, AlertSource, Member, MemberId, PoliceCalled};
-use vigie::model::{Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task};
+use vigie::model::{
+    Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task, Wave,
+};
 use vigie::pace::{PaceError, Pacer, Priority, Rates};
 use vigie::ports::{
     AlertLog, Ledger, Mailer, MemberLookup, OptOuts, OptedOut, Roster, SendError, StoreError, Texter,
@@ -72,6 +75,8 @@ impl<S, T, M> FanOut<S, T, M> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Work {
     pub alert: AlertId,
+    /// The alert itself, or its all clear.
+    pub wave: Wave,
     pub after: Option<Cursor>,
 }
 
@@ -195,7 +200,7 @@ where
     serde_json::to_value(response).map_err(|e| ("Runtime.MarshalError", e.to_string()))
 }
 
-/// The stream items that start work: a new alert, or a chunk's hand-over.
+/// The stream items that start work: a new alert, its all clear's start, or a chunk's hand-over.
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum StreamItem {
@@ -203,6 +208,13 @@ enum StreamItem {
         alert_id: AlertId,
     },
     FanoutCursor {
+        alert_id: AlertId,
+        after: String,
+    },
+    FollowUp {
+        alert_id: AlertId,
+    },
+    FollowUpCursor {
         alert_id: AlertId,
         after: String,
     },
@@ -217,11 +229,12 @@ fn work_of(record: &EventRecord) -> Result<Option<Work>, String> {
     }
     let item: StreamItem =
         serde_dynamo::from_item(record.change.new_image.clone()).map_err(|e| e.to_string())?;
+    let work = |alert, wave, after: Option<String>| Some(Work { alert, wave, after: after.map(Cursor) });
     Ok(match item {
-        StreamItem::Alert { alert_id } => Some(Work { alert: alert_id, after: None }),
-        StreamItem::FanoutCursor { alert_id, after } => {
-            Some(Work { alert: alert_id, after: Some(Cursor(after)) })
-        }
+        StreamItem::Alert { alert_id } => work(alert_id, Wave::Alert, None),
+        StreamItem::FanoutCursor { alert_id, after } => work(alert_id, Wave::Alert, Some(after)),
+        StreamItem::FollowUp { alert_id } => work(alert_id, Wave::FollowUp, None),
+        StreamItem::FollowUpCursor { alert_id, after } => work(alert_id, Wave::FollowUp, Some(after)),
         StreamItem::Other => None,
     })
 }
@@ -242,7 +255,11 @@ where
     let Some(alert) = persist("alert", || deps.store.alert(work.alert)).await? else {
         return Ok(None);
     };
-    fan_out_within(deps, &alert, work.after.clone(), invocation).await.map(Some)
+    if work.wave == Wave::FollowUp && alert.closed.is_none() {
+        // Not closed: the start of its all clear was a cancelled transaction's (the emulator's).
+        return Ok(None);
+    }
+    fan_out_within(deps, &alert, work.wave, work.after.clone(), invocation).await.map(Some)
 }
 
 /// [`fan_out_within`] an invocation without a deadline.
@@ -256,12 +273,13 @@ where
     T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
-    fan_out_within(deps, alert, after, &Invocation::unbounded()).await
+    fan_out_within(deps, alert, Wave::Alert, after, &Invocation::unbounded()).await
 }
 
-/// Delivers one alert to its community, from `after` on, at most a chunk of members; then either
-/// hands the rest over to the next invocation, or, at the end, tells the sender how many
-/// neighbours were reached.
+/// Delivers one alert to its community (or, its `wave` [`Wave::FollowUp`], its all clear to the
+/// neighbours it reached), from `after` on, at most a chunk of members; then either hands the
+/// rest over to the next invocation, or, at the end, tells the sender how many neighbours were
+/// reached (the all clear's closer was answered when they closed it).
 ///
 /// Three loops run side by side so that the sends never wait for the ledger: one reads the
 /// members page by page and claims their deliveries (a page ahead of the sends), one sends what
@@ -275,6 +293,7 @@ where
 pub async fn fan_out_within<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
+    wave: Wave,
     after: Option<Cursor>,
     invocation: &Invocation,
 ) -> Result<Progress, FanOutError>
@@ -283,13 +302,17 @@ where
     T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
-    let sms = compose::alert_sms(
-        &alert.sender_first_name,
-        alert.source,
-        alert.category,
-        &alert.text,
-        deps.config.sms_max_segments,
-    );
+    let max_segments = deps.config.sms_max_segments;
+    let sms = match (wave, &alert.closed) {
+        (Wave::FollowUp, Some(closure)) => compose::follow_up_sms(alert, closure, max_segments),
+        _ => compose::alert_sms(
+            &alert.sender_first_name,
+            alert.source,
+            alert.category,
+            &alert.text,
+            max_segments,
+        ),
+    };
     let sms_parts = domain::count_segments(&sms).segments as u32;
     let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts);
     // One read of AWS's own opt-out list per chunk: an SMS to a number on it would be accepted and
@@ -308,7 +331,7 @@ where
     let (outcomes_tx, outcomes_rx) = mpsc::channel(SETTLE_BATCH);
     let queues = Queues { sms: sms_tx, email: email_tx };
     let (walked, released_sms, released_email, settled) = tokio::join!(
-        claim_chunk(deps, alert, after, &schedule, queues),
+        claim_chunk(deps, alert, wave, after, &schedule, queues),
         send_claimed(deps, alert, (&sms, &opted_out), &schedule, sms_rx, outcomes_tx.clone()),
         send_claimed(deps, alert, (&sms, &opted_out), &schedule, email_rx, outcomes_tx),
         settle_outcomes(deps, outcomes_rx),
@@ -321,10 +344,19 @@ where
             return Err(FanOutError::Incomplete { pending: 1 });
         }
         // The rest goes to a fresh invocation: no invocation runs long, whatever the community.
-        persist("hand-over", || deps.store.hand_over(alert.alert_id, &next)).await?;
+        persist("hand-over", || deps.store.hand_over(alert.alert_id, wave, &next)).await?;
         return Ok(Progress::HandedOver);
     }
-    let counts = persist("tally", || deps.store.tally(alert.alert_id)).await?;
+    let counts = persist("tally", || deps.store.tally(alert.alert_id, wave)).await?;
+    if wave == Wave::FollowUp {
+        let done = !unfinished && counts.pending == 0;
+        persist("counts", || deps.store.record_follow_up_counts(alert.alert_id, &counts, done)).await?;
+        return if done {
+            Ok(Progress::Done(counts))
+        } else {
+            Err(FanOutError::Incomplete { pending: counts.pending.max(1) })
+        };
+    }
     if unfinished || counts.pending > 0 {
         persist("counts", || deps.store.record_counts(alert.alert_id, &counts, false)).await?;
         return Err(FanOutError::Incomplete { pending: counts.pending.max(1) });
@@ -346,10 +378,7 @@ struct Queues {
 impl Queues {
     /// Queues a job for its channel's sender; false when that sender has stopped.
     async fn send(&self, job: Job) -> bool {
-        let queue = match &job.0 {
-            Task::Delivery { channel: Channel::Sms, .. } => &self.sms,
-            _ => &self.email,
-        };
+        let queue = if job.0.channel() == Some(Channel::Sms) { &self.sms } else { &self.email };
         queue.send(job).await.is_ok()
     }
 }
@@ -517,6 +546,7 @@ struct Walked {
 async fn claim_chunk<S, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
+    wave: Wave,
     after: Option<Cursor>,
     schedule: &Schedule,
     jobs: Queues,
@@ -539,26 +569,13 @@ where
             // At least one member an invocation, so every invocation moves the alert on.
             limit = limit.min(fitting.max(1));
         }
-        let page = persist("roster page", || {
-            deps.store.members_page(&alert.community_id, after.clone(), limit as i32)
-        })
-        .await?;
-        members += page.items.len();
-        let mut page_jobs = Vec::with_capacity(page.items.len() * 2);
-        for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
-            let task =
-                |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
-            // A number outside the countries (stored before the rule) gets no SMS; email still.
-            // An alert past its SMS budget goes by email only (`app::budget`).
-            if alert.sms_withheld.is_none() && recipient.texted_in(&deps.config.sms_countries).is_some() {
-                page_jobs.push((task(Channel::Sms), recipient.clone()));
-            }
-            if recipient.email_target().is_some() {
-                page_jobs.push((task(Channel::Email), recipient));
-            }
-        }
+        let (page_jobs, read, next) = match wave {
+            Wave::Alert => community_page(deps, alert, after.clone(), limit).await?,
+            Wave::FollowUp => reached_page(deps, alert, after.clone(), limit).await?,
+        };
+        members += read;
         busy.extend(claim_and_queue(deps, page_jobs, lease, schedule, &jobs).await?);
-        after = page.next;
+        after = next;
         match &after {
             None => break None,
             Some(next) if members >= deps.config.fanout_chunk_members => break Some(next.clone()),
@@ -577,6 +594,72 @@ where
         busy = claim_and_queue(deps, busy, lease, schedule, &jobs).await?;
     }
     Ok(Walked { next, left_busy: !busy.is_empty() })
+}
+
+/// The deliveries of the alert to a page of its community's members, how many members were read,
+/// and where the next page starts.
+async fn community_page<S: Store, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<(Vec<Job>, usize, Option<Cursor>), FanOutError> {
+    let page =
+        persist("roster page", || deps.store.members_page(&alert.community_id, after.clone(), limit as i32))
+            .await?;
+    let read = page.items.len();
+    let mut jobs = Vec::with_capacity(read * 2);
+    for recipient in page.items.into_iter().filter(|r| r.member_id != alert.sender_id) {
+        let task = |channel| Task::Delivery { alert: alert.alert_id, member: recipient.member_id, channel };
+        // A number outside the countries (stored before the rule) gets no SMS; email still.
+        // An alert past its SMS budget goes by email only (`app::budget`).
+        if alert.sms_withheld.is_none() && recipient.texted_in(&deps.config.sms_countries).is_some() {
+            jobs.push((task(Channel::Sms), recipient.clone()));
+        }
+        if recipient.email_target().is_some() {
+            jobs.push((task(Channel::Email), recipient));
+        }
+    }
+    Ok((jobs, read, page.next))
+}
+
+/// The all clear's deliveries to a page of the neighbours the alert reached, by the channels
+/// that reached them: to those still members of the community who still take that channel
+/// (who unticked SMS since gets no SMS), with the address or number they have now.
+async fn reached_page<S: Store, T, M>(
+    deps: &FanOut<S, T, M>,
+    alert: &Alert,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<(Vec<Job>, usize, Option<Cursor>), FanOutError> {
+    let page =
+        persist("delivered", || deps.store.delivered(alert.alert_id, after.clone(), limit as i32)).await?;
+    let ids: Vec<MemberId> = page.items.iter().map(|(member, _)| *member).collect();
+    let members =
+        if ids.is_empty() { Vec::new() } else { persist("members", || deps.store.members(&ids)).await? };
+    let members: HashMap<MemberId, Recipient> = members
+        .iter()
+        .filter(|m| m.belongs_to(&alert.community_id))
+        .map(|m| (m.id, Recipient::of(m)))
+        .collect();
+    let jobs = page
+        .items
+        .iter()
+        .filter_map(|(member, channel)| {
+            let recipient = members.get(member)?;
+            let takes = match channel {
+                Channel::Sms => recipient.texted_in(&deps.config.sms_countries).is_some(),
+                Channel::Email => recipient.email_target().is_some(),
+            };
+            takes.then(|| {
+                (
+                    Task::FollowUp { alert: alert.alert_id, member: *member, channel: *channel },
+                    recipient.clone(),
+                )
+            })
+        })
+        .collect();
+    Ok((jobs, page.items.len(), page.next))
 }
 
 /// Claims `pending` and queues the acquired ones; returns those held by another invocation.
@@ -602,8 +685,8 @@ where
     for (job, claim) in pending.into_iter().zip(claims) {
         match claim {
             Claim::Acquired => {
-                if let Task::Delivery { channel, .. } = &job.0 {
-                    schedule.queued(*channel);
+                if let Some(channel) = job.0.channel() {
+                    schedule.queued(channel);
                 }
                 if !jobs.send(job).await {
                     // The senders stopped (their outcomes can no longer be recorded): what is
@@ -717,8 +800,13 @@ where
     T: Texter + OptOuts + Sync,
     M: Mailer + Sync,
 {
-    let result = match task {
-        Task::Delivery { channel: Channel::Sms, .. } => match recipient.sms_target() {
+    let neighbour = match task {
+        Task::Delivery { channel, .. } => Some((Wave::Alert, *channel)),
+        Task::FollowUp { channel, .. } => Some((Wave::FollowUp, *channel)),
+        _ => None,
+    };
+    let result = match neighbour {
+        Some((_, Channel::Sms)) => match recipient.sms_target() {
             Some(phone) if opted_out.contains(phone) => Err(SendError::Permanent(OPTED_OUT_AT_AWS.into())),
             Some(phone) => {
                 schedule.sending(Channel::Sms);
@@ -731,7 +819,7 @@ where
             }
             None => Err(SendError::Permanent("no number".into())),
         },
-        Task::Delivery { channel: Channel::Email, .. } => match recipient.email_target() {
+        Some((wave, Channel::Email)) => match recipient.email_target() {
             Some(email) => {
                 let unsubscribe_url = format!(
                     "{}/unsubscribe/{}/{}",
@@ -739,7 +827,7 @@ where
                     recipient.member_id,
                     recipient.unsubscribe_token.as_str()
                 );
-                let mime = compose::alert_email(&AlertEmail {
+                let email_of_alert = AlertEmail {
                     from: &deps.config.sender_email,
                     to: email,
                     recipient_first_name: &recipient.first_name,
@@ -751,7 +839,13 @@ where
                     created_at_ms: alert.created_at,
                     unsubscribe_url: &unsubscribe_url,
                     message_id_domain: deps.config.sender_email.domain(),
-                });
+                };
+                let mime = match (wave, &alert.closed) {
+                    (Wave::FollowUp, Some(closure)) => {
+                        compose::follow_up_email(&email_of_alert, alert, closure)
+                    }
+                    _ => compose::alert_email(&email_of_alert),
+                };
                 schedule.sending(Channel::Email);
                 let sent = match schedule.slot(&deps.rates.email, 1).await {
                     Ok(_in_flight) => deps.mailer.send_raw(email, mime).await,
@@ -762,7 +856,7 @@ where
             }
             None => Err(SendError::Permanent("no address".into())),
         },
-        _ => Err(SendError::Permanent("not a delivery".into())),
+        None => Err(SendError::Permanent("not a delivery".into())),
     };
     outcome(result, recipient.member_id)
 }

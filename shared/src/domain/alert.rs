@@ -224,6 +224,17 @@ impl Ending {
             Self::Other => "other",
         }
     }
+
+    /// What the all clear's SMS and email say of it, in French (`None`: the note says it).
+    #[must_use]
+    pub const fn phrase_fr(self) -> Option<&'static str> {
+        match self {
+            Self::Resolved => Some("c'est réglé"),
+            Self::FalseAlarm => Some("fausse alerte"),
+            Self::PoliceOnSite => Some("la police est sur place"),
+            Self::Other => None,
+        }
+    }
 }
 
 impl FromStr for Ending {

@@ -145,7 +145,7 @@ pub fn second_community_joined_reply(community: &str) -> String {
 /// The reply to `FIN` that closed the author's alert.
 #[must_use]
 pub fn closed_reply() -> String {
-    "vigie : c'est noté, votre alerte est close. Le fil des alertes l'indique à vos voisins.".to_owned()
+    "vigie : c'est noté, votre alerte est close. Les voisins qu'elle a prévenus en sont avertis.".to_owned()
 }
 
 /// The reply to `FIN` when the author's alert was closed already (by a referent, the police).

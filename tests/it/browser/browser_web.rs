@@ -219,6 +219,40 @@ async fn a_resident_raises_an_alert_that_reaches_the_neighbours_and_shows_in_the
     assert!(feed.contains("Marie"), "{feed}");
     assert!(feed.contains("Personne ou véhicule suspect"), "{feed}");
     b.screenshot("feed").await;
+
+    // Marie closes it: its all clear reaches the same neighbours by the same channels, once.
+    b.goto(&report_path).await;
+    b.wait_for_text("Comment s'est-elle terminée ?").await;
+    b.check("Fausse alerte").await;
+    b.fill(
+        "Un mot pour vos voisins (facultatif, 200 caractères au plus)",
+        "C'était le releveur des compteurs",
+    )
+    .await;
+    b.click_button("Clore l'alerte").await;
+    b.wait_for_text("L'alerte est close").await;
+    relay.drain().await.expect("the alerts stream is read");
+    let outbox = site.stack.outbox().await;
+    for neighbour in ["Karim", "Jeanne"] {
+        let number = site.stack.phone(neighbour);
+        let ends: Vec<_> = outbox.sms_to(&number).filter(|s| s.body.starts_with("Fin d'alerte")).collect();
+        assert_eq!(ends.len(), 1, "{neighbour} gets the all clear by SMS: {outbox:#?}");
+        assert!(
+            ends[0].body.contains("fausse alerte") && ends[0].body.contains("releveur"),
+            "{}",
+            ends[0].body
+        );
+    }
+    assert_eq!(outbox.sms_to(&site.stack.phone("Lucas")).count(), 0, "Lucas takes no SMS");
+    for neighbour in ["Karim", "Lucas", "Chloé"] {
+        let address = site.stack.email(neighbour);
+        let ends: Vec<_> = outbox.emails_to(&address).filter(|e| e.subject.starts_with("Re: ")).collect();
+        assert_eq!(ends.len(), 1, "{neighbour} gets the all clear by email: {outbox:#?}");
+    }
+    b.goto(&report_path).await;
+    let closed = b.wait_for_text("Fin d'alerte transmise à").await;
+    assert!(closed.contains("Terminée : Fausse alerte"), "{closed}");
+    b.screenshot("alert-closed").await;
     site.close().await;
 }
 

@@ -45,7 +45,7 @@ async fn a_large_community_is_reached_in_chunks_once_each() {
     assert_eq!(outbox.emails.len(), 11);
     let confirmation = &outbox.sms_to("+33639982000").next().unwrap().body;
     assert!(confirmation.contains("11"), "{confirmation}");
-    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    let counts = stack.store().tally(alerts[0], vigie::model::Wave::Alert).await.unwrap();
     assert_eq!((counts.sms_sent, counts.email_sent, counts.recipients), (11, 11, 11));
 }
 
@@ -280,6 +280,6 @@ async fn a_low_quota_and_a_short_deadline_hand_over_early_and_reach_everyone_onc
     assert_eq!(sms.len(), 12, "the 11 neighbours and the sender's count");
     assert!(sms.values().all(|n| *n == 1), "{sms:?}");
     assert_eq!(outbox.emails.len(), 11);
-    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    let counts = stack.store().tally(alerts[0], vigie::model::Wave::Alert).await.unwrap();
     assert_eq!((counts.sms_sent, counts.email_sent, counts.pending), (11, 11, 0));
 }

@@ -376,7 +376,7 @@ async fn replayed_and_out_of_order_receipts_count_once_and_a_failure_is_final() 
     assert_eq!(handled.len(), 2);
     assert_eq!(counts(&stack, id).await.channel(Channel::Sms), channel(3, 1, 0, 2));
     // The fan-out writing its counts again (a replayed stream record) leaves the receipts' alone.
-    let tally = stack.store().tally(id).await.unwrap();
+    let tally = stack.store().tally(id, vigie::model::Wave::Alert).await.unwrap();
     stack.store().record_counts(id, &tally, true).await.unwrap();
     assert_eq!(counts(&stack, id).await.channel(Channel::Email), channel(4, 0, 2, 2));
 }

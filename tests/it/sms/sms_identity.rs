@@ -154,7 +154,7 @@ async fn start_takes_the_number_off_the_accounts_opt_out_list_and_alerts_reach_i
     let outbox = stack.outbox().await;
     assert_eq!(outbox.sms_to(OPTED_OUT_AT_AWS).filter(|s| s.body.starts_with("Bruno")).count(), 1);
     assert_eq!(outbox.sms_to(ALSO_OPTED_OUT_AT_AWS).count(), 0, "nothing published to Cara");
-    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    let counts = stack.store().tally(alerts[0], vigie::model::Wave::Alert).await.unwrap();
     assert_eq!((counts.sms_sent, counts.sms_failed, counts.pending), (1, 1, 0), "{counts:?}");
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
     let cara = stack.member("Cara").id;
@@ -287,7 +287,7 @@ async fn what_aws_refuses_to_send_is_not_sent() {
     };
     relay.drain().await.unwrap();
     assert!(stack.outbox().await.sms.is_empty(), "no SMS from an unknown identity");
-    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    let counts = stack.store().tally(alerts[0], vigie::model::Wave::Alert).await.unwrap();
     assert_eq!((counts.sms_sent, counts.sms_failed), (0, 3), "the report shows them failed: {counts:?}");
 }
 

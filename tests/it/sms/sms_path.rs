@@ -77,7 +77,7 @@ async fn a_texted_alert_reaches_the_whole_community_once_and_nobody_else() {
     assert_eq!(emails.len(), 4, "no email to the sender or the other community: {emails:?}");
 
     // The alert keeps its delivery report.
-    let counts = stack.store().tally(alerts[0]).await.unwrap();
+    let counts = stack.store().tally(alerts[0], vigie::model::Wave::Alert).await.unwrap();
     assert_eq!((counts.sms_sent, counts.email_sent, counts.recipients, counts.pending), (3, 4, 5, 0));
     assert!(stack.store().alert(alerts[0]).await.unwrap().is_some());
 }

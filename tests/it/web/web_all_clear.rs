@@ -1,11 +1,17 @@
 //! The all clear (`app::alerts::close`), against the emulator: the author, a referent or the
 //! police close an alert from its page, the author by texting `FIN`; the feed says how it ended;
-//! an alert nobody closed is shown as past once its category's time is over.
+//! the all clear reaches exactly the neighbours the alert reached, by the channels that reached
+//! them, once, its email threaded under the alert's; an alert nobody closed is shown as past
+//! once its category's time is over.
+
+use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
+use fan_out::handler::{Invocation, Progress, Work};
+use infra::outbox::Outbox;
 use vigie::adapters::now_ms;
-use vigie::domain::{AlertId, AlertSource, AlertText, Category, Ending};
-use vigie::model::{Alert, InboundMessageId};
+use vigie::domain::{AlertId, AlertSource, AlertText, Category, Ending, MemberId};
+use vigie::model::{Alert, InboundMessageId, Wave};
 use vigie::ports::{AlertLog, Feed};
 use vigie_tests::web_client::WebClient;
 use vigie_tests::{Stack, drain_until_quiet};
@@ -66,6 +72,144 @@ async fn a_referent_closes_an_alert_from_its_page_and_the_feed_says_how_it_ended
     assert!(!marie.get(&page).await.body.contains(r#"name="ending""#), "no form once closed");
 }
 
+/// Who got the alert of `author` by SMS and by email, from the outbox.
+fn alert_recipients(outbox: &Outbox, author: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let texted = outbox.sms.iter().filter(|s| s.body.starts_with(author)).map(|s| s.to.clone()).collect();
+    let subject = format!("Alerte de {author}");
+    let emailed =
+        outbox.emails.iter().filter(|e| e.subject.starts_with(&subject)).flat_map(|e| e.to.clone()).collect();
+    (texted, emailed)
+}
+
+/// Who got the all clear by SMS and by email, from the outbox.
+fn follow_up_recipients(outbox: &Outbox) -> (BTreeSet<String>, BTreeSet<String>) {
+    let texted =
+        outbox.sms.iter().filter(|s| s.body.starts_with("Fin d'alerte")).map(|s| s.to.clone()).collect();
+    let emailed = outbox
+        .emails
+        .iter()
+        .filter(|e| e.subject.starts_with("Re: Alerte de"))
+        .flat_map(|e| e.to.clone())
+        .collect();
+    (texted, emailed)
+}
+
+#[tokio::test]
+async fn the_all_clear_reaches_exactly_the_alerts_recipients_by_their_channels_once() {
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    stack.text(&stack.phone("Karim"), "Un homme regarde dans les boîtes aux lettres").await;
+    drain_until_quiet(&mut relay).await;
+    let alert = newest_alert(&stack).await.alert_id;
+    let (texted, emailed) = alert_recipients(&stack.outbox().await, "Karim");
+    let (jeanne, lucas) = (stack.phone("Jeanne"), stack.phone("Lucas"));
+    assert!(texted.contains(&jeanne) && texted.contains(&stack.phone("Marie")), "{texted:?}");
+    assert!(!texted.contains(&lucas), "Lucas takes no SMS");
+    assert!(
+        emailed.contains(&stack.email("Lucas")) && emailed.contains(&stack.email("Chloé")),
+        "{emailed:?}"
+    );
+
+    // Jeanne unticks SMS after the alert: she gets no text of its all clear.
+    stack.text(&jeanne, "STOP").await;
+    let mut marie = signed_in(&stack, "Marie").await;
+    let csrf = marie.get(&format!("/alerts/{alert}")).await.csrf();
+    let note = ("note", "C'était le nouveau facteur");
+    marie.post(&format!("/alerts/{alert}/close"), &[("csrf", &csrf), ("ending", "false_alarm"), note]).await;
+    drain_until_quiet(&mut relay).await;
+
+    let outbox = stack.outbox().await;
+    let (followed_sms, followed_email) = follow_up_recipients(&outbox);
+    let expected_sms: BTreeSet<String> = texted.iter().filter(|to| **to != jeanne).cloned().collect();
+    assert_eq!(followed_sms, expected_sms, "by SMS: those texted the alert, who still take SMS");
+    assert_eq!(followed_email, emailed, "by email: those emailed the alert");
+    let sms = outbox.sms.iter().find(|s| s.body.starts_with("Fin d'alerte")).unwrap();
+    assert!(
+        sms.body.contains("Karim : Un homme regarde") && sms.body.contains("fausse alerte"),
+        "{}",
+        sms.body
+    );
+    assert!(sms.body.contains("Marie (référent) : C'était le nouveau facteur"), "{}", sms.body);
+    // Each email names the alert's email to the same neighbour: a mail client threads them.
+    for to in &emailed {
+        let first = outbox.emails_to(to).find(|e| e.subject.starts_with("Alerte de")).unwrap();
+        let follow_up = outbox.emails_to(to).find(|e| e.subject.starts_with("Re: ")).unwrap();
+        assert_eq!(follow_up.subject, format!("Re: {}", first.subject));
+        let alert_id = first.header("Message-ID").expect("the alert's Message-ID");
+        assert_eq!(follow_up.header("In-Reply-To"), Some(alert_id), "{to}");
+        assert_eq!(follow_up.header("References"), Some(alert_id), "{to}");
+        assert!(follow_up.list_unsubscribe.is_some());
+        let text = follow_up.text.as_deref().unwrap_or_default();
+        assert!(
+            text.contains("est terminée : fausse alerte") && text.contains("C'était le nouveau facteur"),
+            "{text}"
+        );
+    }
+
+    // A replay of the all clear's record sends nothing more.
+    let work = Work { alert, wave: Wave::FollowUp, after: None };
+    let replay = fan_out::handler::run(&stack.fan_out(), &work, &Invocation::unbounded()).await.unwrap();
+    let Some(Progress::Done(counts)) = replay else { panic!("{replay:?}") };
+    let again = stack.outbox().await;
+    assert_eq!((again.sms.len(), again.emails.len()), (outbox.sms.len(), outbox.emails.len()));
+    // The report counts it, and the feed says it.
+    let reached: BTreeSet<MemberId> = [&followed_sms, &followed_email]
+        .into_iter()
+        .flatten()
+        .filter_map(|to| stack_member_of(&stack, to))
+        .collect();
+    assert_eq!(counts.recipients as usize, reached.len());
+    assert_eq!(
+        (counts.sms_sent as usize, counts.email_sent as usize),
+        (followed_sms.len(), followed_email.len())
+    );
+    let report = stack.store().alert_report(alert).await.unwrap().unwrap().follow_up.expect("counted");
+    assert_eq!(report.counts, counts);
+    assert!(report.done_at.is_some());
+    let mut lucas = signed_in(&stack, "Lucas").await;
+    let feed = lucas.get("/").await.body;
+    assert!(feed.contains(&format!("Fin d&#39;alerte transmise à {} voisins", reached.len())), "{feed}");
+}
+
+/// The demo member whose number or address is `to`.
+fn stack_member_of(stack: &Stack, to: &str) -> Option<MemberId> {
+    ["Marie", "Jeanne", "Lucas", "Chloé", "Sophie", "Karim"]
+        .into_iter()
+        .map(|name| stack.member(name))
+        .find(|m| {
+            m.phone.as_ref().is_some_and(|p| p.as_str() == to)
+                || m.email.as_ref().is_some_and(|e| e.as_str() == to)
+        })
+        .map(|m| m.id)
+}
+
+#[tokio::test]
+async fn an_alert_closed_while_it_goes_out_has_its_all_clear_follow_it() {
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    // Recorded, not yet fanned out: the referent closes it at once.
+    stack.text(&stack.phone("Karim"), "Fumée derrière l'école").await;
+    let alert = newest_alert(&stack).await.alert_id;
+    let mut marie = signed_in(&stack, "Marie").await;
+    let csrf = marie.get(&format!("/alerts/{alert}")).await.csrf();
+    let closed =
+        marie.post(&format!("/alerts/{alert}/close"), &[("csrf", &csrf), ("ending", "resolved")]).await;
+    assert_eq!(closed.location(), Some(format!("/alerts/{alert}?closed=1").as_str()));
+    drain_until_quiet(&mut relay).await;
+
+    let outbox = stack.outbox().await;
+    let (texted, emailed) = alert_recipients(&outbox, "Karim");
+    assert!(!texted.is_empty() && !emailed.is_empty());
+    assert_eq!(follow_up_recipients(&outbox), (texted.clone(), emailed), "everyone the alert reached");
+    for to in &texted {
+        let bodies: Vec<&str> = outbox.sms_to(to).map(|s| s.body.as_str()).collect();
+        let first = bodies.iter().position(|b| b.starts_with("Karim")).unwrap();
+        let then = bodies.iter().position(|b| b.starts_with("Fin d'alerte")).unwrap();
+        assert!(first < then, "{to}: the all clear after the alert: {bodies:?}");
+        assert_eq!(bodies.iter().filter(|b| b.starts_with("Fin d'alerte")).count(), 1, "{to}: once");
+    }
+}
+
 #[tokio::test]
 async fn the_author_closes_their_alert_by_texting_fin_once() {
     let stack = Stack::demo().await;
@@ -92,6 +236,13 @@ async fn the_author_closes_their_alert_by_texting_fin_once() {
     assert_eq!(format!("{:?}", stack.text(&stack.phone("Karim"), "Fin").await), "NothingToClose");
     drain_until_quiet(&mut relay).await;
     assert_eq!(newest_alert(&stack).await.alert_id, alert, "no alert raised");
+    // Her neighbours who got the alert by SMS get its end by SMS, once.
+    let outbox = stack.outbox().await;
+    let (texted, _) = alert_recipients(&outbox, "Jeanne");
+    assert_eq!(follow_up_recipients(&outbox).0, texted);
+    let marie = stack.phone("Marie");
+    let end = outbox.sms_to(&marie).find(|s| s.body.starts_with("Fin d'alerte")).unwrap();
+    assert!(end.body.contains("c'est réglé. Jeanne : c'était le livreur"), "{}", end.body);
 
     let mut lucas = signed_in(&stack, "Lucas").await;
     let feed = lucas.get("/").await.body;

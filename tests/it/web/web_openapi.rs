@@ -102,6 +102,7 @@ fn every_api_route_is_documented_and_every_documented_operation_exists() {
 async fn every_documented_operation_is_routed_and_answers_as_documented() {
     let doc = document();
     let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
     let mut anonymous = WebClient::new(&stack);
     let mut marie = WebClient::new(&stack);
     marie.sign_in(&stack, "Marie").await;
@@ -165,6 +166,12 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
             .await;
     assert_eq!(seen(&closed), StatusCode::OK, "{}", closed.body);
     assert_eq!(closed.json()["closed"]["ending"], "false_alarm");
+    // Once fanned out, the alert's all clear has its report, as documented.
+    vigie_tests::drain_until_quiet(&mut relay).await;
+    let after = run(&mut marie, "GET", "/api/alerts/{id}", &format!("/api/alerts/{alert_id}"), None).await;
+    let follow_up = &after.json()["closed"]["follow_up"];
+    assert!(follow_up["recipients"].as_u64().unwrap_or_default() > 0, "{}", after.body);
+    assert!(follow_up["done_at"].is_string(), "{}", after.body);
     assert_eq!(seen(&run(&mut marie, "POST", path, &close, ending("resolved")).await), StatusCode::CONFLICT);
     assert_eq!(seen(&run(&mut marie, "GET", "/api/me", "/api/me", None).await), StatusCode::OK);
     assert_eq!(

@@ -148,6 +148,21 @@ pub struct ClosedJson {
     pub by_first_name: String,
     /// RFC 3339, UTC.
     pub at: String,
+    /// What the all clear's fan-out sent to the alert's recipients; `None` before it starts.
+    pub follow_up: Option<FollowUpJson>,
+}
+
+/// The all clear's delivery report.
+#[derive(Debug, Serialize)]
+pub struct FollowUpJson {
+    pub recipients: u32,
+    pub sms_sent: u32,
+    pub sms_failed: u32,
+    pub email_sent: u32,
+    pub email_failed: u32,
+    pub pending: u32,
+    /// RFC 3339, UTC; `None` while sending.
+    pub done_at: Option<String>,
 }
 
 impl AlertJson {
@@ -181,6 +196,15 @@ impl AlertJson {
                 note: c.note.as_ref().map(ToString::to_string),
                 by_first_name: c.by_first_name.to_string(),
                 at: local_time::iso_utc(c.at),
+                follow_up: report.follow_up.map(|f| FollowUpJson {
+                    recipients: f.counts.recipients,
+                    sms_sent: f.counts.sms_sent,
+                    sms_failed: f.counts.sms_failed,
+                    email_sent: f.counts.email_sent,
+                    email_failed: f.counts.email_failed,
+                    pending: f.counts.pending,
+                    done_at: f.done_at.map(local_time::iso_utc),
+                }),
             }),
         }
     }

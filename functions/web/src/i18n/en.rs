@@ -85,7 +85,7 @@ pub static EN: Texts = Texts {
         ending_legend: "How did it end?",
         note_label: "A word for your neighbours (optional, at most 200 characters)",
         close_submit: "Close the alert",
-        closed_notice: "The alert is closed: the feed tells your neighbours.",
+        closed_notice: "The alert is closed: the neighbours who got it are told, by text or email as they got the alert.",
         choose_ending: "Choose how it ended.",
         note_required: "Say in a few words how it ended.",
         already_closed: "This alert is closed already.",

@@ -85,7 +85,7 @@ pub static FR: Texts = Texts {
         ending_legend: "Comment s'est-elle terminée ?",
         note_label: "Un mot pour vos voisins (facultatif, 200 caractères au plus)",
         close_submit: "Clore l'alerte",
-        closed_notice: "L'alerte est close : le fil l'indique à vos voisins.",
+        closed_notice: "L'alerte est close : les voisins qui l'ont reçue en sont avertis, par SMS ou e-mail comme pour l'alerte.",
         choose_ending: "Choisissez comment elle s'est terminée.",
         note_required: "Dites en quelques mots comment elle s'est terminée.",
         already_closed: "Cette alerte est déjà close.",

@@ -14,7 +14,7 @@ use vigie::domain::{
     AlertSource, Category, DeliveryProblem, Encoding, Ending, Language, PoliceCalled, ProblemKind, Role,
     SmsWithheld,
 };
-use vigie::model::{Channel, Closure, DeliveryCounts};
+use vigie::model::{Channel, Closure, DeliveryCounts, FollowUpReport};
 
 use crate::cookies;
 
@@ -347,6 +347,30 @@ impl Lang {
             parts.push(self.t().feed.sending.to_owned());
         }
         parts.join(" · ")
+    }
+
+    /// The all clear's delivery, in a line under the alert: to how many neighbours, by which
+    /// channel, and whether it is still going out.
+    pub fn follow_up_summary(self, report: &FollowUpReport) -> String {
+        let c = &report.counts;
+        let (n, sms, email) = (c.recipients as usize, c.sms_sent as usize, c.email_sent as usize);
+        let mut line = match self {
+            Lang::Fr => format!(
+                "Fin d'alerte transmise à {n} {} · {sms} SMS, {email} {}",
+                self.plural(n, "voisin", "voisins"),
+                self.plural(email, "e-mail", "e-mails")
+            ),
+            Lang::En => format!(
+                "All clear sent to {n} {} · {sms} {}, {email} {}",
+                self.plural(n, "neighbour", "neighbours"),
+                self.plural(sms, "text", "texts"),
+                self.plural(email, "email", "emails")
+            ),
+        };
+        if report.done_at.is_none() {
+            line = format!("{line} · {}", self.t().feed.sending);
+        }
+        line
     }
 
     /// A delivery problem on a member's channel, in a sentence, `when` being its date as the

@@ -389,6 +389,8 @@ pub struct AlertView {
     pub police: Option<&'static str>,
     /// The all clear, in a sentence, once closed.
     pub closed: Option<String>,
+    /// How far the all clear went out to the alert's recipients, once it started.
+    pub follow_up: Option<String>,
     /// Not closed, and older than its category stays news ([`Category::current_for`]).
     pub past: bool,
 }
@@ -411,6 +413,7 @@ impl AlertView {
             sms_withheld: alert.sms_withheld.map(|why| lang.sms_withheld(why)),
             police: alert.police_called.map(|p| lang.police_mark(p)),
             closed: alert.closed.as_ref().map(|c| lang.closed_line(c, &local_time::format(lang, zone, c.at))),
+            follow_up: report.follow_up.as_ref().map(|f| lang.follow_up_summary(f)),
             past: alert.closed.is_none()
                 && vigie::adapters::now_ms() - alert.created_at
                     > Category::current_for(alert.category).as_millis() as i64,

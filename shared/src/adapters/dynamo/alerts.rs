@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
+
 use tracing::instrument;
 
 use super::DynamoStore;
@@ -11,10 +13,11 @@ use super::keys::{DELIVERY_RETENTION, alert_pk};
 use super::ledger::inbound_marker;
 use super::sessions;
 use super::spend;
-use super::writes::{Transaction, put_action, update_action};
+use super::writes::{Transaction, put_action, update_action, update_action_if};
 use crate::domain::{AlertId, MemberId, PoliceCalled};
 use crate::model::{
-    Alert, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, InboundMessageId, Recorded,
+    Alert, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, FollowUpReport, InboundMessageId,
+    Recorded, Wave,
 };
 use crate::ports::{AlertLog, StoreError};
 
@@ -26,6 +29,31 @@ fn alert_item(alert: &Alert) -> Result<Item, StoreError> {
     item.insert("feed_pk".into(), s(alert.community_id.as_str()));
     item.insert("feed_sk".into(), s(alert.alert_id.to_string()));
     Ok(item)
+}
+
+fn alert_key(id: AlertId) -> Item {
+    key(alert_pk(id), "ALERT")
+}
+
+/// The item whose insertion starts an alert's all clear fan-out (`kind: follow_up`, streamed to
+/// the fan-out function), once: a put of it again fails its condition.
+fn follow_up_start(table: &str, id: AlertId) -> Result<TransactWriteItem, StoreError> {
+    put_action(table, follow_up_item(id), Some("attribute_not_exists(pk)"))
+}
+
+fn follow_up_item(id: AlertId) -> Item {
+    let mut item = key(alert_pk(id), "FOLLOWUP");
+    item.insert("kind".into(), s("follow_up"));
+    item.insert("alert_id".into(), s(id.to_string()));
+    item.insert("at".into(), n(now_ms()));
+    item
+}
+
+impl DynamoStore {
+    /// Starts the all clear's fan-out (started before: its record is on the stream already).
+    async fn start_follow_up(&self, id: AlertId) -> Result<(), StoreError> {
+        self.put_new(&self.tables.alerts, follow_up_item(id), "PutItem follow-up").await.map(drop)
+    }
 }
 
 impl AlertLog for DynamoStore {
@@ -98,42 +126,64 @@ impl AlertLog for DynamoStore {
             expression.push_str(", fanout_done_at = if_not_exists(fanout_done_at, :now)");
             values.insert(":now".into(), n(now_ms()));
         }
-        self.client
+        let out = self
+            .client
             .update_item()
             .table_name(&self.tables.alerts)
-            .set_key(Some(key(alert_pk(id), "ALERT")))
+            .set_key(Some(alert_key(id)))
             .update_expression(expression)
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(unavailable("UpdateItem counts"))?;
+        // Closed while it was fanned out: its all clear starts now (see `close_alert`). A retry
+        // of this call writes it if a failure lost it.
+        if done && out.attributes.is_some_and(|item| item.contains_key("closed")) {
+            self.start_follow_up(id).await?;
+        }
+        Ok(())
+    }
+
+    #[instrument(skip(self, counts), fields(alert = %id))]
+    async fn record_follow_up_counts(
+        &self,
+        id: AlertId,
+        counts: &DeliveryCounts,
+        done: bool,
+    ) -> Result<(), StoreError> {
+        let report = FollowUpReport { counts: *counts, done_at: done.then(now_ms) };
+        let value = serde_dynamo::to_attribute_value(report)
+            .map_err(|e| StoreError::Corrupt { what: "follow-up report", reason: e.to_string() })?;
+        let values = Item::from([(":report".to_owned(), value)]);
+        let expression = "SET follow_up = :report";
+        // An alert purged since has nothing left to count on.
+        self.update_if(
+            &self.tables.alerts,
+            alert_key(id),
+            expression,
+            "attribute_exists(pk)",
+            values,
+            "UpdateItem follow-up counts",
+        )
+        .await?;
         Ok(())
     }
 
     #[instrument(skip(self, after), fields(alert = %id))]
-    async fn hand_over(&self, id: AlertId, after: &Cursor) -> Result<(), StoreError> {
-        let mut item = key(alert_pk(id), format!("CURSOR#{}", after.0));
-        item.insert("kind".into(), s("fanout_cursor"));
+    async fn hand_over(&self, id: AlertId, wave: Wave, after: &Cursor) -> Result<(), StoreError> {
+        let (sk, kind) = match wave {
+            Wave::Alert => (format!("CURSOR#{}", after.0), "fanout_cursor"),
+            Wave::FollowUp => (format!("FCURSOR#{}", after.0), "follow_up_cursor"),
+        };
+        let mut item = key(alert_pk(id), sk);
+        item.insert("kind".into(), s(kind));
         item.insert("alert_id".into(), s(id.to_string()));
         item.insert("after".into(), s(after.0.clone()));
         item.insert("at".into(), n(now_ms()));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.tables.alerts)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Handed over before (a replayed chunk): the next chunk already has its record.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(())
-            }
-            Err(err) => Err(unavailable("PutItem cursor")(err)),
-        }
+        // Handed over before (a replayed chunk): the next chunk already has its record.
+        self.put_new(&self.tables.alerts, item, "PutItem cursor").await.map(drop)
     }
 
     #[instrument(skip(self), fields(alert = %id))]
@@ -152,17 +202,50 @@ impl AlertLog for DynamoStore {
         let value = serde_dynamo::to_attribute_value(closure)
             .map_err(|e| StoreError::Corrupt { what: "closure", reason: e.to_string() })?;
         let values = Item::from([(":closure".to_owned(), value)]);
-        let condition = "attribute_exists(pk) AND attribute_not_exists(closed)";
-        let key = key(alert_pk(id), "ALERT");
-        self.update_if(
-            &self.tables.alerts,
-            key,
-            "SET closed = :closure",
-            condition,
-            values,
-            "UpdateItem close alert",
-        )
-        .await
+        let table = &self.tables.alerts;
+        let open = "attribute_exists(pk) AND attribute_not_exists(closed)";
+        // Whoever comes last of the closing and the end of the alert's fan-out starts the all
+        // clear's (so it reaches everyone the alert did): the closing, in the same transaction,
+        // when the fan-out is over; else the fan-out when it ends (`record_counts`). The two
+        // writes go to the same item, one after the other, so one of them sees the other's.
+        // The fan-out only ever ends, so this goes round at most twice.
+        for _ in 0..3 {
+            let fanned_out = format!("{open} AND attribute_exists(fanout_done_at)");
+            let actions = vec![
+                update_action_if(
+                    table,
+                    alert_key(id),
+                    "SET closed = :closure",
+                    Some(&fanned_out),
+                    values.clone(),
+                )?,
+                follow_up_start(table, id)?,
+            ];
+            if let Transaction::Committed = self.transact("TransactWriteItems close alert", actions).await? {
+                return Ok(true);
+            }
+            let fanning_out = format!("{open} AND attribute_not_exists(fanout_done_at)");
+            let expression = "SET closed = :closure";
+            if self
+                .update_if(
+                    table,
+                    alert_key(id),
+                    expression,
+                    &fanning_out,
+                    values.clone(),
+                    "UpdateItem close alert",
+                )
+                .await?
+            {
+                return Ok(true);
+            }
+            match self.get(table, alert_key(id), "GetItem alert").await? {
+                Some(item) if !item.contains_key("closed") => continue,
+                // Closed by someone else in between, or gone.
+                _ => return Ok(false),
+            }
+        }
+        Err(StoreError::Unavailable { operation: "close alert", message: "the alert kept changing".into() })
     }
 
     #[instrument(skip(self), fields(alert = %id, member = %member))]

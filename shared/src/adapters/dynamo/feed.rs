@@ -7,7 +7,7 @@ use super::DynamoStore;
 use super::items::{Item, from_item, get_s, key, s, unavailable};
 use super::keys::alert_pk;
 use crate::domain::{AlertId, CommunityId};
-use crate::model::{Alert, AlertReport, Cursor, DeliveryCounts, Page};
+use crate::model::{Alert, AlertReport, Cursor, DeliveryCounts, FollowUpReport, Page};
 use crate::ports::{Feed, StoreError};
 
 /// The attributes the fan-out and acknowledgements add to an alert item.
@@ -39,6 +39,8 @@ struct Report {
     #[serde(default)]
     acks: u32,
     fanout_done_at: Option<i64>,
+    #[serde(default)]
+    follow_up: Option<FollowUpReport>,
 }
 
 fn report(item: Item) -> Result<AlertReport, StoreError> {
@@ -58,7 +60,13 @@ fn report(item: Item) -> Result<AlertReport, StoreError> {
         sms_undelivered: extra.sms_undelivered,
         email_undelivered: extra.email_undelivered,
     });
-    Ok(AlertReport { alert, counts, acks: extra.acks, fanout_done_at: extra.fanout_done_at })
+    Ok(AlertReport {
+        alert,
+        counts,
+        acks: extra.acks,
+        fanout_done_at: extra.fanout_done_at,
+        follow_up: extra.follow_up,
+    })
 }
 
 impl Feed for DynamoStore {

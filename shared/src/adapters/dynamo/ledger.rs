@@ -10,16 +10,21 @@ use tracing::instrument;
 use super::DynamoStore;
 use super::items::{Item, built, expires_at, get_s, key, n, now_ms, s, unavailable};
 use super::keys::{DELIVERY_RETENTION, INBOUND_RETENTION, alert_pk, inbound_pk};
-use super::writes::{TRANSACTION_MAX, Transaction, put_action};
+use super::writes::{TRANSACTION_MAX, Transaction, held, put_action};
 use crate::domain::{AlertId, MemberId, PhoneNumber};
-use crate::model::{Channel, Claim, ClaimHolder, DeliveryCounts, InboundMessageId, Outcome, Task};
+use crate::model::{
+    Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Task, Wave,
+};
 use crate::ports::{Ledger, StoreError};
 
 /// The ledger key of a task.
 pub(super) fn task_key(task: &Task) -> Item {
     match task {
         Task::Delivery { alert, member, channel } => {
-            key(alert_pk(*alert), format!("D#{member}#{}", channel.as_str()))
+            key(alert_pk(*alert), format!("{}{member}#{}", wave_prefix(Wave::Alert), channel.as_str()))
+        }
+        Task::FollowUp { alert, member, channel } => {
+            key(alert_pk(*alert), format!("{}{member}#{}", wave_prefix(Wave::FollowUp), channel.as_str()))
         }
         Task::SenderConfirmation { alert, channel, .. } => {
             key(alert_pk(*alert), format!("SENDER#{}", channel.as_str()))
@@ -37,20 +42,27 @@ pub(super) fn task_item(task: &Task) -> Item {
     };
     item.insert("expires_at".into(), expires_at(retention));
     match task {
-        Task::Delivery { alert, member, channel } => {
+        Task::Delivery { alert, member, channel }
+        | Task::FollowUp { alert, member, channel }
+        | Task::SenderConfirmation { alert, sender: member, channel } => {
             item.insert("alert_id".into(), s(alert.to_string()));
             item.insert("member_id".into(), s(member.to_string()));
-            item.insert("channel".into(), s(channel.as_str()));
-        }
-        Task::SenderConfirmation { alert, sender, channel } => {
-            item.insert("alert_id".into(), s(alert.to_string()));
-            item.insert("member_id".into(), s(sender.to_string()));
             item.insert("channel".into(), s(channel.as_str()));
         }
         Task::Reply { .. } => {}
     }
     item
 }
+
+/// Where a wave's deliveries sit under their alert: `D#<member>#<channel>` for the alert's,
+/// `F#<member>#<channel>` for its all clear's.
+pub(super) const fn wave_prefix(wave: Wave) -> &'static str {
+    match wave {
+        Wave::Alert => "D#",
+        Wave::FollowUp => "F#",
+    }
+}
+
 /// The marker that says an inbound message was applied, as a transaction action.
 pub(super) fn inbound_marker(
     table: &str,
@@ -176,6 +188,7 @@ impl Ledger for DynamoStore {
                         // Who last received which alert by SMS: so a short "merci" can be read
                         // as a reply to it rather than as a new alert.
                         if let Task::Delivery { member, channel: Channel::Sms, .. }
+                        | Task::FollowUp { member, channel: Channel::Sms, .. }
                         | Task::SenderConfirmation { sender: member, channel: Channel::Sms, .. } = task
                         {
                             item.insert("recipient".into(), s(format!("{member}#sms")));
@@ -197,7 +210,7 @@ impl Ledger for DynamoStore {
     }
 
     #[instrument(skip(self), fields(alert = %alert))]
-    async fn tally(&self, alert: AlertId) -> Result<DeliveryCounts, StoreError> {
+    async fn tally(&self, alert: AlertId, wave: Wave) -> Result<DeliveryCounts, StoreError> {
         let mut counts = DeliveryCounts::default();
         // Deliveries come sorted by `D#<member>#<channel>`: a member's are together, so the last
         // member counted is all it takes to count each reached member once, in constant memory.
@@ -210,7 +223,7 @@ impl Ledger for DynamoStore {
                 .table_name(&self.tables.ledger)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
                 .expression_attribute_values(":pk", s(alert_pk(alert)))
-                .expression_attribute_values(":d", s("D#"))
+                .expression_attribute_values(":d", s(wave_prefix(wave)))
                 .projection_expression("#st, channel, member_id")
                 .expression_attribute_names("#st", "state")
                 .consistent_read(true)
@@ -255,6 +268,49 @@ impl Ledger for DynamoStore {
         Ok(counts)
     }
 
+    #[instrument(skip(self, after), fields(alert = %alert))]
+    async fn delivered(
+        &self,
+        alert: AlertId,
+        after: Option<Cursor>,
+        limit: i32,
+    ) -> Result<Page<(MemberId, Channel)>, StoreError> {
+        let pk = alert_pk(alert);
+        let prefix = wave_prefix(Wave::Alert);
+        // Only a delivery's key is a start key for this query: another cursor starts over (the
+        // ledger's claims make that harmless).
+        let start = after.filter(|c| c.0.starts_with(prefix)).map(|c| key(pk.clone(), c.0));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.ledger)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :d)")
+            .filter_expression("#st = :sent")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":d", s(prefix))
+            .expression_attribute_values(":sent", s("sent"))
+            .projection_expression("member_id, channel")
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .limit(limit.max(1))
+            .send()
+            .await
+            .map_err(unavailable("Query delivered"))?;
+        let next =
+            out.last_evaluated_key.as_ref().and_then(|k| get_s(k, "sk")).map(|sk| Cursor(sk.to_owned()));
+        let items = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| {
+                let member = get_s(item, "member_id")?.parse().ok()?;
+                Some((member, Channel::parse(get_s(item, "channel")?)?))
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+
     #[instrument(skip(self))]
     async fn last_sms_alert(&self, member: MemberId, since_ms: i64) -> Result<Option<AlertId>, StoreError> {
         self.newest_sms_alert(member, since_ms, false).await
@@ -292,13 +348,7 @@ impl Ledger for DynamoStore {
             .expression_attribute_values(":id", s(inbound.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(err) => Err(unavailable("PutItem throttle")(err)),
-        }
+        held(result, "PutItem throttle")
     }
 }
 

@@ -56,6 +56,15 @@ impl MemberLookup for DynamoStore {
         item.map(|i| from_item("member", i)).transpose()
     }
 
+    #[instrument(skip_all, fields(members = ids.len()))]
+    async fn members(&self, ids: &[MemberId]) -> Result<Vec<Member>, StoreError> {
+        // A batch may not ask for the same key twice.
+        let ids: std::collections::BTreeSet<_> = ids.iter().collect();
+        let keys = ids.into_iter().map(|id| key(member_pk(*id), "PROFILE")).collect();
+        let items = self.batch_get(&self.tables.members, keys).await?;
+        items.into_iter().map(|i| from_item("member", i)).collect()
+    }
+
     async fn community(&self, id: &CommunityId) -> Result<Option<Community>, StoreError> {
         let item =
             self.get(&self.tables.members, key(community_pk(id), "#META"), "GetItem community").await?;

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::instrument;
 
 use super::DynamoStore;
 use super::items::{Item, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
+use super::writes::held;
 use crate::domain::{MemberId, PhoneNumber};
 use crate::model::{PendingPhone, TokenHash};
 use crate::ports::{PhoneCodes, StoreError};
@@ -80,16 +80,13 @@ impl PhoneCodes for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => pending_of(&out.attributes.unwrap_or_default()).map(Some),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(unavailable("UpdateItem pending phone try")(err)),
+        // The item as it is after the try is the answer.
+        let mut after = None;
+        let result = result.map(|out| after = out.attributes);
+        if held(result, "UpdateItem pending phone try")? {
+            pending_of(&after.unwrap_or_default()).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
@@ -119,17 +116,7 @@ impl PhoneCodes for DynamoStore {
             .expression_attribute_values(":now", n(now_ms()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(unavailable("UpdateItem pending phone accept")(err)),
-        }
+        held(result, "UpdateItem pending phone accept")
     }
 
     #[instrument(skip_all, fields(member = %member))]

@@ -10,28 +10,17 @@ use tracing::instrument;
 use super::DynamoStore;
 use super::items::{Item, built, expires_at, get_s, key, n, s, unavailable};
 use super::keys::{DELIVERY_RETENTION, alert_pk, community_pk, member_pk};
+use super::ledger::{task_key, wave_prefix};
 use super::writes::Transaction;
 use crate::domain::{AlertId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus};
-use crate::model::{Channel, InboundMessageId, MemberNoted, ReceiptRecorded, Task};
+use crate::model::{Channel, InboundMessageId, MemberNoted, ReceiptRecorded, Task, Wave};
 use crate::ports::{MemberLookup, Receipts, StoreError};
 
 /// Attempts at a member's update that lost a race with another receipt for the same member.
 const MEMBER_ATTEMPTS: usize = 4;
 
-fn delivery_sk(member: MemberId, channel: Channel) -> String {
-    format!("D#{member}#{}", channel.as_str())
-}
-
 fn receipt_sk(member: MemberId, channel: Channel) -> String {
     format!("R#{member}#{}", channel.as_str())
-}
-
-fn channel_of(raw: &str) -> Option<Channel> {
-    match raw {
-        "sms" => Some(Channel::Sms),
-        "email" => Some(Channel::Email),
-        _ => None,
-    }
 }
 
 /// The task a ledger item of the `ByMessageId` index stands for.
@@ -42,11 +31,13 @@ fn task_of(item: &Item) -> Option<Task> {
         return InboundMessageId::parse(inbound).ok().map(|inbound| Task::Reply { inbound });
     }
     let alert: AlertId = pk.strip_prefix("ALERT#")?.parse().ok()?;
-    if let Some(rest) = sk.strip_prefix("D#") {
-        let (member, channel) = rest.split_once('#')?;
-        return Some(Task::Delivery { alert, member: member.parse().ok()?, channel: channel_of(channel)? });
+    for wave in [Wave::Alert, Wave::FollowUp] {
+        if let Some(rest) = sk.strip_prefix(wave_prefix(wave)) {
+            let (member, channel) = rest.split_once('#')?;
+            return Some(Task::to_neighbour(wave, alert, member.parse().ok()?, Channel::parse(channel)?));
+        }
     }
-    let channel = channel_of(sk.strip_prefix("SENDER#")?)?;
+    let channel = Channel::parse(sk.strip_prefix("SENDER#")?)?;
     let sender = get_s(item, "member_id")?.parse().ok()?;
     Some(Task::SenderConfirmation { alert, sender, channel })
 }
@@ -97,7 +88,7 @@ impl DynamoStore {
             "TransactWriteItems",
             ConditionCheck::builder()
                 .table_name(&self.tables.ledger)
-                .set_key(Some(key(alert_pk(alert), delivery_sk(member, channel))))
+                .set_key(Some(task_key(&Task::Delivery { alert, member, channel })))
                 .condition_expression("#st = :sent AND message_id = :id")
                 .expression_attribute_names("#st", "state")
                 .expression_attribute_values(":sent", s("sent"))
@@ -361,7 +352,7 @@ mod tests {
     fn index_items_are_read_back_as_their_tasks() {
         let alert = AlertId::new();
         let member = MemberId::new();
-        let delivery = key(alert_pk(alert), delivery_sk(member, Channel::Email));
+        let delivery = task_key(&Task::Delivery { alert, member, channel: Channel::Email });
         assert_eq!(task_of(&delivery), Some(Task::Delivery { alert, member, channel: Channel::Email }));
         let mut sender = key(alert_pk(alert), "SENDER#sms");
         sender.insert("member_id".into(), s(member.to_string()));

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 
@@ -37,6 +38,28 @@ pub(super) enum Transaction {
     Committed,
     /// The indexes of the actions whose condition failed.
     ConditionFailed(Vec<usize>),
+}
+
+/// Whether a conditional write's condition held: true when written, false when it failed its
+/// condition (nothing written); any other failure is the store's.
+pub(super) fn held<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(unavailable(operation)(err)),
+    }
 }
 
 impl DynamoStore {
@@ -89,6 +112,24 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Puts `item` if nothing is at its key yet: false when something was (a put of before).
+    pub(super) async fn put_new(
+        &self,
+        table: &str,
+        item: Item,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        held(result, operation)
+    }
+
     /// Writes `item` whole, whatever was there.
     pub(super) async fn put(
         &self,
@@ -127,13 +168,7 @@ impl DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(err) => Err(unavailable(operation)(err)),
-        }
+        held(result, operation)
     }
 
     /// Reads items by key, consistently, whatever their number.
