@@ -152,6 +152,7 @@ fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<
         phone_consent: None,
         sms_alerts: sms,
         email_alerts: mix.email(i),
+        quiet_hours: false,
         role: if i % 500 == 1 { Role::Referent } else { Role::Resident },
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,

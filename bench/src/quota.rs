@@ -120,6 +120,7 @@ pub async fn measure(
         phone_consent: None,
         sms_alerts: true,
         email_alerts: false,
+        quiet_hours: false,
         role: Role::Police,
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,

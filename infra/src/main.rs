@@ -190,11 +190,24 @@ async fn run(cli: Cli) -> Result<(), Error> {
             )
             .await
             .map_err(|e| format!("{e} (has `vigie-local setup` run?)"))?;
-            relay
-                .run(async {
+            // The template's morning schedule (`MorningAfterQuietHours`), played every minute: the
+            // SMS held for quiet hours go out once the night is over.
+            let schedule = HttpInvoker::new(&lambda, "fan-out");
+            let mornings = async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    if let Err(error) = schedule.invoke(serde_json::json!({"vigie": "wake_up"})).await {
+                        tracing::warn!(%error, "the morning job failed: tried again in a minute");
+                    }
+                }
+            };
+            tokio::select! {
+                ran = relay.run(async {
                     let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+                }) => ran?,
+                () = mornings => {}
+            }
         }
         Cmd::Gateway { port } => {
             let port = match port {

@@ -303,6 +303,9 @@ pub struct Recipient {
     pub phone_confirmed: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
+    /// No SMS at night ([`Member::quiet_hours`]).
+    #[serde(default)]
+    pub quiet_hours: bool,
     pub role: Role,
     pub unsubscribe_token: UnsubscribeToken,
     /// The member's delivery problems, for their referent's page (copies of the profile's).
@@ -329,6 +332,7 @@ impl Recipient {
             phone_confirmed: member.phone_confirmed,
             sms_alerts: member.sms_alerts,
             email_alerts: member.email_alerts,
+            quiet_hours: member.quiet_hours,
             role: member.role,
             unsubscribe_token: member.unsubscribe_token.clone(),
             email_problem: member.email_problem.clone(),
@@ -398,7 +402,7 @@ impl Task {
     /// The task of `wave` for one neighbour on one channel.
     pub fn to_neighbour(wave: Wave, alert: AlertId, member: MemberId, channel: Channel) -> Self {
         match wave {
-            Wave::Alert => Task::Delivery { alert, member, channel },
+            Wave::Alert | Wave::Morning => Task::Delivery { alert, member, channel },
             Wave::FollowUp => Task::FollowUp { alert, member, channel },
         }
     }
@@ -415,12 +419,32 @@ impl Task {
 }
 
 /// The messages of one alert to its neighbours: the alert itself, to its community's members;
-/// then, once it is closed, its all clear, to exactly those the alert reached, by the channels
-/// that reached them.
+/// at 07:00, its SMS held for the night ([`Outcome::Held`]) if it is still open; then, once it
+/// is closed, its all clear, to exactly those the alert reached, by the channels that reached
+/// them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Wave {
     Alert,
+    /// The alert's SMS held for the night: the same tasks as [`Wave::Alert`]'s.
+    Morning,
     FollowUp,
+}
+
+/// Where a delivery of the ledger stands, as [`crate::ports::Ledger::deliveries`] asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Sent,
+    /// Held for the member's quiet hours ([`Outcome::Held`]).
+    Held,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Sent => "sent",
+            DeliveryState::Held => "held",
+        }
+    }
 }
 
 /// What a claim found.
@@ -483,6 +507,11 @@ pub enum Outcome {
     Released {
         error: String,
     },
+    /// An SMS not sent for the member's quiet hours: the alert's morning pass ([`Wave::Morning`])
+    /// claims it at `until` (epoch ms, 07:00 local), and sends it if the alert is still open.
+    Held {
+        until: i64,
+    },
 }
 
 /// An alert's delivery report. The fan-out tallies what it sent from the ledger (`*_sent`,
@@ -515,6 +544,9 @@ pub struct DeliveryCounts {
     pub sms_undelivered: u32,
     #[serde(default)]
     pub email_undelivered: u32,
+    /// SMS held for the members' quiet hours, not sent (yet: at 07:00 if the alert is open).
+    #[serde(default)]
+    pub sms_held: u32,
 }
 
 /// What became of an alert's deliveries on one channel, as the report shows it.

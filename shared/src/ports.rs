@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::domain::{
     AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
 };
+use crate::model::DeliveryState;
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Closure, Cursor,
     DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
@@ -109,6 +110,13 @@ pub trait Settings {
         on: bool,
         inbound: &InboundMessageId,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    /// Turns quiet hours on or off ([`Member::quiet_hours`]), once per inbound message.
+    fn set_quiet_hours(
+        &self,
+        member: &Member,
+        on: bool,
+        inbound: &InboundMessageId,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
     /// Takes the owner's yes to an invited number: confirmed, SMS alerts on, once per inbound
     /// message.
     fn accept_invitation(
@@ -156,6 +164,9 @@ pub trait AlertLog {
         wave: Wave,
         after: &Cursor,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Starts the alert's morning pass ([`crate::model::Wave::Morning`]) due at `at`: an item
+    /// whose stream record starts it (written once, however often this is called).
+    fn start_morning(&self, id: AlertId, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The alert says the police were called ([`crate::domain::PoliceCalled::Yes`]).
     fn mark_police_called(&self, id: AlertId) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Closes the alert with `closure`, if it is not closed yet: false when it was (or is gone).
@@ -192,11 +203,13 @@ pub trait Ledger {
         alert: AlertId,
         wave: Wave,
     ) -> impl Future<Output = Result<DeliveryCounts, StoreError>> + Send;
-    /// The neighbours the alert reached and by which channel (its deliveries settled as sent),
-    /// in pages of at most `limit` deliveries read, from `after`.
-    fn delivered(
+    /// The neighbours whose delivery of the alert is in `state` (sent: those it reached; held:
+    /// those whose SMS waits for the morning), and by which channel, in pages of at most `limit`
+    /// deliveries read, from `after`.
+    fn deliveries(
         &self,
         alert: AlertId,
+        state: DeliveryState,
         after: Option<Cursor>,
         limit: i32,
     ) -> impl Future<Output = Result<Page<(MemberId, Channel)>, StoreError>> + Send;
@@ -212,6 +225,13 @@ pub trait Ledger {
         author: MemberId,
         since_ms: i64,
     ) -> impl Future<Output = Result<Option<AlertId>, StoreError>> + Send;
+    /// Notes that `alert` has SMS held for the night until `at` (epoch ms), once.
+    fn wake_at(&self, alert: AlertId, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The alerts whose night is over at `now` (epoch ms) and not started yet, with the `at`
+    /// they were noted for (at most two days back).
+    fn due_wakes(&self, now: i64) -> impl Future<Output = Result<Vec<(AlertId, i64)>, StoreError>> + Send;
+    /// Forgets a wake-up, once its morning pass is started or not wanted.
+    fn drop_wake(&self, alert: AlertId, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// True when an unknown number may be answered now: at most once per `window` per number
     /// (a retry of the same inbound message is answered again, so it is never lost).
     fn may_answer_unknown(

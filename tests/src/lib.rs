@@ -249,6 +249,41 @@ impl Stack {
         self.member(first_name).email.as_ref().expect("member has an email").to_string()
     }
 
+    /// Records an alert of demo member `sender` in Les Tilleuls, as the page records one
+    /// (`source`, `category`), raised `created_at` (epoch ms); not fanned out.
+    pub async fn record_alert(
+        &self,
+        sender: &str,
+        text: &str,
+        (source, category): (vigie::domain::AlertSource, Option<vigie::domain::Category>),
+        created_at: i64,
+    ) -> vigie::model::Alert {
+        use vigie::ports::AlertLog;
+        let sender = self.member(sender);
+        let inbound = vigie::model::InboundMessageId::parse(&ulid::Ulid::new().to_string()).expect("an id");
+        let alert = vigie::model::Alert {
+            alert_id: vigie::domain::AlertId::new(),
+            community_id: "les-tilleuls".parse().expect("a community id"),
+            community_name: "Les Tilleuls".into(),
+            sender_id: sender.id,
+            sender_first_name: sender.first_name.clone(),
+            source,
+            text: vigie::domain::AlertText::parse(text).expect("an alert text"),
+            created_at,
+            inbound_message_id: Some(inbound.clone()),
+            category,
+            sms_parts: 0,
+            sms_withheld: None,
+            police_called: None,
+            closed: None,
+        };
+        self.store()
+            .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[])
+            .await
+            .expect("the alert recorded");
+        alert
+    }
+
     /// `inbound-sms`'s dependencies, as its `main.rs` builds them (its calls checked; its own
     /// pacer on the shared rate).
     pub fn inbound(&self) -> Inbound<DynamoStore, SnsTexter> {

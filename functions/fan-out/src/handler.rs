@@ -19,7 +19,7 @@ use vigie::compose::{self, AlertEmail};
 use vigie::config::Config;
 use vigie::domain::{self, AlertId, AlertSource, Member, MemberId, PoliceCalled};
 use vigie::model::{
-    Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, Outcome, Recipient, Task, Wave,
+    Alert, Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, DeliveryState, Outcome, Recipient, Task, Wave,
 };
 use vigie::pace::{PaceError, Pacer, Priority, Rates};
 use vigie::ports::{
@@ -30,6 +30,9 @@ use vigie::ports::{
 /// would accept it and deliver nothing.
 pub const OPTED_OUT_AT_AWS: &str =
     "number on the account's SMS opt-out list (AWS delivers nothing to it): the member can text START";
+
+/// Why the all clear's SMS to a member in their quiet hours is recorded as failed, unsent.
+pub const QUIET_FOLLOW_UP: &str = "quiet hours: the all clear is not texted at night";
 
 /// Outcomes are written back to the ledger in batches of this size, as they come.
 const SETTLE_BATCH: usize = 25;
@@ -42,18 +45,31 @@ const STORE_ATTEMPTS: u32 = 5;
 const BUSY_ROUNDS: usize = 1;
 
 /// What the handler needs. The rates are the account's sending quotas, shared with every other
-/// process that sends (`Rates::shared`).
+/// process that sends (`Rates::shared`); the clock says whether it is night for quiet hours
+/// (epoch ms; the system's, or a fixed one in tests).
 pub struct FanOut<S, T, M> {
     pub store: S,
     pub texter: T,
     pub mailer: M,
     pub config: Config,
     pub rates: Rates,
+    pub clock: Clock,
 }
+
+/// The time now, in epoch ms.
+pub type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 
 impl<S, T, M> FanOut<S, T, M> {
     pub fn new(store: S, texter: T, mailer: M, config: Config, rates: Rates) -> Self {
-        Self { store, texter, mailer, config, rates }
+        let clock: Clock = std::sync::Arc::new(vigie::adapters::now_ms);
+        Self { store, texter, mailer, config, rates, clock }
+    }
+
+    /// The same, telling the time by `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How long a claim is held: `CLAIM_LEASE_SECONDS`, or longer when the send rates are so low
@@ -159,7 +175,9 @@ where
         match run(deps, &work, &invocation).await {
             Ok(Some(Progress::Done(counts))) => info!(alert = %work.alert, ?counts, "alert fanned out"),
             Ok(Some(Progress::HandedOver)) => info!(alert = %work.alert, "chunk done, handed over"),
-            Ok(None) => warn!(alert = %work.alert, "stream record of an alert that is not stored: skipped"),
+            Ok(None) => {
+                warn!(alert = %work.alert, "stream record of an alert not stored, or with nothing to send: skipped")
+            }
             Err(err) if err.is_retryable() => {
                 warn!(alert = %work.alert, error = %err, "fan-out incomplete, record to be retried");
                 // Lambda retries from the first failed record; the ones after it are still done
@@ -218,6 +236,13 @@ enum StreamItem {
         alert_id: AlertId,
         after: String,
     },
+    Morning {
+        alert_id: AlertId,
+    },
+    MorningCursor {
+        alert_id: AlertId,
+        after: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -235,6 +260,8 @@ fn work_of(record: &EventRecord) -> Result<Option<Work>, String> {
         StreamItem::FanoutCursor { alert_id, after } => work(alert_id, Wave::Alert, Some(after)),
         StreamItem::FollowUp { alert_id } => work(alert_id, Wave::FollowUp, None),
         StreamItem::FollowUpCursor { alert_id, after } => work(alert_id, Wave::FollowUp, Some(after)),
+        StreamItem::Morning { alert_id } => work(alert_id, Wave::Morning, None),
+        StreamItem::MorningCursor { alert_id, after } => work(alert_id, Wave::Morning, Some(after)),
         StreamItem::Other => None,
     })
 }
@@ -257,6 +284,10 @@ where
     };
     if work.wave == Wave::FollowUp && alert.closed.is_none() {
         // Not closed: the start of its all clear was a cancelled transaction's (the emulator's).
+        return Ok(None);
+    }
+    if work.wave == Wave::Morning && alert.closed.is_some() {
+        info!(alert = %alert.alert_id, "closed before the morning: its SMS held for the night stay unsent");
         return Ok(None);
     }
     fan_out_within(deps, &alert, work.wave, work.after.clone(), invocation).await.map(Some)
@@ -314,7 +345,8 @@ where
         ),
     };
     let sms_parts = domain::count_segments(&sms).segments as u32;
-    let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts);
+    let night = night_of(deps, alert).await?;
+    let schedule = Schedule::new(deps, invocation, priority_of(alert), sms_parts, night);
     // One read of AWS's own opt-out list per chunk: an SMS to a number on it would be accepted and
     // never delivered, so it is recorded as failed instead of sent. If the list cannot be read,
     // the SMS go out as before (an alert is not held back for it).
@@ -348,9 +380,18 @@ where
         return Ok(Progress::HandedOver);
     }
     let counts = persist("tally", || deps.store.tally(alert.alert_id, wave)).await?;
-    if wave == Wave::FollowUp {
-        let done = !unfinished && counts.pending == 0;
-        persist("counts", || deps.store.record_follow_up_counts(alert.alert_id, &counts, done)).await?;
+    if let (Some(until), true) = (night, counts.sms_held > 0) {
+        // The morning job starts the alert's morning pass at 07:00 (`wake_up`).
+        persist("wake", || deps.store.wake_at(alert.alert_id, until)).await?;
+    }
+    // The morning's and the all clear's passes end with their counts (nobody to confirm to).
+    if wave != Wave::Alert {
+        let (id, done) = (alert.alert_id, !unfinished && counts.pending == 0);
+        if wave == Wave::Morning {
+            persist("counts", || deps.store.record_counts(id, &counts, done)).await?;
+        } else {
+            persist("counts", || deps.store.record_follow_up_counts(id, &counts, done)).await?;
+        }
         return if done {
             Ok(Progress::Done(counts))
         } else {
@@ -383,6 +424,58 @@ impl Queues {
     }
 }
 
+/// When the night ends in the alert's community, if it is night there now and the alert is not
+/// one that wakes everyone (`domain::quiet`).
+async fn night_of<S: Store, T, M>(deps: &FanOut<S, T, M>, alert: &Alert) -> Result<Option<i64>, FanOutError> {
+    if domain::quiet::wakes_everyone(alert.source, alert.category) {
+        return Ok(None);
+    }
+    let community = persist("community", || deps.store.community(&alert.community_id)).await?;
+    let zone = community.map(|c| c.time_zone).unwrap_or_default();
+    Ok(domain::quiet::night_ends(&zone, (deps.clock)()))
+}
+
+/// The morning job, run every few minutes (a schedule): starts the morning pass of each alert
+/// whose night is over, if it is still open, so the SMS held for quiet hours go out. Once per
+/// alert and night, however often it runs: how many passes it started.
+pub async fn wake_up<S: Store, T, M>(deps: &FanOut<S, T, M>) -> Result<usize, StoreError> {
+    let now = (deps.clock)();
+    let mut started = 0;
+    for (alert, at) in persist("wakes", || deps.store.due_wakes(now)).await? {
+        match persist("alert", || deps.store.alert(alert)).await? {
+            Some(stored) if stored.closed.is_none() => {
+                persist("morning", || deps.store.start_morning(alert, at)).await?;
+                started += 1;
+            }
+            _ => info!(%alert, "closed or gone by the morning: its SMS held for the night stay unsent"),
+        }
+        persist("wake", || deps.store.drop_wake(alert, at)).await?;
+    }
+    Ok(started)
+}
+
+/// What the function is invoked with: a batch of the alerts table's stream, or the morning
+/// schedule's event (`{"vigie": "wake_up"}`, the template's `Input`).
+pub async fn handle_any<S, T, M>(
+    deps: &FanOut<S, T, M>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error>
+where
+    S: Store,
+    T: Texter + OptOuts + Sync,
+    M: Mailer + Sync,
+{
+    let (payload, context) = event.into_parts();
+    if payload.get("vigie").and_then(serde_json::Value::as_str) == Some("wake_up") {
+        let started = wake_up(deps).await?;
+        info!(started, "morning passes started");
+        return Ok(serde_json::json!({ "started": started }));
+    }
+    let stream: Event = serde_json::from_value(payload)?;
+    let response = handle(deps, LambdaEvent::new(stream, context)).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
 /// Whose alert goes first when the quota is the limit: the police's.
 fn priority_of(alert: &Alert) -> Priority {
     if alert.source == AlertSource::Police { Priority::Urgent } else { Priority::Ordinary }
@@ -409,6 +502,9 @@ struct Schedule {
     email: Meter,
     /// SMS parts of one alert SMS.
     sms_parts: u32,
+    /// When the night ends, if it is night in the community and the alert is not one that
+    /// wakes everyone: members with quiet hours get no SMS until then.
+    night: Option<i64>,
     /// Sends on their way to SNS or SES, both channels together (`FANOUT_CONCURRENCY`): what a
     /// killed process can leave unsettled.
     in_flight: tokio::sync::Semaphore,
@@ -463,6 +559,7 @@ impl Schedule {
         invocation: &Invocation,
         priority: Priority,
         sms_parts: u32,
+        night: Option<i64>,
     ) -> Self {
         let last_send = invocation.deadline.map(|deadline| {
             let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
@@ -476,6 +573,7 @@ impl Schedule {
             sms: Meter::new(&deps.rates.sms),
             email: Meter::new(&deps.rates.email),
             sms_parts,
+            night,
             in_flight: tokio::sync::Semaphore::new(deps.config.fanout_concurrency.max(1)),
         }
     }
@@ -571,7 +669,7 @@ where
         }
         let (page_jobs, read, next) = match wave {
             Wave::Alert => community_page(deps, alert, after.clone(), limit).await?,
-            Wave::FollowUp => reached_page(deps, alert, after.clone(), limit).await?,
+            Wave::Morning | Wave::FollowUp => reached_page(deps, alert, wave, after.clone(), limit).await?,
         };
         members += read;
         busy.extend(claim_and_queue(deps, page_jobs, lease, schedule, &jobs).await?);
@@ -623,17 +721,21 @@ async fn community_page<S: Store, T, M>(
     Ok((jobs, read, page.next))
 }
 
-/// The all clear's deliveries to a page of the neighbours the alert reached, by the channels
-/// that reached them: to those still members of the community who still take that channel
-/// (who unticked SMS since gets no SMS), with the address or number they have now.
+/// The deliveries of `wave` to a page of the alert's neighbours: for the all clear, those the
+/// alert reached, by the channels that reached them; for the morning, those whose SMS was held
+/// for the night. Only to those still members of the community who still take that channel (who
+/// unticked SMS since gets no SMS), with the address or number they have now.
 async fn reached_page<S: Store, T, M>(
     deps: &FanOut<S, T, M>,
     alert: &Alert,
+    wave: Wave,
     after: Option<Cursor>,
     limit: usize,
 ) -> Result<(Vec<Job>, usize, Option<Cursor>), FanOutError> {
+    let state = if wave == Wave::Morning { DeliveryState::Held } else { DeliveryState::Sent };
     let page =
-        persist("delivered", || deps.store.delivered(alert.alert_id, after.clone(), limit as i32)).await?;
+        persist("deliveries", || deps.store.deliveries(alert.alert_id, state, after.clone(), limit as i32))
+            .await?;
     let ids: Vec<MemberId> = page.items.iter().map(|(member, _)| *member).collect();
     let members =
         if ids.is_empty() { Vec::new() } else { persist("members", || deps.store.members(&ids)).await? };
@@ -651,12 +753,7 @@ async fn reached_page<S: Store, T, M>(
                 Channel::Sms => recipient.texted_in(&deps.config.sms_countries).is_some(),
                 Channel::Email => recipient.email_target().is_some(),
             };
-            takes.then(|| {
-                (
-                    Task::FollowUp { alert: alert.alert_id, member: *member, channel: *channel },
-                    recipient.clone(),
-                )
-            })
+            takes.then(|| (Task::to_neighbour(wave, alert.alert_id, *member, *channel), recipient.clone()))
         })
         .collect();
     Ok((jobs, page.items.len(), page.next))
@@ -805,6 +902,17 @@ where
         Task::FollowUp { channel, .. } => Some((Wave::FollowUp, *channel)),
         _ => None,
     };
+    // Quiet hours: a night's SMS waits for the morning (the all clear's is not sent at all:
+    // by morning the news is old, and an email tells it).
+    if let (Some(until), Some((wave, Channel::Sms))) = (schedule.night, neighbour)
+        && recipient.quiet_hours
+    {
+        schedule.sent(Channel::Sms);
+        return match wave {
+            Wave::FollowUp => Outcome::Failed { error: QUIET_FOLLOW_UP.into() },
+            _ => Outcome::Held { until },
+        };
+    }
     let result = match neighbour {
         Some((_, Channel::Sms)) => match recipient.sms_target() {
             Some(phone) if opted_out.contains(phone) => Err(SendError::Permanent(OPTED_OUT_AT_AWS.into())),

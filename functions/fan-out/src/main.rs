@@ -1,6 +1,6 @@
 #![recursion_limit = "256"]
 
-use fan_out::handler::{FanOut, handle};
+use fan_out::handler::{FanOut, handle_any};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use vigie::adapters::Adapters;
 use vigie::config::Config;
@@ -15,5 +15,5 @@ async fn main() -> Result<(), Error> {
     // The account's quotas, shared with every other invocation and function through the ledger.
     let rates = Rates::shared(&adapters.store, &config);
     let deps = FanOut::new(adapters.store, adapters.texter, adapters.mailer, config, rates);
-    run(service_fn(|event: LambdaEvent<_>| handle(&deps, event))).await
+    run(service_fn(|event: LambdaEvent<_>| handle_any(&deps, event))).await
 }

@@ -171,6 +171,8 @@ pub enum Handled {
     NoAlertToMark,
     /// `FIN` from the author of an alert of the last 24 hours: it is closed.
     Closed,
+    /// `NUIT` (true) or `JOUR` (false): quiet hours turned on or off.
+    QuietHours(bool),
     /// `FIN` with nothing to close (no recent alert, closed already, a note too long): told so,
     /// nothing raised.
     NothingToClose,
@@ -404,6 +406,13 @@ where
             }
         };
         return reply_with(deps, inbound, from, reply, handled).await;
+    }
+    // NUIT / JOUR: quiet hours, for members who only use SMS; never an alert.
+    if let Some(on) = domain::quiet_hours_asked(body) {
+        deps.store.set_quiet_hours(&member, on, inbound).await?;
+        info!(%inbound, member = %member.id, on, "quiet hours set");
+        let reply = if on { domain::texts::quiet_on_reply() } else { domain::texts::quiet_off_reply() };
+        return reply_with(deps, inbound, from, reply, Handled::QuietHours(on)).await;
     }
     // 17: the author told the police; never an alert of its own.
     if domain::says_police_called(body) {

@@ -577,6 +577,7 @@ mod tests {
             phone_consent: None,
             sms_alerts: true,
             email_alerts: true,
+            quiet_hours: false,
             role,
             unsubscribe_token: UnsubscribeToken::generate(),
             email_problem: None,

@@ -173,6 +173,7 @@ fn resident(
         phone_consent: None,
         sms_alerts: choices.sms_alerts,
         email_alerts: choices.email_alerts,
+        quiet_hours: false,
         role: Role::Resident,
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,

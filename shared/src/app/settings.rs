@@ -17,6 +17,8 @@ pub struct Changes {
     pub hide_phone: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
+    /// No SMS at night ([`Member::quiet_hours`]).
+    pub quiet_hours: bool,
 }
 
 /// What is wrong with the settings. Every one is told, in this order.
@@ -108,6 +110,7 @@ where
         hide_phone: changes.hide_phone,
         sms_alerts: changes.sms_alerts,
         email_alerts: changes.email_alerts,
+        quiet_hours: changes.quiet_hours,
         ..member.clone()
     }
     .settling_problems(member);

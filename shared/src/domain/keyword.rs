@@ -217,6 +217,20 @@ pub fn says_police_called(body: &str) -> bool {
     matches!(words.next(), Some("17")) && words.all(|w| POLITE_WORDS.contains(&w))
 }
 
+/// What a message asks of quiet hours (`domain::quiet`): `NUIT` (or `night`) turns them on,
+/// `JOUR` (or `day`) off, alone or with polite words; `None` for any other message.
+#[must_use]
+pub fn quiet_hours_asked(body: &str) -> Option<bool> {
+    let folded = fold(body);
+    let mut words = words(&folded);
+    let on = match words.next() {
+        Some("nuit" | "night") => true,
+        Some("jour" | "day") => false,
+        _ => return None,
+    };
+    words.all(|w| POLITE_WORDS.contains(&w)).then_some(on)
+}
+
 /// Whether a message says yes to an invitation (`OUI`, `Oui !`, `yes`), and nothing else.
 #[must_use]
 pub fn says_yes(body: &str) -> bool {

@@ -104,6 +104,11 @@ pub struct Member {
     pub sms_alerts: bool,
     /// Whether the member wants alerts by e-mail.
     pub email_alerts: bool,
+    /// No SMS at night (22:00 to 07:00 in the community's time zone), but for the fire or danger
+    /// alerts and the police's: held back, sent by email at once and, if still open at 07:00,
+    /// by SMS then (`domain::quiet`). Off unless the member turned it on.
+    #[serde(default)]
+    pub quiet_hours: bool,
     /// Role.
     pub role: Role,
     /// Secret used in one-click unsubscribe links.
@@ -233,6 +238,7 @@ mod tests {
             phone_consent: None,
             sms_alerts: true,
             email_alerts: false,
+            quiet_hours: false,
             role: Role::Resident,
             unsubscribe_token: UnsubscribeToken::generate(),
             email_problem: None,

@@ -16,6 +16,7 @@ mod newtype;
 mod origination;
 mod phone;
 mod plural;
+pub mod quiet;
 mod receipt;
 mod redact;
 mod seed;
@@ -31,7 +32,7 @@ pub use ids::{AlertId, CommunityId, MemberId};
 pub use ip::SourceIp;
 pub use keyword::{
     HELP_KEYWORDS, Inbound, Keyword, Language, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, classify, fin_note,
-    first_keyword, says_police_called, says_yes,
+    first_keyword, quiet_hours_asked, says_police_called, says_yes,
 };
 pub use member::{Community, Member, Role, UnsubscribeToken};
 pub use name::{FirstName, LastName};

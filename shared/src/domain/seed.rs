@@ -356,6 +356,7 @@ fn validate_member(
         phone_consent: consent,
         sms_alerts: row.sms_alerts,
         email_alerts: row.email_alerts,
+        quiet_hours: false,
         role: role.ok()?,
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,

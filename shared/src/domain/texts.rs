@@ -148,6 +148,20 @@ pub fn closed_reply() -> String {
     "vigie : c'est noté, votre alerte est close. Les voisins qu'elle a prévenus en sont avertis.".to_owned()
 }
 
+/// The reply to `NUIT`: quiet hours on.
+#[must_use]
+pub fn quiet_on_reply() -> String {
+    "vigie : c'est noté, pas de SMS la nuit (22 h - 7 h) sauf incendie, danger et police. Les autres alertes de la nuit vous arrivent à 7 h. JOUR pour annuler."
+        .to_owned()
+}
+
+/// The reply to `JOUR`: quiet hours off.
+#[must_use]
+pub fn quiet_off_reply() -> String {
+    "vigie : c'est noté, vous recevez de nouveau les alertes par SMS à toute heure. NUIT pour ne plus en recevoir la nuit."
+        .to_owned()
+}
+
 /// The reply to `FIN` when the author's alert was closed already (by a referent, the police).
 #[must_use]
 pub fn already_closed_reply() -> String {
@@ -280,6 +294,8 @@ fn our_texts() -> Vec<String> {
         already_closed_reply(),
         nothing_to_close_reply(),
         close_note_too_long_reply(200),
+        quiet_on_reply(),
+        quiet_off_reply(),
     ]);
     for reached in 0..3 {
         for by_sms in 0..3 {
@@ -403,6 +419,8 @@ mod tests {
             already_closed_reply(),
             nothing_to_close_reply(),
             close_note_too_long_reply(200),
+            quiet_on_reply(),
+            quiet_off_reply(),
             format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(None)),
             format!("{} {}", sender_confirmation(123, 120, 123), police_prompt(Some("38123"))),
             sender_confirmation(0, 0, 0),

@@ -72,6 +72,22 @@ impl TimeZoneId {
         }
     }
 
+    /// The first instant after `epoch_ms` (epoch ms) at which the local clock reads `hour`:00,
+    /// today or tomorrow (on a day the clock skips that hour, the instant it would have been).
+    #[must_use]
+    pub fn next_at_hour(&self, epoch_ms: i64, hour: u32) -> i64 {
+        let zone = self.zone();
+        let today = zone.to_datetime(instant(epoch_ms)).date();
+        let hour = i8::try_from(hour.min(23)).unwrap_or(0);
+        let at = |date: jiff::civil::Date| {
+            zone.to_ambiguous_timestamp(date.at(hour, 0, 0, 0)).compatible().map(|t| t.as_millisecond()).ok()
+        };
+        match at(today) {
+            Some(at_today) if at_today > epoch_ms => at_today,
+            _ => today.tomorrow().ok().and_then(at).unwrap_or(epoch_ms + 24 * 3_600_000),
+        }
+    }
+
     /// This zone's offset from UTC at an instant, in seconds.
     #[must_use]
     pub fn utc_offset_seconds(&self, epoch_ms: i64) -> i32 {
@@ -150,6 +166,20 @@ mod tests {
 
     fn zone(name: &str) -> TimeZoneId {
         TimeZoneId::parse(name).unwrap()
+    }
+
+    #[test]
+    fn the_next_seven_o_clock_is_local() {
+        let paris = zone("Europe/Paris");
+        // 23:00 in Paris on a winter night (22:00 UTC): 07:00 the next morning is 06:00 UTC.
+        assert_eq!(paris.next_at_hour(utc(2026, 12, 4, 22, 0), 7), utc(2026, 12, 5, 6, 0));
+        // 02:00 in Paris: 07:00 the same day; in summer, 05:00 UTC.
+        assert_eq!(paris.next_at_hour(utc(2026, 12, 5, 1, 0), 7), utc(2026, 12, 5, 6, 0));
+        assert_eq!(paris.next_at_hour(utc(2026, 7, 5, 0, 0), 7), utc(2026, 7, 5, 5, 0));
+        // At 07:00 sharp, the next is tomorrow's.
+        assert_eq!(paris.next_at_hour(utc(2026, 12, 5, 6, 0), 7), utc(2026, 12, 6, 6, 0));
+        // La Réunion is UTC+4.
+        assert_eq!(zone("Indian/Reunion").next_at_hour(utc(2026, 12, 4, 20, 0), 7), utc(2026, 12, 5, 3, 0));
     }
 
     #[test]

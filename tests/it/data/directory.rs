@@ -62,6 +62,7 @@ fn member(first_name: &str, phone: &str) -> Member {
         phone_consent: None,
         sms_alerts: true,
         email_alerts: true,
+        quiet_hours: false,
         role: Role::Resident,
         unsubscribe_token: UnsubscribeToken::generate(),
         email_problem: None,

@@ -4,6 +4,7 @@
 mod abuse;
 mod bad_input;
 mod pumping;
+mod quiet_hours;
 mod receipts;
 mod sms_identity;
 mod sms_path;

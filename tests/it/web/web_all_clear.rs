@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use fan_out::handler::{Invocation, Progress, Work};
 use infra::outbox::Outbox;
 use vigie::adapters::now_ms;
-use vigie::domain::{AlertId, AlertSource, AlertText, Category, Ending, MemberId};
-use vigie::model::{Alert, InboundMessageId, Wave};
+use vigie::domain::{AlertSource, Category, Ending, MemberId};
+use vigie::model::{Alert, Wave};
 use vigie::ports::{AlertLog, Feed};
 use vigie_tests::web_client::WebClient;
 use vigie_tests::{Stack, drain_until_quiet};
@@ -252,32 +252,11 @@ async fn the_author_closes_their_alert_by_texting_fin_once() {
 #[tokio::test]
 async fn an_alert_nobody_closed_is_past_once_its_category_time_is_over() {
     let stack = Stack::demo().await;
-    let karim = stack.member("Karim").clone();
-    let record = |text: &str, category, hours_ago: i64| {
-        let inbound = InboundMessageId::parse(&ulid::Ulid::new().to_string()).unwrap();
-        Alert {
-            alert_id: AlertId::new(),
-            community_id: "les-tilleuls".parse().unwrap(),
-            community_name: "Les Tilleuls".into(),
-            sender_id: karim.id,
-            sender_first_name: karim.first_name.clone(),
-            source: AlertSource::Web,
-            text: AlertText::parse(text).unwrap(),
-            created_at: now_ms() - hours_ago * 3_600_000,
-            inbound_message_id: Some(inbound),
-            category: Some(category),
-            sms_parts: 0,
-            sms_withheld: None,
-            police_called: None,
-            closed: None,
-        }
-    };
     // A suspicious person is news for 6 hours, a lost animal for 24.
-    for alert in
-        [record("Rôdeur vu hier soir", Category::Suspicious, 7), record("Chat perdu", Category::Animal, 7)]
+    let seven_hours_ago = now_ms() - 7 * 3_600_000;
+    for (text, category) in [("Rôdeur vu hier soir", Category::Suspicious), ("Chat perdu", Category::Animal)]
     {
-        let inbound = alert.inbound_message_id.clone().unwrap();
-        stack.store().record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[]).await.unwrap();
+        stack.record_alert("Karim", text, (AlertSource::Web, Some(category)), seven_hours_ago).await;
     }
     let mut lucas = signed_in(&stack, "Lucas").await;
     let feed = lucas.get("/").await.body;

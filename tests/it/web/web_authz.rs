@@ -19,10 +19,10 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use vigie::adapters::now_ms;
 use vigie::domain::{
-    AlertId, AlertSource, AlertText, Category, CommunityId, Email, FirstName, LastName, Member, MemberId,
-    PhoneNumber, Role, UnsubscribeToken,
+    AlertId, AlertSource, Category, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber,
+    Role, UnsubscribeToken,
 };
-use vigie::model::{Alert, InboundMessageId, JoinRequest, Offer, PendingPhone, Session, TokenHash};
+use vigie::model::{JoinRequest, Offer, PendingPhone, Session, TokenHash};
 use vigie::ports::{AlertLog, Feed, MemberLookup, Membership, Offers, PhoneCodes, Sessions};
 use vigie_tests::web_client::{Reply, WebClient};
 use vigie_tests::{DEMO_SEED, Stack};
@@ -1094,30 +1094,7 @@ fn tilleuls() -> CommunityId {
 
 /// An alert of Les Tilleuls from `sender`, recorded as a texted one.
 async fn record_alert(stack: &Stack, sender: &str, text: &str) -> AlertId {
-    let sender = stack.member(sender);
-    let inbound = InboundMessageId::parse(&ulid::Ulid::new().to_string()).unwrap();
-    let alert = Alert {
-        alert_id: AlertId::new(),
-        community_id: tilleuls(),
-        community_name: "Les Tilleuls".into(),
-        sender_id: sender.id,
-        sender_first_name: sender.first_name.clone(),
-        source: AlertSource::Sms,
-        text: AlertText::parse(text).unwrap(),
-        created_at: now_ms(),
-        inbound_message_id: Some(inbound.clone()),
-        category: None,
-        sms_parts: 0,
-        sms_withheld: None,
-        police_called: None,
-        closed: None,
-    };
-    stack
-        .store()
-        .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[])
-        .await
-        .expect("alert");
-    alert.alert_id
+    stack.record_alert(sender, text, (AlertSource::Sms, None), now_ms()).await.alert_id
 }
 
 async fn send(client: &mut WebClient, method: &str, prepared: &Prepared) -> Reply {

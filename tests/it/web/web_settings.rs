@@ -16,7 +16,7 @@ fn fields_of(
         ("first_name".to_owned(), page.field("first_name").unwrap()),
         ("phone".to_owned(), page.field("phone").unwrap()),
     ];
-    for name in ["hide_phone", "sms_alerts", "email_alerts"] {
+    for name in ["hide_phone", "sms_alerts", "email_alerts", "quiet_hours"] {
         if page.body.contains(&format!(r#"name="{name}" value="on" checked"#)) {
             fields.push((name.to_owned(), "on".to_owned()));
         }
@@ -356,4 +356,43 @@ async fn the_unsubscribe_link_of_a_real_alert_email_works() {
     let mut mail_client = WebClient::new(&stack);
     let done = mail_client.post(&path, &[("List-Unsubscribe", "One-Click")]).await;
     assert_eq!(done.status, StatusCode::OK, "{path}: {}", done.body);
+}
+
+#[tokio::test]
+async fn quiet_hours_are_set_on_the_page_the_api_and_by_texting_nuit_or_jour() {
+    let stack = Stack::demo().await;
+    let mut web = WebClient::new(&stack);
+    web.sign_in(&stack, "Lucas").await;
+    let lucas = stack.member("Lucas").id;
+    let page = web.get("/settings").await;
+    assert!(page.body.contains("Pas de SMS la nuit (de 22 h à 7 h)"), "{}", page.body);
+    let saved = post_settings(&mut web, &fields_of(&page, &[("quiet_hours", Some("on"))])).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(stack.store().member(lucas).await.unwrap().unwrap().quiet_hours);
+    let page = web.get("/settings").await;
+    assert!(page.body.contains(r#"name="quiet_hours" value="on" checked"#), "shown ticked");
+    // The API says it and changes it.
+    let me = web.api(Method::GET, "/api/me", None).await;
+    assert_eq!(me.json()["quiet_hours"], true);
+    let off = web.api(Method::PATCH, "/api/me", Some(serde_json::json!({"quiet_hours": false}))).await;
+    assert_eq!(off.json()["quiet_hours"], false, "{}", off.body);
+    assert!(!stack.store().member(lucas).await.unwrap().unwrap().quiet_hours);
+
+    // Jeanne, who has no email, texts NUIT, then JOUR; the same message again changes nothing.
+    let jeanne = stack.phone("Jeanne");
+    let id = stack.member("Jeanne").id;
+    let nuit = stack.sms_event(&jeanne, "Nuit svp", "quiet-1");
+    assert_eq!(format!("{:?}", stack.invoke_inbound(nuit.clone()).await.unwrap()), "[QuietHours(true)]");
+    assert!(stack.store().member(id).await.unwrap().unwrap().quiet_hours);
+    let replies = stack.outbox().await.sms_to(&jeanne).count();
+    assert!(stack.outbox().await.sms_to(&jeanne).last().unwrap().body.contains("pas de SMS la nuit"));
+    stack.invoke_inbound(nuit).await.unwrap();
+    assert_eq!(stack.outbox().await.sms_to(&jeanne).count(), replies, "answered once");
+    assert_eq!(format!("{:?}", stack.text(&jeanne, "JOUR").await), "QuietHours(false)");
+    assert!(!stack.store().member(id).await.unwrap().unwrap().quiet_hours);
+    // A message that starts with the word is an alert as any other.
+    assert_eq!(
+        format!("{:?}", stack.text(&jeanne, "Nuit agitée rue des Lilas, des cris").await).split('(').next(),
+        Some("Alerted")
+    );
 }

@@ -108,6 +108,8 @@ pub struct DeliveryJson {
     pub email_sent: u32,
     pub email_failed: u32,
     pub pending: u32,
+    /// SMS held for members' quiet hours, sent at 07:00 if the alert is still open.
+    pub sms_held: u32,
     pub sms: ChannelJson,
     pub email: ChannelJson,
 }
@@ -184,6 +186,7 @@ impl AlertJson {
                 email_sent: c.email_sent,
                 email_failed: c.email_failed,
                 pending: c.pending,
+                sms_held: c.sms_held,
                 sms: ChannelJson::of(c.channel(Channel::Sms)),
                 email: ChannelJson::of(c.channel(Channel::Email)),
             }),

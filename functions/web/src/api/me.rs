@@ -29,6 +29,8 @@ pub struct MeJson {
     pub hide_phone: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
+    /// No SMS between 22:00 and 07:00 (the community's time), but for fires, dangers and the police.
+    pub quiet_hours: bool,
     pub role: &'static str,
     pub communities: Vec<CommunityJson>,
     /// Why email alerts failed or were turned off (a hard bounce, a complaint), if they did.
@@ -51,6 +53,7 @@ impl MeJson {
             hide_phone: member.hide_phone,
             sms_alerts: member.sms_alerts,
             email_alerts: member.email_alerts,
+            quiet_hours: member.quiet_hours,
             role: member.role.as_str(),
             communities: signed
                 .communities
@@ -89,6 +92,8 @@ pub struct MePatchJson {
     pub sms_alerts: Option<bool>,
     #[serde(default, deserialize_with = "not_null")]
     pub email_alerts: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    pub quiet_hours: Option<bool>,
 }
 
 pub(super) async fn patch_me(
@@ -107,6 +112,7 @@ pub(super) async fn patch_me(
         hide_phone: body.hide_phone.unwrap_or(current.hide_phone),
         sms_alerts: body.sms_alerts.unwrap_or(current.sms_alerts),
         email_alerts: body.email_alerts.unwrap_or(current.email_alerts),
+        quiet_hours: body.quiet_hours.unwrap_or(current.quiet_hours),
     };
     match values.save(&state, &signed.member).await {
         Ok(saved) => MeJson::load(&state, &saved.member, &signed).await.map(Json),

@@ -343,6 +343,16 @@ impl Lang {
                 parts.push(format!("{acks} {}", self.plural(acks, "acknowledgement", "acknowledgements")));
             }
         }
+        if c.sms_held > 0 {
+            parts.push(match self {
+                Lang::Fr => format!("{} SMS gardés pour 7 h (nuit)", c.sms_held),
+                Lang::En => format!(
+                    "{} {} held till 7 am (night)",
+                    c.sms_held,
+                    self.plural(c.sms_held as usize, "text", "texts")
+                ),
+            });
+        }
         if c.pending > 0 {
             parts.push(self.t().feed.sending.to_owned());
         }
@@ -695,6 +705,9 @@ pub struct Settings {
     pub email_readonly_hint: &'static str,
     pub no_email: &'static str,
     pub hide_phone_label: &'static str,
+    pub quiet_legend: &'static str,
+    pub quiet_label: &'static str,
+    pub quiet_hint: &'static str,
     pub save: &'static str,
     pub saved: &'static str,
     pub contact_needed: &'static str,

@@ -37,6 +37,7 @@ pub struct Values {
     pub hide_phone: bool,
     pub sms_alerts: bool,
     pub email_alerts: bool,
+    pub quiet_hours: bool,
 }
 
 impl Values {
@@ -47,6 +48,7 @@ impl Values {
             hide_phone: member.hide_phone,
             sms_alerts: member.sms_alerts,
             email_alerts: member.email_alerts,
+            quiet_hours: member.quiet_hours,
         }
     }
 
@@ -58,6 +60,7 @@ impl Values {
             hide_phone: self.hide_phone,
             sms_alerts: self.sms_alerts,
             email_alerts: self.email_alerts,
+            quiet_hours: self.quiet_hours,
         }
     }
 
@@ -75,6 +78,7 @@ impl Values {
             hide_phone: form.checked("hide_phone"),
             sms_alerts: form.checked("sms_alerts"),
             email_alerts: form.checked("email_alerts"),
+            quiet_hours: form.checked("quiet_hours"),
         }
     }
 }

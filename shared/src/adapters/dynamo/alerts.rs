@@ -111,7 +111,7 @@ impl AlertLog for DynamoStore {
     ) -> Result<(), StoreError> {
         // What the fan-out sent, only: the receipts' counts (`*_delivered`, `*_undelivered`) are
         // added one by one by the receipts themselves, and never overwritten here.
-        let mut expression = "SET sms_sent = :ss, sms_failed = :sf, email_sent = :es, email_failed = :ef, recipients = :r, pending = :p, sms_unsettled = :su, email_unsettled = :eu".to_owned();
+        let mut expression = "SET sms_sent = :ss, sms_failed = :sf, email_sent = :es, email_failed = :ef, recipients = :r, pending = :p, sms_unsettled = :su, email_unsettled = :eu, sms_held = :sh".to_owned();
         let mut values = HashMap::from([
             (":ss".to_owned(), n(counts.sms_sent)),
             (":sf".to_owned(), n(counts.sms_failed)),
@@ -121,6 +121,7 @@ impl AlertLog for DynamoStore {
             (":p".to_owned(), n(counts.pending)),
             (":su".to_owned(), n(counts.sms_unsettled)),
             (":eu".to_owned(), n(counts.email_unsettled)),
+            (":sh".to_owned(), n(counts.sms_held)),
         ]);
         if done {
             expression.push_str(", fanout_done_at = if_not_exists(fanout_done_at, :now)");
@@ -175,6 +176,7 @@ impl AlertLog for DynamoStore {
     async fn hand_over(&self, id: AlertId, wave: Wave, after: &Cursor) -> Result<(), StoreError> {
         let (sk, kind) = match wave {
             Wave::Alert => (format!("CURSOR#{}", after.0), "fanout_cursor"),
+            Wave::Morning => (format!("MCURSOR#{}", after.0), "morning_cursor"),
             Wave::FollowUp => (format!("FCURSOR#{}", after.0), "follow_up_cursor"),
         };
         let mut item = key(alert_pk(id), sk);
@@ -184,6 +186,16 @@ impl AlertLog for DynamoStore {
         item.insert("at".into(), n(now_ms()));
         // Handed over before (a replayed chunk): the next chunk already has its record.
         self.put_new(&self.tables.alerts, item, "PutItem cursor").await.map(drop)
+    }
+
+    #[instrument(skip(self), fields(alert = %id))]
+    async fn start_morning(&self, id: AlertId, at: i64) -> Result<(), StoreError> {
+        let mut item = key(alert_pk(id), format!("MORNING#{at}"));
+        item.insert("kind".into(), s("morning"));
+        item.insert("alert_id".into(), s(id.to_string()));
+        item.insert("at".into(), n(at));
+        // Started before (a second tick): its record is on the stream already.
+        self.put_new(&self.tables.alerts, item, "PutItem morning").await.map(drop)
     }
 
     #[instrument(skip(self), fields(alert = %id))]

@@ -37,6 +37,8 @@ struct Report {
     #[serde(default)]
     email_undelivered: u32,
     #[serde(default)]
+    sms_held: u32,
+    #[serde(default)]
     acks: u32,
     fanout_done_at: Option<i64>,
     #[serde(default)]
@@ -59,6 +61,7 @@ fn report(item: Item) -> Result<AlertReport, StoreError> {
         email_delivered: extra.email_delivered,
         sms_undelivered: extra.sms_undelivered,
         email_undelivered: extra.email_undelivered,
+        sms_held: extra.sms_held,
     });
     Ok(AlertReport {
         alert,

@@ -8,12 +8,13 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use tracing::instrument;
 
 use super::DynamoStore;
-use super::items::{Item, built, expires_at, get_s, key, n, now_ms, s, unavailable};
+use super::items::{Item, built, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
 use super::keys::{DELIVERY_RETENTION, INBOUND_RETENTION, alert_pk, inbound_pk};
 use super::writes::{TRANSACTION_MAX, Transaction, held, put_action};
 use crate::domain::{AlertId, MemberId, PhoneNumber};
 use crate::model::{
-    Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, InboundMessageId, Outcome, Page, Task, Wave,
+    Channel, Claim, ClaimHolder, Cursor, DeliveryCounts, DeliveryState, InboundMessageId, Outcome, Page,
+    Task, Wave,
 };
 use crate::ports::{Ledger, StoreError};
 
@@ -58,9 +59,23 @@ pub(super) fn task_item(task: &Task) -> Item {
 /// `F#<member>#<channel>` for its all clear's.
 pub(super) const fn wave_prefix(wave: Wave) -> &'static str {
     match wave {
-        Wave::Alert => "D#",
+        Wave::Alert | Wave::Morning => "D#",
         Wave::FollowUp => "F#",
     }
+}
+
+/// How long a wake-up is kept: its morning is at most a night away.
+const WAKE_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// The partition of the wake-ups due on the UTC day of `at` (`WAKE#2026-12-05`): the morning job
+/// reads the last three days' only.
+fn wake_pk(at: i64) -> String {
+    format!("WAKE#{}", &crate::domain::rfc3339_utc(at)[..10])
+}
+
+/// A wake-up's key: its day, then its time and alert, so a day's are read in order up to now.
+fn wake_key(alert: AlertId, at: i64) -> Item {
+    key(wake_pk(at), format!("{at:015}#{alert}"))
 }
 
 /// The marker that says an inbound message was applied, as a transaction action.
@@ -76,9 +91,10 @@ pub(super) fn inbound_marker(
     put_action(table, item, Some("attribute_not_exists(pk)"))
 }
 
-/// New, released, or claimed by an invocation whose lease ran out, or by this same holder (its
-/// retry after a lost answer takes its own claims back at once).
-const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #st = :released OR (#st = :claimed AND (lease_until < :now OR holder = :holder))";
+/// New, released, held for the night (the night's replays hold it again, the morning sends
+/// it), or claimed by an invocation whose lease ran out, or by this same holder (its retry after
+/// a lost answer takes its own claims back at once).
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #st = :released OR #st = :held OR (#st = :claimed AND (lease_until < :now OR holder = :holder))";
 
 impl DynamoStore {
     fn claim_action(
@@ -98,6 +114,7 @@ impl DynamoStore {
             .condition_expression(CLAIM_CONDITION)
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":released", s("released"))
+            .expression_attribute_values(":held", s("held"))
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":holder", s(holder.as_str()))
@@ -202,6 +219,10 @@ impl Ledger for DynamoStore {
                         item.insert("state".into(), s("released"));
                         item.insert("error".into(), s(error.clone()));
                     }
+                    Outcome::Held { until } => {
+                        item.insert("state".into(), s("held"));
+                        item.insert("until".into(), n(*until));
+                    }
                 }
                 item
             })
@@ -254,6 +275,7 @@ impl Ledger for DynamoStore {
                             counts.email_failed += 1
                         }
                     }
+                    Some("held") => counts.sms_held += 1,
                     _ => {
                         counts.pending += 1;
                         if sms { counts.sms_unsettled += 1 } else { counts.email_unsettled += 1 }
@@ -269,9 +291,10 @@ impl Ledger for DynamoStore {
     }
 
     #[instrument(skip(self, after), fields(alert = %alert))]
-    async fn delivered(
+    async fn deliveries(
         &self,
         alert: AlertId,
+        state: DeliveryState,
         after: Option<Cursor>,
         limit: i32,
     ) -> Result<Page<(MemberId, Channel)>, StoreError> {
@@ -289,7 +312,7 @@ impl Ledger for DynamoStore {
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":d", s(prefix))
-            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":sent", s(state.as_str()))
             .projection_expression("member_id, channel")
             .consistent_read(true)
             .set_exclusive_start_key(start)
@@ -323,6 +346,62 @@ impl Ledger for DynamoStore {
         since_ms: i64,
     ) -> Result<Option<AlertId>, StoreError> {
         self.newest_sms_alert(author, since_ms, true).await
+    }
+
+    #[instrument(skip(self), fields(alert = %alert))]
+    async fn wake_at(&self, alert: AlertId, at: i64) -> Result<(), StoreError> {
+        let mut item = wake_key(alert, at);
+        item.insert("alert_id".into(), s(alert.to_string()));
+        item.insert("at".into(), n(at));
+        item.insert("expires_at".into(), expires_at(WAKE_RETENTION));
+        self.put(&self.tables.ledger, item, "PutItem wake").await
+    }
+
+    #[instrument(skip(self))]
+    async fn due_wakes(&self, now: i64) -> Result<Vec<(AlertId, i64)>, StoreError> {
+        let mut due = Vec::new();
+        for day in 0..=2 {
+            let pk = wake_pk(now - day * 24 * 3_600_000);
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.tables.ledger)
+                    .key_condition_expression("pk = :pk AND sk <= :now")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    // `~` sorts after every alert id: the wake-ups of `now` itself are due.
+                    .expression_attribute_values(":now", s(format!("{now:015}#~")))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable("Query wakes"))?;
+                for item in out.items.unwrap_or_default() {
+                    let alert = get_s(&item, "alert_id").and_then(|id| id.parse().ok());
+                    if let (Some(alert), Some(at)) = (alert, get_n(&item, "at")) {
+                        due.push((alert, at));
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    #[instrument(skip(self), fields(alert = %alert))]
+    async fn drop_wake(&self, alert: AlertId, at: i64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(wake_key(alert, at)))
+            .send()
+            .await
+            .map_err(unavailable("DeleteItem wake"))?;
+        Ok(())
     }
 
     #[instrument(skip_all, fields(phone = %phone.masked()))]

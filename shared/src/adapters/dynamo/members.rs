@@ -318,6 +318,17 @@ impl Settings for DynamoStore {
     }
 
     #[instrument(skip_all, fields(member = %member.id))]
+    async fn set_quiet_hours(
+        &self,
+        member: &Member,
+        on: bool,
+        inbound: &InboundMessageId,
+    ) -> Result<Applied, StoreError> {
+        let outcome = if on { "quiet_on" } else { "quiet_off" };
+        self.apply_to_member(member, inbound, outcome, "SET quiet_hours = :on", on).await
+    }
+
+    #[instrument(skip_all, fields(member = %member.id))]
     async fn accept_invitation(
         &self,
         member: &Member,
