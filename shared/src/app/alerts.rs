@@ -353,6 +353,9 @@ pub struct SmsPreview {
     pub sms: String,
     /// When the text cannot be sent as it is.
     pub problem: Option<PreviewProblem>,
+    /// The words of the text that name an origin, a nationality or a religion
+    /// ([`crate::domain::wording::origin_terms`]): the confirmation warns, without refusing.
+    pub origin_terms: Vec<String>,
 }
 
 #[must_use]
@@ -378,9 +381,24 @@ pub fn preview(
         Some(text) => {
             let sms = compose::alert_sms(first_name, source, category, &text, max_segments);
             let count = count_segments(&sms);
-            SmsPreview { chars, segments: count.segments, encoding: count.encoding, sms, problem }
+            let origin_terms = crate::domain::wording::origin_terms(text.as_str());
+            SmsPreview {
+                chars,
+                segments: count.segments,
+                encoding: count.encoding,
+                sms,
+                problem,
+                origin_terms,
+            }
         }
-        None => SmsPreview { chars, segments: 0, encoding: Encoding::Gsm7, sms: String::new(), problem },
+        None => SmsPreview {
+            chars,
+            segments: 0,
+            encoding: Encoding::Gsm7,
+            sms: String::new(),
+            problem,
+            origin_terms: Vec::new(),
+        },
     }
 }
 

@@ -128,7 +128,7 @@ fn is_skin_tone(c: char) -> bool {
 
 /// Folded form used for comparisons: no accents, lowercase, single spaces (a non-breaking
 /// space is a space), no surrounding punctuation, nothing invisible, `’` → `'`.
-fn fold(body: &str) -> String {
+pub(super) fn fold(body: &str) -> String {
     let lowered: String = without_case_or_accents(body).map(|c| if c == '’' { '\'' } else { c }).collect();
     let collapsed = lowered.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.trim_matches(is_edge_punctuation).to_owned()
@@ -136,7 +136,7 @@ fn fold(body: &str) -> String {
 
 /// The words of a folded message: split at spaces and at `, ; . ! ? :` (`stop,merci`), with their
 /// edge punctuation trimmed (a hyphen inside, as in `opt-out`, stays).
-fn words(folded: &str) -> impl Iterator<Item = &str> {
+pub(super) fn words(folded: &str) -> impl Iterator<Item = &str> {
     folded
         .split([' ', ',', ';', '.', '!', '?', ':'])
         .map(|w| w.trim_matches(is_edge_punctuation))

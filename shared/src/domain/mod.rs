@@ -24,6 +24,7 @@ mod sms;
 pub mod texts;
 mod time_zone;
 pub mod unicode;
+pub mod wording;
 
 pub use alert::{AlertSource, AlertText, Category, Ending, PoliceCalled, SmsWithheld};
 pub use email::Email;

@@ -401,3 +401,38 @@ async fn the_feed_is_paged_newest_first() {
     assert!(older.body.contains("Revenir aux plus récentes"));
     assert!(!older.body.contains("Alerte numéro 19"));
 }
+
+#[tokio::test]
+async fn the_confirmation_warns_when_the_text_names_an_origin_and_still_lets_it_go() {
+    let stack = Stack::demo().await;
+    let mut web = WebClient::new(&stack);
+    web.sign_in(&stack, "Marie").await;
+    let form = web.get("/alerts/new").await;
+    assert!(form.body.contains("dans quelle direction partent"), "the form asks for behaviour and direction");
+
+    let plain = confirm(
+        &mut web,
+        "suspicious",
+        "Homme en sweat noir qui essaie les poignées, part vers la gare",
+        &[],
+    )
+    .await;
+    assert!(!plain.body.contains("origin-warning"), "no warning for a behaviour and clothing");
+    let named =
+        confirm(&mut web, "suspicious", "Deux jeunes de type maghrébin rôdent près des garages", &[]).await;
+    assert_eq!(named.status, StatusCode::OK);
+    assert!(named.body.contains("origin-warning"), "{}", named.body);
+    assert!(named.body.contains("« maghrebin », « de type »"), "{}", named.body);
+    // A warning, not a refusal: the alert is recorded when sent.
+    let sent = send(&mut web, &named).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    // The API's preview names the same words.
+    let preview = web
+        .api(
+            axum::http::Method::GET,
+            "/api/sms-preview?category=suspicious&text=Une%20femme%20voil%C3%A9e%20sonne",
+            None,
+        )
+        .await;
+    assert_eq!(preview.json()["origin_terms"], serde_json::json!(["voile"]), "{}", preview.body);
+}

@@ -37,6 +37,9 @@ pub struct SmsPreviewJson {
     pub summary: String,
     /// `empty` or `too_long` when the text cannot be sent as it is.
     pub problem: Option<&'static str>,
+    /// Words of the text that name an origin, a nationality or a religion (lower case, no
+    /// accents): the page warns, the alert may still be sent.
+    pub origin_terms: Vec<String>,
 }
 
 /// The size of the SMS an alert text will become, counted by the same code as the fan-out's.
@@ -71,6 +74,7 @@ pub(super) async fn sms_preview(
         },
         sms: p.sms,
         problem: p.problem.map(PreviewProblem::as_str),
+        origin_terms: p.origin_terms,
     }))
 }
 

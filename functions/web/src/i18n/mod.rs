@@ -129,8 +129,26 @@ impl Lang {
 
     pub fn text_hint(self, max: usize) -> String {
         match self {
-            Lang::Fr => format!("Où, quoi, quand : soyez précis. {max} caractères au plus."),
-            Lang::En => format!("Where, what, when: be precise. At most {max} characters."),
+            Lang::Fr => format!(
+                "Dites quoi, où, quand, et dans quelle direction partent la personne ou le véhicule. Décrivez ce que font les gens et leurs vêtements, pas leur origine ni leur religion. {max} caractères au plus."
+            ),
+            Lang::En => format!(
+                "Say what, where, when, and which way the person or vehicle went. Describe what people do and wear, not their origin or religion. At most {max} characters."
+            ),
+        }
+    }
+
+    /// The confirmation's warning when the text names an origin, a nationality or a religion
+    /// (`terms`): it asks, it does not refuse.
+    pub fn origin_warning(self, terms: &[String]) -> String {
+        let named = terms.iter().map(|t| format!("« {t} »")).collect::<Vec<_>>().join(", ");
+        match self {
+            Lang::Fr => format!(
+                "Votre message parle d'origine, de nationalité ou de religion ({named}). Cela n'aide pas vos voisins à reconnaître quelqu'un et peut blesser : décrivez plutôt ce que la personne fait, où, quand et dans quelle direction elle part. Vous pouvez modifier votre message, ou l'envoyer tel quel."
+            ),
+            Lang::En => format!(
+                "Your message speaks of origin, nationality or religion ({named}). That does not help your neighbours recognise anyone and can hurt: describe what the person does, where, when and which way they went instead. You may edit your message, or send it as it is."
+            ),
         }
     }
 

@@ -242,6 +242,8 @@ struct ConfirmPage {
     reach: String,
     /// Per community: what the SMS will cost and the month's budget, then what happens past it.
     costs: Vec<(String, Option<String>)>,
+    /// The warning when the text names an origin, a nationality or a religion.
+    origin_warning: Option<String>,
 }
 
 /// `POST /alerts/confirm`: the SMS exactly as it will go out, its size and who it will reach.
@@ -322,6 +324,9 @@ async fn confirm(
         sms,
         reach: lang.reach(reach.people, reach.sms, reach.email),
         costs,
+        origin_warning: Some(vigie::domain::wording::origin_terms(checked.text.as_str()))
+            .filter(|terms| !terms.is_empty())
+            .map(|terms| lang.origin_warning(&terms)),
     };
     render::ok(&page)
 }
