@@ -226,6 +226,7 @@ pub async fn raise_alert(store: &DynamoStore, community: &Generated, text: &str)
         sms_withheld: None,
         police_called: None,
         closed: None,
+        withdrawn: None,
     };
     store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[]).await?;
     Ok(alert)

@@ -190,6 +190,7 @@ pub async fn measure(
                 sms_withheld: None,
                 police_called: None,
                 closed: None,
+                withdrawn: None,
             })
         })
         .collect::<Result<_, _>>()?;

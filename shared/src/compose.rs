@@ -273,6 +273,15 @@ fn plain_email(from: &Email, to: &Email, name: &str, subject: &str, body: String
     out
 }
 
+/// The email telling an alert's author it was withdrawn (`notice`,
+/// [`crate::domain::texts::withdrawn_notice`]).
+#[must_use]
+pub fn withdrawn_email(from: &Email, to: &Email, first_name: &FirstName, notice: &str) -> Vec<u8> {
+    let name = single_line(first_name.as_str());
+    let body = format!("Bonjour {name},\n\n{notice}\n\n--\nvigie, les alertes entre voisins\n");
+    plain_email(from, to, &name, "Votre alerte vigie a été retirée", body)
+}
+
 /// The email to a member whose address a referent of another community typed
 /// (`docs/consent.md`): who asked, for which community, and where to answer (`settings_url`,
 /// their settings page once signed in).
@@ -486,6 +495,7 @@ mod tests {
             sms_withheld: None,
             police_called: police,
             closed: None,
+            withdrawn: None,
         };
         let closure = Closure {
             ending,

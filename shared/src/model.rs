@@ -43,6 +43,20 @@ pub struct Alert {
     /// The all clear, once someone closed it ([`crate::app::alerts::close`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<Closure>,
+    /// Taken out of the feed by a referent ([`crate::app::moderation::withdraw`]): only its
+    /// author and the community's referents still see it, marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// Who took an alert out of the feed, when and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub reason: AlertText,
+    pub by: MemberId,
+    pub by_first_name: FirstName,
+    /// Epoch ms.
+    pub at: i64,
 }
 
 /// How and by whom an alert was closed.
@@ -97,6 +111,8 @@ pub struct AlertReport {
     pub fanout_done_at: Option<i64>,
     /// What the all clear's fan-out sent ([`Wave::FollowUp`]), once it started.
     pub follow_up: Option<FollowUpReport>,
+    /// How many members flagged it, for each reason ([`crate::domain::FlagReason::ALL`]'s order).
+    pub flags: [u32; 3],
 }
 
 /// The all clear's delivery report: its counts, and whether every delivery was settled.

@@ -4,15 +4,16 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::domain::FlagReason;
 use crate::domain::{
     AlertId, Community, CommunityId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus,
 };
-use crate::model::DeliveryState;
 use crate::model::{
     Alert, AlertReport, Applied, Budget, Channel, Charge, Claim, ClaimHolder, Closure, Cursor,
     DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
     ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash, Wave,
 };
+use crate::model::{DeliveryState, Withdrawal};
 use crate::pace::{SlotAnswer, SlotRequest};
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -176,6 +177,19 @@ pub trait AlertLog {
         &self,
         id: AlertId,
         closure: &Closure,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Counts one flag per member, for `reason` (`flags_<reason>` on the alert).
+    fn flag(
+        &self,
+        id: AlertId,
+        member: MemberId,
+        reason: FlagReason,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    /// Takes the alert out of the feed, if it is not yet: false when it was (or is gone).
+    fn withdraw(
+        &self,
+        id: AlertId,
+        withdrawal: &Withdrawal,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Counts one acknowledgement per member.
     fn acknowledge(

@@ -276,6 +276,7 @@ impl Stack {
             sms_withheld: None,
             police_called: None,
             closed: None,
+            withdrawn: None,
         };
         self.store()
             .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[])

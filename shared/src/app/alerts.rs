@@ -265,6 +265,7 @@ where
                 sms_withheld: plan.withheld,
                 police_called,
                 closed: None,
+                withdrawn: None,
             })
             .collect();
         match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges).await? {

@@ -6,6 +6,8 @@ use crate::domain::{AlertId, AlertSource, Community, Member, PoliceCalled};
 use crate::model::{AlertReport, Cursor};
 use crate::ports::{Feed, StoreError};
 
+use super::moderation::visible_to;
+
 /// Alerts per page.
 pub const PAGE_SIZE: i32 = 20;
 
@@ -26,6 +28,19 @@ pub enum Problem {
 /// Alert ids are ULIDs, so the merged feed is ordered by id across communities, and its cursor
 /// is the last id shown: each community is read again from there.
 pub async fn page<S: Feed + Sync>(
+    store: &S,
+    reader: &Member,
+    communities: &[Community],
+    filter: Option<&str>,
+    after: Option<Cursor>,
+) -> Result<(Vec<AlertReport>, Option<Cursor>), Problem> {
+    let (mut reports, next) = read_page(store, communities, filter, after).await?;
+    // A withdrawn alert leaves the feed but for its author and the referents (`moderation`).
+    reports.retain(|r| visible_to(reader, &r.alert));
+    Ok((reports, next))
+}
+
+async fn read_page<S: Feed + Sync>(
     store: &S,
     communities: &[Community],
     filter: Option<&str>,
@@ -81,6 +96,7 @@ pub async fn unreported<S: Feed + Sync>(
             found.extend(page.items.into_iter().filter(|r| {
                 let alert = &r.alert;
                 alert.created_at > since_ms
+                    && alert.withdrawn.is_none()
                     && alert.source != AlertSource::Police
                     && !matches!(alert.police_called, Some(PoliceCalled::Yes | PoliceCalled::NotNeeded))
             }));
@@ -97,7 +113,7 @@ pub async fn unreported<S: Feed + Sync>(
 /// The delivery report of alert `id`, for a member of its community.
 pub async fn report<S: Feed + Sync>(store: &S, reader: &Member, id: AlertId) -> Result<AlertReport, Problem> {
     let report = store.alert_report(id).await?.ok_or(Problem::NotFound)?;
-    if !reader.belongs_to(&report.alert.community_id) {
+    if !reader.belongs_to(&report.alert.community_id) || !visible_to(reader, &report.alert) {
         return Err(Problem::NotFound);
     }
     Ok(report)

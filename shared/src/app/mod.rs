@@ -9,6 +9,7 @@ pub mod feed;
 pub mod import;
 pub mod join;
 pub mod members;
+pub mod moderation;
 pub mod neighbours;
 pub mod phone;
 pub mod settings;

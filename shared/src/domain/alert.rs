@@ -293,6 +293,41 @@ impl FromStr for PoliceCalled {
     }
 }
 
+/// Why a member flags an alert for its community's referent.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagReason {
+    /// Nothing happened, or not what it says.
+    Unfounded,
+    /// Hurtful, insulting, or singling people out for who they are.
+    Offensive,
+    /// It names or shows someone: a name, a plate, an address.
+    PersonalData,
+}
+
+impl FlagReason {
+    /// Every reason, in the order the form shows them.
+    pub const ALL: [FlagReason; 3] = [FlagReason::Unfounded, FlagReason::Offensive, FlagReason::PersonalData];
+
+    /// The name used in storage, forms and the API (`"personal_data"`...).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unfounded => "unfounded",
+            Self::Offensive => "offensive",
+            Self::PersonalData => "personal_data",
+        }
+    }
+}
+
+impl FromStr for FlagReason {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or(DomainError::InvalidCategory)
+    }
+}
+
 /// Why an alert goes without SMS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -26,7 +26,7 @@ mod time_zone;
 pub mod unicode;
 pub mod wording;
 
-pub use alert::{AlertSource, AlertText, Category, Ending, PoliceCalled, SmsWithheld};
+pub use alert::{AlertSource, AlertText, Category, Ending, FlagReason, PoliceCalled, SmsWithheld};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AlertId, CommunityId, MemberId};

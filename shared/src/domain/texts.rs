@@ -148,6 +148,16 @@ pub fn closed_reply() -> String {
     "vigie : c'est noté, votre alerte est close. Les voisins qu'elle a prévenus en sont avertis.".to_owned()
 }
 
+/// What the author of a withdrawn alert is told (by SMS, else by email).
+#[must_use]
+pub fn withdrawn_notice(referent: &str, community: &str, alert_text: &str, reason: &str) -> String {
+    let start: String = alert_text.chars().take(40).collect();
+    let cut = if alert_text.chars().count() > 40 { "..." } else { "" };
+    format!(
+        "vigie : {referent}, référent de {community}, a retiré du fil votre alerte \"{start}{cut}\". Raison : {reason}"
+    )
+}
+
 /// The reply to `NUIT`: quiet hours on.
 #[must_use]
 pub fn quiet_on_reply() -> String {

@@ -7,6 +7,7 @@ mod web_all_clear;
 mod web_authz;
 mod web_faults;
 mod web_members;
+mod web_moderation;
 mod web_openapi;
 mod web_pages;
 mod web_police_called;

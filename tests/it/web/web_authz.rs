@@ -152,6 +152,14 @@ enum Case {
     AlertClose {
         api: bool,
     },
+    /// A fresh alert of Karim's, flagged.
+    AlertFlag {
+        api: bool,
+    },
+    /// A fresh alert of Karim's, withdrawn by a referent.
+    AlertWithdraw {
+        api: bool,
+    },
     Settings,
     SettingsSave,
     SettingsConfirmPhone,
@@ -238,6 +246,9 @@ const TABLE: &[Row] = &[
     row("GET", "/alerts/{id}", Case::AlertReport, [S, A, N, A, N, A, N]),
     // The all clear: the author, a referent of the community, its town's police.
     row("POST", "/alerts/{id}/close", Case::AlertClose { api: false }, [S, F, N, A, N, A, N]),
+    // Moderation: any member of the community flags; its referent withdraws.
+    row("POST", "/alerts/{id}/flag", Case::AlertFlag { api: false }, [S, A, N, A, N, A, N]),
+    row("POST", "/alerts/{id}/withdraw", Case::AlertWithdraw { api: false }, [S, F, N, A, N, F, N]),
     // My settings: each their own.
     row("GET", "/settings", Case::Settings, [S, A, O, O, O, O, O]),
     row("POST", "/settings", Case::SettingsSave, [S, A, O, O, O, O, O]),
@@ -268,6 +279,8 @@ const TABLE: &[Row] = &[
     row("POST", "/api/alerts", Case::ApiRaise, [U, A, O, A, O, A, I]),
     row("GET", "/api/alerts/{id}", Case::ApiAlert, [U, A, N, A, N, A, N]),
     row("POST", "/api/alerts/{id}/close", Case::AlertClose { api: true }, [U, F, N, A, N, A, N]),
+    row("POST", "/api/alerts/{id}/flag", Case::AlertFlag { api: true }, [U, A, N, A, N, A, N]),
+    row("POST", "/api/alerts/{id}/withdraw", Case::AlertWithdraw { api: true }, [U, F, N, A, N, F, N]),
     row("GET", "/api/me", Case::ApiMe, [U, A, O, O, O, O, O]),
     row("PATCH", "/api/me", Case::ApiPatchMe, [U, A, O, O, O, O, O]),
     row("POST", "/api/me/phone", Case::ApiConfirmPhone, [U, A, O, O, O, O, O]),
@@ -352,6 +365,10 @@ enum Probe {
     SmsBudget(u32),
     /// This alert is closed.
     Closed(AlertId),
+    /// Someone flagged this alert.
+    Flagged(AlertId),
+    /// This alert is withdrawn.
+    Withdrawn(AlertId),
     /// This member belongs to Le Moulin.
     JoinedMoulin(MemberId),
     /// This member has no invitation to Le Moulin left.
@@ -765,6 +782,38 @@ impl World {
                     }
                 }
             }
+            Case::AlertFlag { api } => {
+                let n = self.next();
+                let alert =
+                    record_alert(&self.stack, "Karim", &format!("Alerte a signaler numero {n}")).await;
+                if api {
+                    let body = Body::Json(json!({ "reason": "unfounded" }));
+                    Prepared { body, ..plain(&format!("/api/alerts/{alert}/flag"), Probe::Flagged(alert)) }
+                } else {
+                    Prepared {
+                        body: form(&[("reason", "unfounded")]),
+                        place: Some(Place::Exactly(format!("/alerts/{alert}?flagged=1"))),
+                        ..plain(&format!("/alerts/{alert}/flag"), Probe::Flagged(alert))
+                    }
+                }
+            }
+            Case::AlertWithdraw { api } => {
+                let n = self.next();
+                let alert = record_alert(&self.stack, "Karim", &format!("Alerte a retirer numero {n}")).await;
+                if api {
+                    let body = Body::Json(json!({ "reason": "Hors sujet" }));
+                    Prepared {
+                        body,
+                        ..plain(&format!("/api/alerts/{alert}/withdraw"), Probe::Withdrawn(alert))
+                    }
+                } else {
+                    Prepared {
+                        body: form(&[("reason", "Hors sujet")]),
+                        place: Some(Place::Exactly(format!("/alerts/{alert}?withdrawn=1"))),
+                        ..plain(&format!("/alerts/{alert}/withdraw"), Probe::Withdrawn(alert))
+                    }
+                }
+            }
             Case::Settings => plain("/settings", Probe::Shows(self.stack.email("Lucas"))),
             Case::SettingsSave => {
                 let me = self.current(caller).await.unwrap_or(self.lucas().await);
@@ -1003,6 +1052,12 @@ impl World {
                 store.community(&tilleuls()).await.expect("store").and_then(|c| c.sms_budget) == Some(*parts)
             }
             Probe::Closed(id) => store.alert(*id).await.expect("store").is_some_and(|a| a.closed.is_some()),
+            Probe::Flagged(id) => {
+                store.alert_report(*id).await.expect("store").is_some_and(|r| r.flags.iter().sum::<u32>() > 0)
+            }
+            Probe::Withdrawn(id) => {
+                store.alert(*id).await.expect("store").is_some_and(|a| a.withdrawn.is_some())
+            }
             Probe::JoinedMoulin(id) => {
                 store.member(*id).await.expect("store").is_some_and(|m| m.belongs_to(&moulin()))
             }
@@ -1282,7 +1337,8 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
         }
     }
     // Nothing was sent but the sign-in links, the confirmation codes and the invitations of
-    // the numbers added (the web function texts nothing else).
+    // the numbers added, and the authors told their alert was withdrawn (the web function texts
+    // nothing else).
     let sent = world.stack.outbox().await;
     let emails: Vec<String> = sent.emails[sent_before.emails.len()..]
         .iter()
@@ -1291,9 +1347,11 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
     let links = world.links.get() - links_before;
     if emails.len() != links
         || emails.iter().any(|e| !e.contains("connexion"))
-        || sent.sms[sent_before.sms.len()..]
-            .iter()
-            .any(|sms| !sms.body.contains("code de confirmation") && !sms.body.contains("Répondez OUI"))
+        || sent.sms[sent_before.sms.len()..].iter().any(|sms| {
+            !sms.body.contains("code de confirmation")
+                && !sms.body.contains("Répondez OUI")
+                && !sms.body.contains("a retiré du fil votre alerte")
+        })
     {
         failures.push(format!(
             "sent {} SMS and these emails, for {links} sign-in links asked: {emails:#?}",

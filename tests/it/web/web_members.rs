@@ -515,6 +515,7 @@ async fn the_police_feed_is_merged_and_paged() {
                 sms_withheld: None,
                 police_called: None,
                 closed: None,
+                withdrawn: None,
             };
             stack
                 .store()

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vigie::app::alerts::{self, CloseProblem, Invalid, PreviewProblem, Problem, Raised, preview};
 use vigie::app::feed;
-use vigie::domain::{AlertId, AlertText, Category, Encoding, Ending, PoliceCalled};
-use vigie::model::{AlertReport, Channel, Cursor};
+use vigie::app::moderation::{self, FlagProblem, WithdrawProblem};
+use vigie::domain::{AlertId, AlertText, Category, Encoding, Ending, FlagReason, PoliceCalled};
+use vigie::model::{AlertReport, Applied, Channel, Cursor};
 
 use super::{ApiError, not_null};
 use crate::app::AppState;
@@ -144,6 +145,16 @@ pub struct AlertJson {
     pub police_called: Option<&'static str>,
     /// The all clear, once closed.
     pub closed: Option<ClosedJson>,
+    /// Taken out of the feed by a referent (only its author and the referents see it).
+    pub withdrawn: Option<WithdrawnJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WithdrawnJson {
+    pub reason: String,
+    pub by_first_name: String,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -213,6 +224,11 @@ impl AlertJson {
                     done_at: f.done_at.map(local_time::iso_utc),
                 }),
             }),
+            withdrawn: alert.withdrawn.as_ref().map(|w| WithdrawnJson {
+                reason: w.reason.to_string(),
+                by_first_name: w.by_first_name.to_string(),
+                at: local_time::iso_utc(w.at),
+            }),
         }
     }
 }
@@ -232,7 +248,7 @@ pub(super) async fn list(
 ) -> Result<Json<AlertsJson>, WebError> {
     let after = query.get("after").filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
     let (reports, next) =
-        feed::page(state.store(), &signed.communities, query.get("community"), after).await?;
+        feed::page(state.store(), &signed.member, &signed.communities, query.get("community"), after).await?;
     let next = next.filter(|_| !reports.is_empty()).map(|c| c.0);
     Ok(Json(AlertsJson { alerts: reports.iter().map(AlertJson::of).collect(), next }))
 }
@@ -349,6 +365,78 @@ pub(super) async fn close(
         Err(CloseProblem::NotFound) => Err(WebError::NotFound.into()),
         Err(CloseProblem::Forbidden) => Err(WebError::Forbidden.into()),
         Err(CloseProblem::Store(err)) => Err(WebError::from(err).into()),
+    }
+}
+
+/// `POST /api/alerts/{id}/flag`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagJson {
+    pub reason: FlagReason,
+}
+
+/// `POST /api/alerts/{id}/flag`'s answer.
+#[derive(Debug, Serialize)]
+pub struct FlaggedJson {
+    /// False when the member had flagged it before (nothing counted again).
+    pub counted: bool,
+}
+
+/// `POST /api/alerts/{id}/flag`: reports the alert to its community's referent, once.
+pub(super) async fn flag(
+    State(state): State<AppState>,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfJson(body): CsrfJson<FlagJson>,
+) -> Result<Json<FlaggedJson>, ApiError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    match moderation::flag(state.store(), &signed.member, id, body.reason).await {
+        Ok(applied) => Ok(Json(FlaggedJson { counted: applied == Applied::Now })),
+        Err(FlagProblem::OwnAlert) => Err(ApiError::Problem(StatusCode::FORBIDDEN, "own_alert")),
+        Err(FlagProblem::NotFound) => Err(WebError::NotFound.into()),
+        Err(FlagProblem::Store(err)) => Err(WebError::from(err).into()),
+    }
+}
+
+/// `POST /api/alerts/{id}/withdraw`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawJson {
+    pub reason: String,
+    #[serde(default, deserialize_with = "not_null")]
+    pub correction: Option<String>,
+}
+
+/// `POST /api/alerts/{id}/withdraw`: a referent takes the alert out of the feed (its author is
+/// told), with a correction to its recipients if one is given; the alert as it is then.
+pub(super) async fn withdraw(
+    State(state): State<AppState>,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfJson(body): CsrfJson<WithdrawJson>,
+) -> Result<Json<AlertJson>, ApiError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let correction = body.correction.unwrap_or_default();
+    let messengers = state.messengers();
+    match moderation::withdraw(state.store(), &messengers, &signed.member, id, &body.reason, &correction)
+        .await
+    {
+        Ok(_) => {
+            let report = feed::report(state.store(), &signed.member, id).await.map_err(WebError::from)?;
+            Ok(Json(AlertJson::of(&report)))
+        }
+        Err(WithdrawProblem::ReasonRequired) => {
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "reason_required"))
+        }
+        Err(WithdrawProblem::TooLong { .. }) => {
+            Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "too_long"))
+        }
+        Err(WithdrawProblem::AlreadyWithdrawn) => {
+            Err(ApiError::Problem(StatusCode::CONFLICT, "already_withdrawn"))
+        }
+        Err(WithdrawProblem::NotFound) => Err(WebError::NotFound.into()),
+        Err(WithdrawProblem::Forbidden) => Err(WebError::Forbidden.into()),
+        Err(WithdrawProblem::Store(err)) => Err(WebError::from(err).into()),
     }
 }
 

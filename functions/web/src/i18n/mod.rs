@@ -10,11 +10,12 @@ mod fr;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use vigie::domain::FlagReason;
 use vigie::domain::{
     AlertSource, Category, DeliveryProblem, Encoding, Ending, Language, PoliceCalled, ProblemKind, Role,
     SmsWithheld,
 };
-use vigie::model::{Channel, Closure, DeliveryCounts, FollowUpReport};
+use vigie::model::{Channel, Closure, DeliveryCounts, FollowUpReport, Withdrawal};
 
 use crate::cookies;
 
@@ -377,6 +378,53 @@ impl Lang {
         parts.join(" · ")
     }
 
+    /// A reason to flag an alert, as the form offers it.
+    pub fn flag_reason(self, reason: FlagReason) -> &'static str {
+        match (self, reason) {
+            (Lang::Fr, FlagReason::Unfounded) => "Infondée : il ne s'est rien passé de tel",
+            (Lang::Fr, FlagReason::Offensive) => "Blessante, ou elle vise des gens pour ce qu'ils sont",
+            (Lang::Fr, FlagReason::PersonalData) => "Données personnelles : un nom, une plaque, une adresse",
+            (Lang::En, FlagReason::Unfounded) => "Unfounded: nothing of the kind happened",
+            (Lang::En, FlagReason::Offensive) => "Hurtful, or it targets people for who they are",
+            (Lang::En, FlagReason::PersonalData) => "Personal data: a name, a plate, an address",
+        }
+    }
+
+    /// The flags of an alert, as its referent sees them; `None` when nobody flagged it.
+    pub fn flags_line(self, flags: &[u32; 3]) -> Option<String> {
+        let total: u32 = flags.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let names = match self {
+            Lang::Fr => ["infondée", "blessante", "données personnelles"],
+            Lang::En => ["unfounded", "hurtful", "personal data"],
+        };
+        let each: Vec<String> =
+            flags.iter().zip(names).filter(|(n, _)| **n > 0).map(|(n, name)| format!("{n} {name}")).collect();
+        Some(match self {
+            Lang::Fr => format!("Signalée {total} fois : {}", each.join(", ")),
+            Lang::En => format!(
+                "Reported {total} {}: {}",
+                self.plural(total as usize, "time", "times"),
+                each.join(", ")
+            ),
+        })
+    }
+
+    /// A withdrawn alert's mark, `when` its date as the pages write dates.
+    pub fn withdrawn_line(self, withdrawal: &Withdrawal, when: &str) -> String {
+        match self {
+            Lang::Fr => {
+                format!("Retirée du fil par {} : {} ({when})", withdrawal.by_first_name, withdrawal.reason)
+            }
+            Lang::En => format!(
+                "Withdrawn from the feed by {}: {} ({when})",
+                withdrawal.by_first_name, withdrawal.reason
+            ),
+        }
+    }
+
     /// The all clear's delivery, in a line under the alert: to how many neighbours, by which
     /// channel, and whether it is still going out.
     pub fn follow_up_summary(self, report: &FollowUpReport) -> String {
@@ -666,6 +714,24 @@ pub struct Alerts {
     pub note_label: &'static str,
     pub close_submit: &'static str,
     pub closed_notice: &'static str,
+    /// Moderation: the flag form, the referent's withdrawal form, and what they say once sent.
+    pub flag_heading: &'static str,
+    pub flag_legend: &'static str,
+    pub flag_submit: &'static str,
+    pub flagged_notice: &'static str,
+    pub already_flagged: &'static str,
+    pub own_alert_flag: &'static str,
+    pub withdraw_heading: &'static str,
+    pub withdraw_reason_label: &'static str,
+    pub correction_label: &'static str,
+    pub withdraw_submit: &'static str,
+    pub withdrawn_notice: &'static str,
+    pub correction_sent: &'static str,
+    pub correction_not_sent: &'static str,
+    pub reason_required: &'static str,
+    pub already_withdrawn: &'static str,
+    pub flagged_heading: &'static str,
+    pub flagged_empty: &'static str,
     pub choose_ending: &'static str,
     pub note_required: &'static str,
     pub already_closed: &'static str,

@@ -130,6 +130,8 @@ struct AdminPage {
     /// The community's own monthly budget, as the field shows it (empty: the default).
     sms_budget: String,
     sms_budget_hint: String,
+    /// Alerts members flagged, still in the feed: (excerpt, flags, link).
+    flagged: Vec<(String, String, String)>,
 }
 
 /// Months of SMS spending the referent's page shows.
@@ -205,7 +207,21 @@ async fn admin_page(
     let months = budget::history(state.store(), community, &budgets, now_ms(), SMS_MONTHS_SHOWN).await?;
     let site = state.site();
     let next = page.next.filter(|_| !page.items.is_empty());
+    let flagged = vigie::app::moderation::flagged(state.store(), community)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let text: String = r.alert.text.as_str().chars().take(80).collect();
+            let flags = lang.flags_line(&r.flags).unwrap_or_default();
+            (
+                format!("{} : {text}", r.alert.sender_first_name),
+                flags,
+                site.href(&format!("/alerts/{}", r.alert.alert_id)),
+            )
+        })
+        .collect();
     Ok(AdminPage {
+        flagged,
         sms_months: months.iter().map(|m| (lang.month_label(&m.month), m.spent, m.left())).collect(),
         sms_budget: community.sms_budget.map(|b| b.to_string()).unwrap_or_default(),
         sms_budget_hint: lang.sms_budget_hint(budgets.monthly_parts),

@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use vigie::app::alerts::{self, CloseProblem, Invalid, Problem, Raised, Reach, Via, preview, reach_each};
 use vigie::app::budget;
 use vigie::app::feed;
+use vigie::app::moderation::{self, Correction, FlagProblem, WithdrawProblem};
 use vigie::compose;
 use vigie::domain::{
-    AlertId, AlertSource, AlertText, Category, Ending, PoliceCalled, TimeZoneId, count_segments,
+    AlertId, AlertSource, AlertText, Category, Ending, FlagReason, PoliceCalled, TimeZoneId, count_segments,
 };
-use vigie::model::{AlertReport, Channel, InboundMessageId};
+use vigie::model::{AlertReport, Applied, Channel, InboundMessageId};
 
 use crate::app::AppState;
 use crate::error::WebError;
@@ -33,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts", post(raise))
         .route("/alerts/{id}", get(detail))
         .route("/alerts/{id}/close", post(close))
+        .route("/alerts/{id}/flag", post(flag))
+        .route("/alerts/{id}/withdraw", post(withdraw))
 }
 
 /// How the alert form was filled in (or the API's request).
@@ -398,6 +401,8 @@ pub struct AlertView {
     pub follow_up: Option<String>,
     /// Not closed, and older than its category stays news ([`Category::current_for`]).
     pub past: bool,
+    /// Taken out of the feed by a referent: its mark (only its author and referents see it).
+    pub withdrawn: Option<String>,
 }
 
 impl AlertView {
@@ -419,6 +424,10 @@ impl AlertView {
             police: alert.police_called.map(|p| lang.police_mark(p)),
             closed: alert.closed.as_ref().map(|c| lang.closed_line(c, &local_time::format(lang, zone, c.at))),
             follow_up: report.follow_up.as_ref().map(|f| lang.follow_up_summary(f)),
+            withdrawn: alert
+                .withdrawn
+                .as_ref()
+                .map(|w| lang.withdrawn_line(w, &local_time::format(lang, zone, w.at))),
             past: alert.closed.is_none()
                 && vigie::adapters::now_ms() - alert.created_at
                     > Category::current_for(alert.category).as_millis() as i64,
@@ -449,6 +458,16 @@ struct DetailPage {
     done_at: Option<String>,
     done_at_iso: Option<String>,
     in_progress: bool,
+    /// The flag form's reasons, for a member who may flag it (not its author, not withdrawn).
+    flag_reasons: Vec<Choice>,
+    /// The withdrawal form, for a referent while it is in the feed.
+    withdrawable: bool,
+    reason_max: usize,
+    reason: String,
+    correction: String,
+    /// For its referents: how often it was flagged, and why.
+    flags: Option<String>,
+    moderation_problem: Option<String>,
 }
 
 /// `GET /alerts/{id}`: the delivery report, for members of the alert's community only.
@@ -460,21 +479,34 @@ async fn detail(
     Query(query): Query,
 ) -> Result<Response, WebError> {
     let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let t = ctx.lang.t();
     let notice = if query.checked("sent") {
-        Some(ctx.lang.t().alerts.detail_recorded)
+        Some(t.alerts.detail_recorded)
+    } else if query.checked("flagged") {
+        Some(t.alerts.flagged_notice)
+    } else if let Some(correction) = query.get("withdrawn") {
+        Some(match correction {
+            "sent" => t.alerts.correction_sent,
+            "not_sent" => t.alerts.correction_not_sent,
+            _ => t.alerts.withdrawn_notice,
+        })
     } else {
-        query.checked("closed").then_some(ctx.lang.t().alerts.closed_notice)
+        query.checked("closed").then_some(t.alerts.closed_notice)
     };
     let page = detail_page(&state, &ctx, &signed, id, notice, Closing::default()).await?;
     render::ok(&page)
 }
 
-/// The all clear's form as it was sent back, and what was wrong with it.
+/// The all clear's form as it was sent back, and what was wrong with it; the same of the
+/// moderation forms.
 #[derive(Default)]
 struct Closing {
     ending: Option<Ending>,
     note: String,
     problem: Option<String>,
+    reason: String,
+    correction: String,
+    moderation_problem: Option<String>,
 }
 
 async fn detail_page(
@@ -534,7 +566,97 @@ async fn detail_page(
         done_at: report.fanout_done_at.map(|at| local_time::format(lang, &zone, at)),
         done_at_iso: report.fanout_done_at.map(local_time::iso_utc),
         in_progress: report.fanout_done_at.is_none(),
+        flag_reasons: if report.alert.sender_id != signed.member.id && report.alert.withdrawn.is_none() {
+            FlagReason::ALL
+                .into_iter()
+                .map(|r| Choice {
+                    value: r.as_str().to_owned(),
+                    label: lang.flag_reason(r).to_owned(),
+                    checked: false,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        withdrawable: report.alert.withdrawn.is_none()
+            && moderation::may_withdraw(&signed.member, &report.alert),
+        reason_max: moderation::REASON_MAX_CHARS,
+        reason: closing.reason,
+        correction: closing.correction,
+        flags: Some(&report)
+            .filter(|r| moderation::may_withdraw(&signed.member, &r.alert))
+            .and_then(|r| lang.flags_line(&r.flags)),
+        moderation_problem: closing.moderation_problem,
     })
+}
+
+/// `POST /alerts/{id}/flag`: a member of the alert's community reports it to the referent
+/// ([`moderation::flag`]), once.
+async fn flag(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let t = ctx.lang.t();
+    let Some(reason) = form.get("reason").and_then(|r| r.parse::<FlagReason>().ok()) else {
+        return Err(WebError::BadRequest("reason"));
+    };
+    let (status, problem) = match moderation::flag(state.store(), &signed.member, id, reason).await {
+        Ok(Applied::Now) => return Ok(render::see_other(&state, &format!("/alerts/{id}?flagged=1"))),
+        Ok(Applied::AlreadyBefore) => (StatusCode::CONFLICT, t.alerts.already_flagged),
+        Err(FlagProblem::OwnAlert) => (StatusCode::FORBIDDEN, t.alerts.own_alert_flag),
+        Err(FlagProblem::NotFound) => return Err(WebError::NotFound),
+        Err(FlagProblem::Store(err)) => return Err(err.into()),
+    };
+    let sent = Closing { moderation_problem: Some(problem.to_owned()), ..Closing::default() };
+    render::page(status, &detail_page(&state, &ctx, &signed, id, None, sent).await?)
+}
+
+/// `POST /alerts/{id}/withdraw`: a referent takes the alert out of the feed, with a reason its
+/// author is told, and maybe a correction to its recipients ([`moderation::withdraw`]).
+async fn withdraw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    signed: Signed,
+    Segments(id): Segments<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let id: AlertId = id.parse().map_err(|_| WebError::NotFound)?;
+    let lang = ctx.lang;
+    let t = lang.t();
+    let limit = moderation::REASON_MAX_CHARS * 2;
+    let reason: String = form.text("reason").chars().take(limit).collect();
+    let correction: String = form.text("correction").chars().take(limit).collect();
+    let messengers = state.messengers();
+    let done =
+        moderation::withdraw(state.store(), &messengers, &signed.member, id, &reason, &correction).await;
+    let (status, problem) = match done {
+        Ok(withdrawn) => {
+            let shown = match withdrawn.correction {
+                Correction::None => "1",
+                Correction::Sent => "sent",
+                Correction::AlreadyClosed => "not_sent",
+            };
+            return Ok(render::see_other(&state, &format!("/alerts/{id}?withdrawn={shown}")));
+        }
+        Err(WithdrawProblem::ReasonRequired) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, t.alerts.reason_required.to_owned())
+        }
+        Err(WithdrawProblem::TooLong { max, actual }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, lang.too_long(max, actual))
+        }
+        Err(WithdrawProblem::AlreadyWithdrawn) => {
+            (StatusCode::CONFLICT, t.alerts.already_withdrawn.to_owned())
+        }
+        Err(WithdrawProblem::NotFound) => return Err(WebError::NotFound),
+        Err(WithdrawProblem::Forbidden) => return Err(WebError::Forbidden),
+        Err(WithdrawProblem::Store(err)) => return Err(err.into()),
+    };
+    let sent = Closing { reason, correction, moderation_problem: Some(problem), ..Closing::default() };
+    render::page(status, &detail_page(&state, &ctx, &signed, id, None, sent).await?)
 }
 
 /// `POST /alerts/{id}/close`: the all clear, by the author, a referent or the police
@@ -567,7 +689,7 @@ async fn close(
             Err(CloseProblem::Store(err)) => return Err(err.into()),
         },
     };
-    let closing = Closing { ending, note, problem: Some(problem) };
+    let closing = Closing { ending, note, problem: Some(problem), ..Closing::default() };
     render::page(status, &detail_page(&state, &ctx, &signed, id, None, closing).await?)
 }
 

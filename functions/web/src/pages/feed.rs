@@ -54,7 +54,8 @@ async fn show(
     let t = lang.t();
     let filter = query.get("c").filter(|c| !c.is_empty());
     let after = query.get("after").filter(|a| !a.is_empty()).map(|a| Cursor(a.to_owned()));
-    let (reports, next) = feed::page(state.store(), &signed.communities, filter, after.clone()).await?;
+    let (reports, next) =
+        feed::page(state.store(), &signed.member, &signed.communities, filter, after.clone()).await?;
     let filter_query = |c: Option<&str>| c.map(|c| query_pair("c", c)).unwrap_or_default();
     let with_query = |parts: &[String]| {
         let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();

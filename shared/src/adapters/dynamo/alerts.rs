@@ -14,10 +14,10 @@ use super::ledger::inbound_marker;
 use super::sessions;
 use super::spend;
 use super::writes::{Transaction, put_action, update_action, update_action_if};
-use crate::domain::{AlertId, MemberId, PoliceCalled};
+use crate::domain::{AlertId, FlagReason, MemberId, PoliceCalled};
 use crate::model::{
     Alert, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, FollowUpReport, InboundMessageId,
-    Recorded, Wave,
+    Recorded, Wave, Withdrawal,
 };
 use crate::ports::{AlertLog, StoreError};
 
@@ -50,6 +50,45 @@ fn follow_up_item(id: AlertId) -> Item {
 }
 
 impl DynamoStore {
+    /// Counts `member` once on the alert: an acknowledgement (`ACK#<member>` in the ledger, `acks`
+    /// on the alert) or a flag for `reason` (`FLAG#<member>`, `flags_<reason>`), in one
+    /// transaction; the same member again changes nothing.
+    async fn count_once(
+        &self,
+        id: AlertId,
+        member: MemberId,
+        what: &str,
+        reason: Option<FlagReason>,
+    ) -> Result<Applied, StoreError> {
+        let mut mark = key(alert_pk(id), format!("{what}#{member}"));
+        mark.insert("member_id".into(), s(member.to_string()));
+        mark.insert("at".into(), n(now_ms()));
+        mark.insert("expires_at".into(), expires_at(DELIVERY_RETENTION));
+        let counter = match reason {
+            Some(reason) => {
+                mark.insert("reason".into(), s(reason.as_str()));
+                format!("ADD flags_{} :one", reason.as_str())
+            }
+            None => "ADD acks :one".to_owned(),
+        };
+        let actions = vec![
+            put_action(&self.tables.ledger, mark, Some("attribute_not_exists(pk)"))?,
+            update_action(
+                &self.tables.alerts,
+                alert_key(id),
+                &counter,
+                HashMap::from([(":one".to_owned(), n(1))]),
+            )?,
+        ];
+        match self.transact("TransactWriteItems count once", actions).await? {
+            Transaction::Committed => Ok(Applied::Now),
+            Transaction::ConditionFailed(failed) if failed == [0] => Ok(Applied::AlreadyBefore),
+            Transaction::ConditionFailed(_) => {
+                Err(StoreError::Corrupt { what: "alert", reason: "the alert counted on is missing".into() })
+            }
+        }
+    }
+
     /// Starts the all clear's fan-out (started before: its record is on the stream already).
     async fn start_follow_up(&self, id: AlertId) -> Result<(), StoreError> {
         self.put_new(&self.tables.alerts, follow_up_item(id), "PutItem follow-up").await.map(drop)
@@ -262,25 +301,22 @@ impl AlertLog for DynamoStore {
 
     #[instrument(skip(self), fields(alert = %id, member = %member))]
     async fn acknowledge(&self, id: AlertId, member: MemberId) -> Result<Applied, StoreError> {
-        let mut ack = key(alert_pk(id), format!("ACK#{member}"));
-        ack.insert("member_id".into(), s(member.to_string()));
-        ack.insert("at".into(), n(now_ms()));
-        ack.insert("expires_at".into(), expires_at(DELIVERY_RETENTION));
-        let actions = vec![
-            put_action(&self.tables.ledger, ack, Some("attribute_not_exists(pk)"))?,
-            update_action(
-                &self.tables.alerts,
-                key(alert_pk(id), "ALERT"),
-                "ADD acks :one",
-                HashMap::from([(":one".to_owned(), n(1))]),
-            )?,
-        ];
-        match self.transact("TransactWriteItems ack", actions).await? {
-            Transaction::Committed => Ok(Applied::Now),
-            Transaction::ConditionFailed(failed) if failed == [0] => Ok(Applied::AlreadyBefore),
-            Transaction::ConditionFailed(_) => {
-                Err(StoreError::Corrupt { what: "alert", reason: "acknowledged alert is missing".into() })
-            }
-        }
+        self.count_once(id, member, "ACK", None).await
+    }
+
+    #[instrument(skip(self), fields(alert = %id, member = %member))]
+    async fn flag(&self, id: AlertId, member: MemberId, reason: FlagReason) -> Result<Applied, StoreError> {
+        self.count_once(id, member, "FLAG", Some(reason)).await
+    }
+
+    #[instrument(skip(self, withdrawal), fields(alert = %id))]
+    async fn withdraw(&self, id: AlertId, withdrawal: &Withdrawal) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(withdrawal)
+            .map_err(|e| StoreError::Corrupt { what: "withdrawal", reason: e.to_string() })?;
+        let values = Item::from([(":w".to_owned(), value)]);
+        let condition = "attribute_exists(pk) AND attribute_not_exists(withdrawn)";
+        let table = &self.tables.alerts;
+        self.update_if(table, alert_key(id), "SET withdrawn = :w", condition, values, "UpdateItem withdraw")
+            .await
     }
 }

@@ -40,6 +40,12 @@ struct Report {
     sms_held: u32,
     #[serde(default)]
     acks: u32,
+    #[serde(default)]
+    flags_unfounded: u32,
+    #[serde(default)]
+    flags_offensive: u32,
+    #[serde(default)]
+    flags_personal_data: u32,
     fanout_done_at: Option<i64>,
     #[serde(default)]
     follow_up: Option<FollowUpReport>,
@@ -69,6 +75,7 @@ fn report(item: Item) -> Result<AlertReport, StoreError> {
         acks: extra.acks,
         fanout_done_at: extra.fanout_done_at,
         follow_up: extra.follow_up,
+        flags: [extra.flags_unfounded, extra.flags_offensive, extra.flags_personal_data],
     })
 }
 
