@@ -72,6 +72,12 @@ pub struct Config {
     /// What alerts' SMS may cost, in parts: a community's month and the service's day
     /// (`SMS_MONTHLY_PARTS`, `SMS_DAILY_PARTS`; [`crate::app::budget`]).
     pub sms_budgets: SmsBudgets,
+    /// How long an alert, its all clear and its delivery records are kept (`RETENTION_DAYS`,
+    /// 90 by default; the town sets it): DynamoDB's TTL purges them after.
+    pub retention: Duration,
+    /// Who answers for the members' data (`DATA_CONTROLLER`: the town hall or the association),
+    /// as the privacy page names them.
+    pub data_controller: String,
 }
 
 /// How many replies `inbound-sms` may send: to numbers no member has, and to one member.
@@ -198,6 +204,11 @@ impl Config {
                 as u32,
             sms_countries,
             reply_caps,
+            retention: Duration::from_secs(number("RETENTION_DAYS", 90)?.min(3650) as u64 * 24 * 3600),
+            data_controller: lookup("DATA_CONTROLLER")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "la mairie de votre commune".to_owned()),
             sms_budgets,
         })
     }

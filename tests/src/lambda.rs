@@ -72,6 +72,8 @@ impl Stack {
             ("MEMBER_REPLIES_PER_DAY", c.reply_caps.member_per_day.to_string()),
             ("SMS_MONTHLY_PARTS", c.sms_budgets.monthly_parts.to_string()),
             ("SMS_DAILY_PARTS", c.sms_budgets.daily_parts.to_string()),
+            ("RETENTION_DAYS", (c.retention.as_secs() / 86_400).max(1).to_string()),
+            ("DATA_CONTROLLER", c.data_controller.clone()),
             ("RUST_LOG", "info".to_owned()),
         ];
         env.extend(settings.into_iter().map(|(k, v)| (k.to_owned(), v)));

@@ -207,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::members::routes())
         .merge(pages::admin::routes())
         .merge(pages::police::routes())
+        .merge(pages::privacy::routes())
         .merge(pages::join::routes())
         .merge(pages::unsubscribe::routes())
         .merge(pages::lang::routes())

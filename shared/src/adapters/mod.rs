@@ -27,7 +27,7 @@ impl Adapters {
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
         let sns = aws_sdk_sns::Client::new(sdk);
         Self {
-            store: DynamoStore::from_sdk(sdk, config.tables.clone()),
+            store: DynamoStore::from_sdk(sdk, config.tables.clone()).with_retention(config.retention),
             texter: SnsTexter::new(sns.clone(), &config.sms_alert_sender),
             replier: SnsTexter::new(sns, &config.sms_shared_number.identity()),
             mailer: SesMailer::from_sdk(

@@ -11,6 +11,7 @@ mod web_moderation;
 mod web_openapi;
 mod web_pages;
 mod web_police_called;
+mod web_privacy;
 mod web_rate_limits;
 mod web_schemathesis;
 mod web_settings;

@@ -218,6 +218,7 @@ const fn row(method: &'static str, route: &'static str, case: Case, expect: [Out
 const TABLE: &[Row] = &[
     // Public: files, the language switch, signing in, asking to join.
     row("GET", "/health", Case::Public("/health"), [A, A, A, A, A, A, A]),
+    row("GET", "/privacy", Case::Public("/privacy"), [A, A, A, A, A, A, A]),
     row("GET", "/static/app.css", Case::Public("/static/app.css"), [A, A, A, A, A, A, A]),
     row("GET", "/static/app.js", Case::Public("/static/app.js"), [A, A, A, A, A, A, A]),
     row("GET", "/static/icon.svg", Case::Public("/static/icon.svg"), [A, A, A, A, A, A, A]),

@@ -1,8 +1,8 @@
 //! The pages in English.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Settings, Signin,
-    Texts, Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Privacy, Settings,
+    Signin, Texts, Unsubscribe,
 };
 
 pub static EN: Texts = Texts {
@@ -75,6 +75,21 @@ pub static EN: Texts = Texts {
         report_link: "Delivery report",
         sending: "Sending…",
     },
+    privacy: Privacy {
+        title: "Your data",
+        intro: "vigie is for warning your neighbours of what happens in the neighbourhood. Here is what it keeps of you, for how long, and how to exercise your rights.",
+        stored_heading: "What vigie keeps",
+        stored: &[
+            "Your first name, last name and communities; your email address and mobile number if you gave them, and your settings (hidden number, texts, emails, night).",
+            "The alerts you raise, with your first name, and their all clears; your acknowledgements and reports.",
+            "What was sent, to whom and when (so that nothing is ever sent twice), and what the carriers said of it (delivered, failed).",
+            "Your hidden number is never shown to other members. Sign-in links and sessions are only kept as fingerprints.",
+        ],
+        retention_heading: "For how long",
+        rights_heading: "Your rights",
+        footer_link: "Your data",
+        join_link: "What vigie does with your data",
+    },
     police: PolicePage {
         title: "Alerts nobody reported to 17",
         intro: "The alerts of the last 48 hours whose author did not say they told the police (17): \"not yet\", or nothing said.",
@@ -86,6 +101,7 @@ pub static EN: Texts = Texts {
         note_label: "A word for your neighbours (optional, at most 200 characters)",
         close_submit: "Close the alert",
         closed_notice: "The alert is closed: the neighbours who got it are told, by text or email as they got the alert.",
+        archived: "Archived alert: its text is no longer kept.",
         flag_heading: "Report this alert to the referent",
         flag_legend: "What is wrong with it?",
         flag_submit: "Report",

@@ -1,8 +1,8 @@
 //! The pages in French, the default language.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Settings, Signin,
-    Texts, Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Privacy, Settings,
+    Signin, Texts, Unsubscribe,
 };
 
 pub static FR: Texts = Texts {
@@ -75,6 +75,21 @@ pub static FR: Texts = Texts {
         report_link: "Rapport d'envoi",
         sending: "Envoi en cours…",
     },
+    privacy: Privacy {
+        title: "Vos données",
+        intro: "vigie sert à prévenir ses voisins de ce qui se passe dans le quartier. Voici ce qu'il garde de vous, combien de temps, et comment exercer vos droits.",
+        stored_heading: "Ce que vigie garde",
+        stored: &[
+            "Votre prénom, votre nom et vos communautés ; votre adresse e-mail et votre numéro de mobile si vous les avez donnés, et vos réglages (numéro caché, SMS, e-mails, nuit).",
+            "Les alertes que vous lancez, avec votre prénom, et leurs fins ; vos accusés de réception et vos signalements.",
+            "Ce qui a été envoyé, à qui et quand (pour ne jamais rien envoyer deux fois), et ce que les opérateurs en ont dit (remis, en échec).",
+            "Votre numéro caché n'est jamais montré aux autres membres. Les liens de connexion et les sessions ne sont gardés que sous forme d'empreinte.",
+        ],
+        retention_heading: "Combien de temps",
+        rights_heading: "Vos droits",
+        footer_link: "Vos données",
+        join_link: "Ce que vigie fait de vos données",
+    },
     police: PolicePage {
         title: "Alertes sans appel au 17",
         intro: "Les alertes des dernières 48 heures dont l'auteur n'a pas dit avoir prévenu la police (17) : « pas encore », ou rien dit.",
@@ -86,6 +101,7 @@ pub static FR: Texts = Texts {
         note_label: "Un mot pour vos voisins (facultatif, 200 caractères au plus)",
         close_submit: "Clore l'alerte",
         closed_notice: "L'alerte est close : les voisins qui l'ont reçue en sont avertis, par SMS ou e-mail comme pour l'alerte.",
+        archived: "Alerte archivée : son texte n'est plus conservé.",
         flag_heading: "Signaler cette alerte au référent",
         flag_legend: "Qu'est-ce qui ne va pas ?",
         flag_submit: "Signaler",

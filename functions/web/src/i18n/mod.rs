@@ -378,6 +378,38 @@ impl Lang {
         parts.join(" · ")
     }
 
+    /// Who answers for the data, on the privacy page.
+    pub fn privacy_controller(self, controller: &str) -> String {
+        match self {
+            Lang::Fr => format!("Responsable du traitement : {controller}."),
+            Lang::En => format!("Data controller: {controller}."),
+        }
+    }
+
+    /// How long alerts and their records are kept, on the privacy page.
+    pub fn privacy_retention(self, days: u64) -> String {
+        match self {
+            Lang::Fr => format!(
+                "Les alertes, leurs fins, les accusés de réception, les signalements et les traces d'envoi sont effacés {days} jours après l'alerte. Il ne reste que les nombres de SMS dépensés par communauté et par mois. Votre profil reste tant que vous êtes membre."
+            ),
+            Lang::En => format!(
+                "Alerts, their all clears, acknowledgements, reports and delivery records are erased {days} days after the alert. Only the numbers of SMS spent per community and month remain. Your profile stays as long as you are a member."
+            ),
+        }
+    }
+
+    /// How to exercise one's rights, on the privacy page.
+    pub fn privacy_rights(self, controller: &str) -> String {
+        match self {
+            Lang::Fr => format!(
+                "Vous voyez et corrigez vos réglages sur la page Mes réglages ; vous arrêtez les SMS quand vous voulez (STOP par SMS, ou la case de vos réglages) et les e-mails (le lien de désinscription de chaque e-mail). Pour obtenir une copie de vos données ou les faire effacer, demandez-le à votre référent ou à {controller} : votre référent peut supprimer votre compte, et votre profil, votre numéro et votre adresse sont alors effacés. Vous pouvez aussi vous adresser à la CNIL (www.cnil.fr)."
+            ),
+            Lang::En => format!(
+                "You see and correct your settings on the My settings page; you stop texts whenever you want (STOP by text, or the box in your settings) and emails (the unsubscribe link of every email). To get a copy of your data or have it erased, ask your referent or {controller}: your referent can delete your account, and your profile, number and address are then erased. You may also turn to the CNIL (www.cnil.fr), France's data protection authority."
+            ),
+        }
+    }
+
     /// A reason to flag an alert, as the form offers it.
     pub fn flag_reason(self, reason: FlagReason) -> &'static str {
         match (self, reason) {
@@ -606,12 +638,27 @@ pub struct Texts {
     pub feed: Feed,
     pub alerts: Alerts,
     pub police: PolicePage,
+    pub privacy: Privacy,
     pub settings: Settings,
     pub unsubscribe: Unsubscribe,
     pub errors: Errors,
     pub neighbours: Neighbours,
     pub admin: Admin,
     pub join: Join,
+}
+
+/// The privacy page (its sentences with the controller and the retention are [`Lang`]'s).
+#[derive(Debug)]
+pub struct Privacy {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub stored_heading: &'static str,
+    pub stored: &'static [&'static str],
+    pub retention_heading: &'static str,
+    pub rights_heading: &'static str,
+    /// The footer's link to it, and the join form's.
+    pub footer_link: &'static str,
+    pub join_link: &'static str,
 }
 
 /// The layout around every page: skip link, navigation, footer, language switch.
@@ -714,6 +761,8 @@ pub struct Alerts {
     pub note_label: &'static str,
     pub close_submit: &'static str,
     pub closed_notice: &'static str,
+    /// An alert past the retention, in place of its words.
+    pub archived: &'static str,
     /// Moderation: the flag form, the referent's withdrawal form, and what they say once sent.
     pub flag_heading: &'static str,
     pub flag_legend: &'static str,

@@ -403,6 +403,9 @@ pub struct AlertView {
     pub past: bool,
     /// Taken out of the feed by a referent: its mark (only its author and referents see it).
     pub withdrawn: Option<String>,
+    /// Older than the retention (`RETENTION_DAYS`): its words are no longer shown, and the TTL
+    /// purges it within a day or two.
+    pub archived: bool,
 }
 
 impl AlertView {
@@ -418,6 +421,8 @@ impl AlertView {
             source: lang.source(alert.source),
             category: alert.category.map(|c| lang.category(c)),
             text: alert.text.to_string(),
+            archived: vigie::adapters::now_ms() - alert.created_at
+                > state.config().retention.as_millis() as i64,
             community: alert.community_name.clone(),
             summary: lang.delivery_summary(report.counts.as_ref(), report.acks),
             sms_withheld: alert.sms_withheld.map(|why| lang.sms_withheld(why)),

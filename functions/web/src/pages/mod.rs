@@ -8,6 +8,7 @@ pub mod join;
 pub mod lang;
 pub mod members;
 pub mod police;
+pub mod privacy;
 pub mod settings;
 pub mod signin;
 pub mod unsubscribe;

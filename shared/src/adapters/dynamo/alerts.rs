@@ -2,6 +2,7 @@
 //! transaction, read back, counted, handed over between fan-out chunks, acknowledged.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 
@@ -9,7 +10,7 @@ use tracing::instrument;
 
 use super::DynamoStore;
 use super::items::{Item, expires_at, from_item, key, n, now_ms, s, to_item, unavailable};
-use super::keys::{DELIVERY_RETENTION, alert_pk};
+use super::keys::alert_pk;
 use super::ledger::inbound_marker;
 use super::sessions;
 use super::spend;
@@ -21,10 +22,12 @@ use crate::model::{
 };
 use crate::ports::{AlertLog, StoreError};
 
-/// What an alert item holds besides the alert: its keys and its place in the feed.
-fn alert_item(alert: &Alert) -> Result<Item, StoreError> {
+/// What an alert item holds besides the alert: its keys, its place in the feed, and when the
+/// TTL purges it (`retention` after it was raised).
+fn alert_item(alert: &Alert, retention: std::time::Duration) -> Result<Item, StoreError> {
     let mut item = to_item("alert", alert)?;
     item.extend(key(alert_pk(alert.alert_id), "ALERT"));
+    item.insert("expires_at".into(), n(alert.created_at.div_euclid(1000) + retention.as_secs() as i64));
     item.insert("kind".into(), s("alert"));
     item.insert("feed_pk".into(), s(alert.community_id.as_str()));
     item.insert("feed_sk".into(), s(alert.alert_id.to_string()));
@@ -37,15 +40,16 @@ fn alert_key(id: AlertId) -> Item {
 
 /// The item whose insertion starts an alert's all clear fan-out (`kind: follow_up`, streamed to
 /// the fan-out function), once: a put of it again fails its condition.
-fn follow_up_start(table: &str, id: AlertId) -> Result<TransactWriteItem, StoreError> {
-    put_action(table, follow_up_item(id), Some("attribute_not_exists(pk)"))
+fn follow_up_start(table: &str, id: AlertId, retention: Duration) -> Result<TransactWriteItem, StoreError> {
+    put_action(table, follow_up_item(id, retention), Some("attribute_not_exists(pk)"))
 }
 
-fn follow_up_item(id: AlertId) -> Item {
+fn follow_up_item(id: AlertId, retention: Duration) -> Item {
     let mut item = key(alert_pk(id), "FOLLOWUP");
     item.insert("kind".into(), s("follow_up"));
     item.insert("alert_id".into(), s(id.to_string()));
     item.insert("at".into(), n(now_ms()));
+    item.insert("expires_at".into(), expires_at(retention));
     item
 }
 
@@ -63,7 +67,7 @@ impl DynamoStore {
         let mut mark = key(alert_pk(id), format!("{what}#{member}"));
         mark.insert("member_id".into(), s(member.to_string()));
         mark.insert("at".into(), n(now_ms()));
-        mark.insert("expires_at".into(), expires_at(DELIVERY_RETENTION));
+        mark.insert("expires_at".into(), expires_at(self.retention));
         let counter = match reason {
             Some(reason) => {
                 mark.insert("reason".into(), s(reason.as_str()));
@@ -91,7 +95,9 @@ impl DynamoStore {
 
     /// Starts the all clear's fan-out (started before: its record is on the stream already).
     async fn start_follow_up(&self, id: AlertId) -> Result<(), StoreError> {
-        self.put_new(&self.tables.alerts, follow_up_item(id), "PutItem follow-up").await.map(drop)
+        self.put_new(&self.tables.alerts, follow_up_item(id, self.retention), "PutItem follow-up")
+            .await
+            .map(drop)
     }
 }
 
@@ -119,7 +125,8 @@ impl AlertLog for DynamoStore {
             alerts
                 .iter()
                 .map(|alert| {
-                    put_action(&self.tables.alerts, alert_item(alert)?, Some("attribute_not_exists(pk)"))
+                    let item = alert_item(alert, self.retention)?;
+                    put_action(&self.tables.alerts, item, Some("attribute_not_exists(pk)"))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         );
@@ -223,6 +230,7 @@ impl AlertLog for DynamoStore {
         item.insert("alert_id".into(), s(id.to_string()));
         item.insert("after".into(), s(after.0.clone()));
         item.insert("at".into(), n(now_ms()));
+        item.insert("expires_at".into(), expires_at(self.retention));
         // Handed over before (a replayed chunk): the next chunk already has its record.
         self.put_new(&self.tables.alerts, item, "PutItem cursor").await.map(drop)
     }
@@ -233,6 +241,7 @@ impl AlertLog for DynamoStore {
         item.insert("kind".into(), s("morning"));
         item.insert("alert_id".into(), s(id.to_string()));
         item.insert("at".into(), n(at));
+        item.insert("expires_at".into(), expires_at(self.retention));
         // Started before (a second tick): its record is on the stream already.
         self.put_new(&self.tables.alerts, item, "PutItem morning").await.map(drop)
     }
@@ -270,7 +279,7 @@ impl AlertLog for DynamoStore {
                     Some(&fanned_out),
                     values.clone(),
                 )?,
-                follow_up_start(table, id)?,
+                follow_up_start(table, id, self.retention)?,
             ];
             if let Transaction::Committed = self.transact("TransactWriteItems close alert", actions).await? {
                 return Ok(true);

@@ -6,8 +6,9 @@ use std::time::Duration;
 use crate::domain::{AlertId, CommunityId, Email, MemberId, PhoneNumber};
 use crate::model::InboundMessageId;
 
-/// Deliveries are kept for the report page for about a year.
-pub(super) const DELIVERY_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
+/// How long an alert and its delivery records are kept unless `RETENTION_DAYS` says otherwise
+/// (the CNIL asks crime-prevention files for a set retention: the town sets it).
+pub(super) const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// Inbound markers only need to outlive SNS and Lambda retries.
 pub(super) const INBOUND_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use super::DynamoStore;
 use super::items::{Item, built, expires_at, get_n, get_s, key, n, now_ms, s, unavailable};
-use super::keys::{DELIVERY_RETENTION, INBOUND_RETENTION, alert_pk, inbound_pk};
+use super::keys::{INBOUND_RETENTION, alert_pk, inbound_pk};
 use super::writes::{TRANSACTION_MAX, Transaction, held, put_action};
 use crate::domain::{AlertId, MemberId, PhoneNumber};
 use crate::model::{
@@ -35,11 +35,12 @@ pub(super) fn task_key(task: &Task) -> Item {
 }
 
 /// The attributes every ledger item of a task carries, besides its state.
-pub(super) fn task_item(task: &Task) -> Item {
+/// `retention`: the store's, for an alert's tasks (they go with the alert).
+pub(super) fn task_item(task: &Task, retention: Duration) -> Item {
     let mut item = task_key(task);
     let retention = match task {
         Task::Reply { .. } => INBOUND_RETENTION,
-        _ => DELIVERY_RETENTION,
+        _ => retention,
     };
     item.insert("expires_at".into(), expires_at(retention));
     match task {
@@ -104,7 +105,7 @@ impl DynamoStore {
         lease: Duration,
         holder: &ClaimHolder,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = task_item(task);
+        let mut item = task_item(task, self.retention);
         item.insert("state".into(), s("claimed"));
         item.insert("lease_until".into(), n(now + lease.as_millis() as i64));
         item.insert("holder".into(), s(holder.as_str()));
@@ -192,7 +193,7 @@ impl Ledger for DynamoStore {
         let items = outcomes
             .iter()
             .map(|(task, outcome)| {
-                let mut item = task_item(task);
+                let mut item = task_item(task, self.retention);
                 match outcome {
                     Outcome::Sent { message_id } => {
                         item.insert("state".into(), s("sent"));

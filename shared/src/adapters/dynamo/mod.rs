@@ -31,11 +31,20 @@ pub use items::now_ms;
 pub struct DynamoStore {
     client: Client,
     tables: Tables,
+    /// How long alerts and their delivery records are kept (`RETENTION_DAYS`).
+    retention: std::time::Duration,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> Self {
-        Self { client, tables }
+        Self { client, tables, retention: keys::DEFAULT_RETENTION }
+    }
+
+    /// The same, keeping alerts and their delivery records `retention` (the TTL purges them).
+    #[must_use]
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// A store with its own client from the SDK configuration (no network call).

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use super::DynamoStore;
 use super::items::{Item, built, expires_at, get_s, key, n, s, unavailable};
-use super::keys::{DELIVERY_RETENTION, alert_pk, community_pk, member_pk};
+use super::keys::{alert_pk, community_pk, member_pk};
 use super::ledger::{task_key, wave_prefix};
 use super::writes::Transaction;
 use crate::domain::{AlertId, DeliveryProblem, Email, Member, MemberId, PhoneNumber, ReceiptStatus};
@@ -197,7 +197,7 @@ impl Receipts for DynamoStore {
         let mut item = key(alert_pk(alert), receipt_sk(member, channel));
         item.insert("message_id".into(), s(message_id));
         item.insert("receipt_at".into(), n(at));
-        item.insert("expires_at".into(), expires_at(DELIVERY_RETENTION));
+        item.insert("expires_at".into(), expires_at(self.retention));
         let (first, reason) = match status {
             ReceiptStatus::Delivered => {
                 item.insert("receipt".into(), s("delivered"));
