@@ -506,3 +506,83 @@ async fn a_person_asks_to_join_and_the_referent_approves() {
     b.wait_for_text("Marie L.").await;
     site.close().await;
 }
+
+#[tokio::test]
+async fn a_neighbour_flags_an_alert_and_the_referent_withdraws_it_with_a_correction() {
+    use vigie::ports::Feed;
+    let site = Site::start().await;
+    let b = &site.browser;
+    let mut relay = site.stack.relay().await;
+    site.stack.text(&site.stack.phone("Karim"), "Des Roumains démarchent rue des Lilas").await;
+    relay.drain().await.expect("the alerts stream is read");
+    let tilleuls = "les-tilleuls".parse().unwrap();
+    let alert =
+        site.stack.store().community_alerts(&tilleuls, None, 1).await.unwrap().items[0].alert.alert_id;
+
+    site.sign_in("Lucas").await;
+    b.goto(&format!("/alerts/{alert}")).await;
+    b.wait_for_text("Signaler cette alerte au référent").await;
+    b.check("Blessante, ou elle vise des gens pour ce qu'ils sont").await;
+    b.click_button("Signaler").await;
+    b.wait_for_text("Merci : le référent de votre communauté verra votre signalement.").await;
+    b.click_button("Se déconnecter").await;
+
+    site.sign_in("Marie").await;
+    b.click_link("Membres").await;
+    let admin = b.wait_for_text("Alertes signalées").await;
+    assert!(admin.contains("Signalée 1 fois : 1 blessante"), "{admin}");
+    b.screenshot("admin-flagged").await;
+    b.click_link("Karim : Des Roumains démarchent rue des Lilas").await;
+    b.wait_for_text("Retirer l'alerte du fil").await;
+    b.fill(
+        "Pourquoi ? (son auteur le recevra ; 200 caractères au plus)",
+        "Elle désigne des gens par leur origine",
+    )
+    .await;
+    b.fill(
+        "Une correction pour ceux qui l'ont reçue (facultatif, une ligne : elle clôt l'alerte)",
+        "Alerte retirée : décrivez ce que font les gens, pas leur origine.",
+    )
+    .await;
+    b.click_button("Retirer l'alerte").await;
+    let page = b.wait_for_text("La correction part à ceux qui ont reçu l'alerte.").await;
+    assert!(page.contains("Retirée du fil par Marie"), "{page}");
+    b.screenshot("alert-withdrawn").await;
+    relay.drain().await.expect("the alerts stream is read");
+    let outbox = site.stack.outbox().await;
+    let jeanne = site.stack.phone("Jeanne");
+    let corrections: Vec<_> = outbox
+        .sms_to(&jeanne)
+        .filter(|s| s.body.starts_with("Fin d'alerte") && s.body.contains("pas leur origine"))
+        .collect();
+    assert_eq!(corrections.len(), 1, "{outbox:#?}");
+    b.click_button("Se déconnecter").await;
+
+    // Lucas no longer sees it.
+    site.sign_in("Lucas").await;
+    let feed = b.text().await;
+    assert!(!feed.contains("Roumains"), "{feed}");
+    site.close().await;
+}
+
+#[tokio::test]
+async fn a_resident_asks_for_no_texts_at_night_and_reads_the_privacy_page() {
+    use vigie::ports::MemberLookup;
+    let site = Site::start().await;
+    let b = &site.browser;
+    site.sign_in("Marie").await;
+    b.click_link("Mes réglages").await;
+    b.wait_for_text("Pas de SMS la nuit (de 22 h à 7 h)").await;
+    b.check("Pas de SMS la nuit (de 22 h à 7 h)").await;
+    b.click_button("Enregistrer").await;
+    b.wait_for_text("Vos réglages sont enregistrés.").await;
+    assert!(b.is_checked("Pas de SMS la nuit (de 22 h à 7 h)").await);
+    let marie = site.stack.member("Marie").id;
+    assert!(site.stack.store().member(marie).await.unwrap().unwrap().quiet_hours);
+    b.screenshot("settings-night").await;
+    b.click_link("Vos données").await;
+    let privacy = b.wait_for_text("Responsable du traitement").await;
+    assert!(privacy.contains("effacés 90 jours après l'alerte"), "{privacy}");
+    b.screenshot("privacy").await;
+    site.close().await;
+}
