@@ -380,8 +380,12 @@ where
         return Ok(Progress::HandedOver);
     }
     let counts = persist("tally", || deps.store.tally(alert.alert_id, wave)).await?;
-    if let (Some(until), true) = (night, counts.sms_held > 0) {
-        // The morning job starts the alert's morning pass at 07:00 (`wake_up`).
+    if wave == Wave::Alert && counts.sms_held > 0 {
+        // The morning job starts the alert's morning pass at 07:00 (`wake_up`); at once when the
+        // night ended while the alert was still going out (chunks held in the night, the last
+        // one by day). The morning pass itself notes none: what it leaves held (a member who
+        // unticked SMS since) stays so.
+        let until = night.unwrap_or_else(|| (deps.clock)());
         persist("wake", || deps.store.wake_at(alert.alert_id, until)).await?;
     }
     // The morning's and the all clear's passes end with their counts (nobody to confirm to).

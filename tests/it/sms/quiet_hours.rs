@@ -8,7 +8,7 @@ use std::sync::Arc;
 use fan_out::handler::{Invocation, Progress, Work, fan_out, run, wake_up};
 use vigie::adapters::now_ms;
 use vigie::domain::{AlertSource, Category, Ending, Role};
-use vigie::model::{Alert, Closure, Wave};
+use vigie::model::{Alert, Closure, Cursor, Wave};
 use vigie::ports::{AlertLog, Feed, Membership};
 use vigie_tests::Stack;
 
@@ -92,6 +92,79 @@ async fn a_night_alert_goes_by_email_at_once_and_by_sms_at_seven_if_still_open()
     for name in ["Marie", "Jeanne", "Sophie"] {
         assert_eq!(texts_of(&stack, name, "garages").await, 1, "{name}: once");
     }
+    // A replay of the alert's own record by day finds nothing held: no new wake-up.
+    fan_out(&at(&stack, AFTER_SEVEN), &alert, None).await.unwrap();
+    assert_eq!(wake_up(&at(&stack, AFTER_SEVEN + 60_000)).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn sms_held_in_a_night_that_ended_while_the_alert_went_out_are_woken_at_once() {
+    // One member a chunk: the first five of Les Tilleuls' six go out in the night, the rest by
+    // day (at least two of Marie, Jeanne and Sophie are among those five).
+    let mut stack = Stack::start_with(|c| {
+        c.fanout_page_size = 1;
+        c.fanout_chunk_members = 1;
+    })
+    .await;
+    stack.seed(vigie_tests::DEMO_SEED).await;
+    for name in ["Marie", "Jeanne", "Sophie", "Lucas", "Chloé"] {
+        let before = stack.member(name).clone();
+        let after = vigie::domain::Member { quiet_hours: true, ..before.clone() };
+        stack.store().update_member(&before, &after).await.unwrap();
+    }
+    let alert =
+        record(&stack, "Portail du stade ouvert, des jeunes sur le toit", Some(Category::Other)).await;
+    let mut done = None;
+    for chunk in 0..10 {
+        let after =
+            if chunk == 0 { None } else { next_cursor(&stack, alert.alert_id, "CURSOR#").await.map(Cursor) };
+        let deps = at(&stack, if chunk < 5 { BEFORE_SEVEN } else { AFTER_SEVEN });
+        let work = Work { alert: alert.alert_id, wave: Wave::Alert, after };
+        if let Some(Progress::Done(counts)) = run(&deps, &work, &Invocation::unbounded()).await.unwrap() {
+            assert!(chunk >= 5, "six members, one a chunk");
+            done = Some(counts);
+            break;
+        }
+    }
+    let counts = done.expect("the last chunk ends by day");
+    // What the night's chunks held is woken at once, not left for the next night.
+    assert!(counts.sms_held >= 2, "{counts:?}");
+    assert_eq!(wake_up(&at(&stack, AFTER_SEVEN)).await.unwrap(), 1, "{counts:?}");
+    // The morning pass goes one delivery a chunk too, handing over as the alert's.
+    let day = at(&stack, AFTER_SEVEN);
+    for chunk in 0..20 {
+        let after =
+            if chunk == 0 { None } else { next_cursor(&stack, alert.alert_id, "MCURSOR#").await.map(Cursor) };
+        let morning = Work { alert: alert.alert_id, wave: Wave::Morning, after };
+        if let Some(Progress::Done(_)) = run(&day, &morning, &Invocation::unbounded()).await.unwrap() {
+            break;
+        }
+    }
+    for name in ["Marie", "Jeanne", "Sophie"] {
+        assert_eq!(texts_of(&stack, name, "toit").await, 1, "{name} is texted once, by day");
+    }
+}
+
+/// The `after` of the newest hand-over of `alert` (its `prefix` items of the alerts table:
+/// `CURSOR#` for the alert's chunks, `MCURSOR#` for the morning pass's).
+async fn next_cursor(stack: &Stack, alert: vigie::domain::AlertId, prefix: &str) -> Option<String> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let out = dynamodb
+        .query()
+        .table_name(&stack.config.tables.alerts)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :c)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ALERT#{alert}")),
+        )
+        .expression_attribute_values(":c", aws_sdk_dynamodb::types::AttributeValue::S(prefix.into()))
+        .send()
+        .await
+        .unwrap();
+    let mut afters: Vec<String> =
+        out.items().iter().filter_map(|i| i.get("after").and_then(|v| v.as_s().ok()).cloned()).collect();
+    afters.sort();
+    afters.pop()
 }
 
 #[tokio::test]
