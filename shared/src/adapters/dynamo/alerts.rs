@@ -45,10 +45,16 @@ fn follow_up_start(table: &str, id: AlertId, retention: Duration) -> Result<Tran
 }
 
 fn follow_up_item(id: AlertId, retention: Duration) -> Item {
-    let mut item = key(alert_pk(id), "FOLLOWUP");
-    item.insert("kind".into(), s("follow_up"));
+    start_item(id, "FOLLOWUP".into(), "follow_up", now_ms(), retention)
+}
+
+/// An item of the alerts table whose insertion starts work on alert `id` (`kind`: a chunk's
+/// hand-over, the morning pass, the all clear), gone with the alert.
+fn start_item(id: AlertId, sk: String, kind: &str, at: i64, retention: Duration) -> Item {
+    let mut item = key(alert_pk(id), sk);
+    item.insert("kind".into(), s(kind));
     item.insert("alert_id".into(), s(id.to_string()));
-    item.insert("at".into(), n(now_ms()));
+    item.insert("at".into(), n(at));
     item.insert("expires_at".into(), expires_at(retention));
     item
 }
@@ -225,23 +231,15 @@ impl AlertLog for DynamoStore {
             Wave::Morning => (format!("MCURSOR#{}", after.0), "morning_cursor"),
             Wave::FollowUp => (format!("FCURSOR#{}", after.0), "follow_up_cursor"),
         };
-        let mut item = key(alert_pk(id), sk);
-        item.insert("kind".into(), s(kind));
-        item.insert("alert_id".into(), s(id.to_string()));
+        let mut item = start_item(id, sk, kind, now_ms(), self.retention);
         item.insert("after".into(), s(after.0.clone()));
-        item.insert("at".into(), n(now_ms()));
-        item.insert("expires_at".into(), expires_at(self.retention));
         // Handed over before (a replayed chunk): the next chunk already has its record.
         self.put_new(&self.tables.alerts, item, "PutItem cursor").await.map(drop)
     }
 
     #[instrument(skip(self), fields(alert = %id))]
     async fn start_morning(&self, id: AlertId, at: i64) -> Result<(), StoreError> {
-        let mut item = key(alert_pk(id), format!("MORNING#{at}"));
-        item.insert("kind".into(), s("morning"));
-        item.insert("alert_id".into(), s(id.to_string()));
-        item.insert("at".into(), n(at));
-        item.insert("expires_at".into(), expires_at(self.retention));
+        let item = start_item(id, format!("MORNING#{at}"), "morning", at, self.retention);
         // Started before (a second tick): its record is on the stream already.
         self.put_new(&self.tables.alerts, item, "PutItem morning").await.map(drop)
     }
