@@ -282,6 +282,33 @@ pub fn withdrawn_email(from: &Email, to: &Email, first_name: &FirstName, notice:
     plain_email(from, to, &name, "Votre alerte vigie a été retirée", body)
 }
 
+/// The email with the code that confirms a member's erasure of their account
+/// ([`crate::app::erasure`]): what goes, what stays, and that nothing goes without it.
+#[must_use]
+pub fn erasure_code_email(
+    from: &Email,
+    to: &Email,
+    first_name: &FirstName,
+    code: &str,
+    minutes: u64,
+) -> Vec<u8> {
+    let name = single_line(first_name.as_str());
+    let code = single_line(code);
+    let body = format!(
+        "Bonjour {name},\n\n\
+         Vous avez demandé la suppression de votre compte vigie. Pour la confirmer, tapez ce code sur \
+         la page vigie dans les {minutes} minutes :\n\n\
+         {code}\n\n\
+         Votre numéro, votre adresse, vos réglages, vos connexions et la trace des alertes reçues \
+         seront effacés. Les alertes que vous avez lancées restent dans le fil de vos voisins, \
+         signées « un voisin ».\n\n\
+         Si vous n'avez rien demandé, ignorez ce message : sans ce code, rien n'est supprimé.\n\n\
+         --\n\
+         vigie, les alertes entre voisins\n"
+    );
+    plain_email(from, to, &name, "Code de suppression de votre compte vigie", body)
+}
+
 /// The email to a member whose address a referent of another community typed
 /// (`docs/consent.md`): who asked, for which community, and where to answer (`settings_url`,
 /// their settings page once signed in).

@@ -670,3 +670,53 @@ pub enum Applied {
     Now,
     AlreadyBefore,
 }
+
+/// What a ledger record about a member is ([`crate::ports::MemberRecords`]): what "Mes données"
+/// lists and the erasure deletes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// An alert sent to them (`D#`).
+    AlertDelivery,
+    /// An all clear sent to them (`F#`).
+    AllClearDelivery,
+    /// The operator's or mail server's receipt of one of those (`R#`).
+    Receipt,
+    /// The confirmation of an alert they raised (`SENDER#`).
+    SenderConfirmation,
+    Acknowledgement,
+    Flag,
+    Session,
+    SigninLink,
+    /// A number they typed, waiting for its code.
+    PendingPhone,
+    /// A referent's invitation to another community.
+    Invitation,
+    /// A counter of their uses of a rate limit.
+    RateLimit,
+    /// The code of their own erasure request.
+    ErasureCode,
+    Other,
+}
+
+/// One ledger record about a member, as "Mes données" shows it: what it is, about which alert,
+/// on which channel, in which state, when, and any reason stored with it (a flag's, a receipt's).
+/// Secrets (session and CSRF tokens, codes) are never in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Record {
+    pub kind: RecordKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<AlertId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Epoch ms: sent, received, typed or made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Epoch seconds when the TTL purges it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}

@@ -13,7 +13,7 @@ use crate::model::{
     DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
     ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash, Wave,
 };
-use crate::model::{DeliveryState, Withdrawal};
+use crate::model::{DeliveryState, Record, Withdrawal};
 use crate::pace::{SlotAnswer, SlotRequest};
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -361,6 +361,57 @@ pub trait PhoneCodes {
         max_tries: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn drop_pending_phone(&self, member: MemberId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What vigie keeps about a member beyond their profile and memberships, found and erased
+/// ([`crate::app::erasure`]): the ledger's records that name them (index `ByMember`), the
+/// alerts they raised, closed or withdrew, and the code that confirms their erasure.
+pub trait MemberRecords {
+    /// Every ledger record that names `member`, read whole.
+    fn records_of(&self, member: MemberId) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
+    /// The alerts `member` raised, closed or withdrew (a scan of the alerts table, which holds
+    /// only the retention's alerts: erasures are rare, and no index is paid for at every alert).
+    fn alerts_touching(
+        &self,
+        member: MemberId,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+    /// Puts "un voisin" ([`MemberId::ERASED`]) in `member`'s place on `alert`: author, closer,
+    /// withdrawer. The text stays.
+    fn anonymise(
+        &self,
+        alert: AlertId,
+        member: MemberId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes every ledger record that names `member`, and the reply throttle of `phone`;
+    /// how many went.
+    fn forget_records(
+        &self,
+        member: MemberId,
+        phone: Option<&PhoneNumber>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Keeps `code` as the one that confirms `member`'s erasure until `until_ms`, in place of
+    /// any before.
+    fn put_erasure_code(
+        &self,
+        member: MemberId,
+        code: &TokenHash,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes the right `code` while it has time and fewer than `max_tries` wrong tries (or it
+    /// was taken before: a retry). False when it was not.
+    fn accept_erasure_code(
+        &self,
+        member: MemberId,
+        code: &TokenHash,
+        max_tries: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Counts one wrong code, if the code kept has time and tries left: the tries counted
+    /// after, `None` when none was left (or there is no code).
+    fn count_wrong_erasure_code(
+        &self,
+        member: MemberId,
+        max_tries: u32,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
 }
 
 /// The referents' invitations to members who already hold the number or address typed

@@ -208,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::admin::routes())
         .merge(pages::police::routes())
         .merge(pages::privacy::routes())
+        .merge(pages::my_data::routes())
         .merge(pages::join::routes())
         .merge(pages::unsubscribe::routes())
         .merge(pages::lang::routes())

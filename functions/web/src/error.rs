@@ -124,6 +124,18 @@ impl From<vigie::app::members::Problem> for WebError {
     }
 }
 
+impl From<vigie::app::erasure::Problem> for WebError {
+    fn from(problem: vigie::app::erasure::Problem) -> Self {
+        use vigie::app::erasure::Problem;
+        match problem {
+            Problem::NotFound => WebError::NotFound,
+            Problem::Forbidden => WebError::Forbidden,
+            Problem::Store(err) => WebError::Store(err),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<vigie::app::settings::Problem> for WebError {
     fn from(problem: vigie::app::settings::Problem) -> Self {
         use vigie::app::settings::Problem;

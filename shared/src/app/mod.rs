@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod budget;
+pub mod erasure;
 pub mod feed;
 pub mod import;
 pub mod join;

@@ -77,7 +77,7 @@ pub fn code_hash(member: MemberId, code: &str) -> TokenHash {
 }
 
 /// A fresh 6-digit code from the thread-local CSPRNG.
-fn new_code() -> String {
+pub(crate) fn new_code() -> String {
     format!("{:06}", rand::random_range(0..1_000_000u32))
 }
 

@@ -87,6 +87,18 @@ ulid_id!(
     MemberId
 );
 
+impl MemberId {
+    /// Who stands in an alert for a member who erased their account ("un voisin"): the nil
+    /// ULID, never a member's.
+    pub const ERASED: Self = Self(Ulid::nil());
+
+    /// Whether this is [`Self::ERASED`].
+    #[must_use]
+    pub fn is_erased(self) -> bool {
+        self == Self::ERASED
+    }
+}
+
 ulid_id!(
     /// Identifies an alert; ULIDs sort by creation time.
     AlertId

@@ -65,6 +65,14 @@ name_type!(
     FirstName
 );
 
+impl FirstName {
+    /// The name an erased member's alerts keep ([`crate::domain::MemberId::ERASED`]).
+    #[must_use]
+    pub fn erased() -> Self {
+        Self("Un voisin".to_owned())
+    }
+}
+
 /// Reserved words, folded ([`fold`]): a first name holding one would make an alert look like
 /// the police's, the town hall's, the emergency services' or the service's own (issue 11).
 /// These are refused anywhere in the name, even glued to it ("PoliceSophie", "gendarmes")...

@@ -100,6 +100,15 @@ pub fn phone_code_sms(code: &str, minutes: u64) -> String {
     )
 }
 
+/// The code that confirms a member's erasure of their account, texted when they have no
+/// address ([`crate::app::erasure`]).
+#[must_use]
+pub fn erasure_code_sms(code: &str, minutes: u64) -> String {
+    format!(
+        "vigie : pour supprimer votre compte, tapez le code {code} sur la page vigie dans les {minutes} minutes. Sans ce code, rien n'est effacé."
+    )
+}
+
 /// Texted to the owner of a number someone else typed on the page as theirs: the person who
 /// typed it is told only that a code was sent.
 #[must_use]
@@ -291,6 +300,7 @@ fn our_texts() -> Vec<String> {
         no_community_reply(),
         rate_limited_reply(),
         phone_code_sms(ANY, 10),
+        erasure_code_sms(ANY, 10),
         phone_claimed_sms(),
         invitation_sms(ANY, ANY),
         import_invitation_sms(ANY, ANY),
@@ -417,6 +427,7 @@ mod tests {
             no_community_reply(),
             rate_limited_reply(),
             phone_code_sms("123456", 10),
+            erasure_code_sms("123456", 10),
             phone_claimed_sms(),
             invitation_sms("Marie", "Les Tilleuls"),
             invitation_accepted_reply(),

@@ -5,6 +5,7 @@ mod bad_http;
 mod web_alerts;
 mod web_all_clear;
 mod web_authz;
+mod web_erasure;
 mod web_faults;
 mod web_members;
 mod web_moderation;

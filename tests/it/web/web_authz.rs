@@ -103,6 +103,8 @@ enum Outcome {
     NotFound,
     /// 422 (the police of another town naming Les Tilleuls: none of theirs), nothing changed.
     Unprocessable,
+    /// 410 (no erasure code waits for the caller: a code typed erases no one), nothing changed.
+    Gone,
 }
 
 const A: Outcome = Outcome::Allowed;
@@ -112,6 +114,7 @@ const U: Outcome = Outcome::Unauthorized;
 const F: Outcome = Outcome::Forbidden;
 const N: Outcome = Outcome::NotFound;
 const I: Outcome = Outcome::Unprocessable;
+const G: Outcome = Outcome::Gone;
 
 impl Outcome {
     fn refused(self) -> bool {
@@ -197,6 +200,21 @@ enum Case {
     ApiAddMember,
     ApiRemoveMember,
     ApiReinvite,
+    /// "Mes données": the page, the download, a code asked for, a code typed with none waiting.
+    MyData,
+    MyDataDownload {
+        api: bool,
+    },
+    MyDataErase {
+        api: bool,
+    },
+    MyDataConfirm {
+        api: bool,
+    },
+    /// A fresh member without an address, erased by the referent at their request.
+    AdminErase {
+        api: bool,
+    },
 }
 
 struct Row {
@@ -259,6 +277,14 @@ const TABLE: &[Row] = &[
     // Only the member invited takes or declines the invitation; to anyone else it does not exist.
     row("POST", "/settings/offers/{community}/join", Case::SettingsJoinOffer, [S, A, O, O, O, O, O]),
     row("POST", "/settings/offers/{community}/decline", Case::SettingsDeclineOffer, [S, A, O, O, O, O, O]),
+    // My data: each their own. A code typed erases only the member it was sent to: with none
+    // sent, it erases no one (the erasure itself: web_erasure.rs).
+    row("GET", "/my-data", Case::MyData, [S, A, A, A, A, A, A]),
+    row("GET", "/my-data/download", Case::MyDataDownload { api: false }, [S, A, O, O, O, O, O]),
+    row("POST", "/my-data/erase/confirm", Case::MyDataConfirm { api: false }, [S, G, G, G, G, G, G]),
+    row("POST", "/api/me/erasure/confirm", Case::MyDataConfirm { api: true }, [U, G, G, G, G, G, G]),
+    row("POST", "/my-data/erase", Case::MyDataErase { api: false }, [S, A, O, O, O, O, O]),
+    row("GET", "/my-data/erased", Case::Public("/my-data/erased"), [A, A, A, A, A, A, A]),
     row("GET", "/members", Case::Neighbours { filtered: true }, [S, A, N, A, N, A, N]),
     row("GET", "/members", Case::Neighbours { filtered: false }, [S, A, O, A, O, A, O]),
     // The referent's pages: their own community only; "not found" for another's ids.
@@ -267,6 +293,7 @@ const TABLE: &[Row] = &[
     row("POST", "/admin/members", Case::AdminAdd, [S, F, F, A, O, F, F]),
     row("POST", "/admin/members/{id}/remove", Case::AdminRemove, [S, F, F, A, N, F, F]),
     row("POST", "/admin/members/{id}/invite", Case::AdminReinvite, [S, F, F, A, N, F, F]),
+    row("POST", "/admin/members/{id}/erase", Case::AdminErase { api: false }, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/approve", Case::AdminApprove, [S, F, F, A, N, F, F]),
     row("POST", "/admin/join/{id}/refuse", Case::AdminRefuse, [S, F, F, A, N, F, F]),
     // Another community's referent sets their own community's budget.
@@ -287,11 +314,14 @@ const TABLE: &[Row] = &[
     row("POST", "/api/me/phone", Case::ApiConfirmPhone, [U, A, O, O, O, O, O]),
     row("POST", "/api/me/phone/resend", Case::ApiResendCode, [U, A, O, O, O, O, O]),
     row("DELETE", "/api/me/phone/pending", Case::ApiCancelPhone, [U, A, O, O, O, O, O]),
+    row("GET", "/api/me/data", Case::MyDataDownload { api: true }, [U, A, O, O, O, O, O]),
+    row("POST", "/api/me/erasure", Case::MyDataErase { api: true }, [U, A, O, O, O, O, O]),
     row("GET", "/api/members", Case::ApiMembers { filtered: true }, [U, A, N, A, N, A, N]),
     row("GET", "/api/members", Case::ApiMembers { filtered: false }, [U, A, O, A, O, A, O]),
     row("POST", "/api/members", Case::ApiAddMember, [U, F, F, A, O, F, F]),
     row("DELETE", "/api/members/{id}", Case::ApiRemoveMember, [U, F, F, A, N, F, F]),
     row("POST", "/api/members/{id}/invite", Case::ApiReinvite, [U, F, F, A, N, F, F]),
+    row("POST", "/api/members/{id}/erasure", Case::AdminErase { api: true }, [U, F, F, A, N, F, F]),
 ];
 
 /// A caller's browser: its cookies, and the anti-CSRF token its forms carry.
@@ -1000,6 +1030,51 @@ impl World {
                 let texted = self.stack.outbox().await.sms_to(phone.as_str()).count();
                 plain(&format!("/api/members/{id}/invite"), Probe::Texted(phone.to_string(), texted))
             }
+            Case::MyData => plain("/my-data", Probe::Shows("/my-data/download".into())),
+            Case::MyDataDownload { api } => {
+                let path = if api { "/api/me/data" } else { "/my-data/download" };
+                plain(path, Probe::Shows(self.stack.email("Lucas")))
+            }
+            Case::MyDataErase { api } => {
+                let address = self.stack.email("Lucas");
+                let before = self.stack.outbox().await.emails_to(&address).count();
+                let probe = Probe::LinkEmailed(address, before);
+                if api {
+                    plain("/api/me/erasure", probe)
+                } else {
+                    Prepared {
+                        body: form(&[]),
+                        place: Some(Place::Exactly("/my-data?code=email".into())),
+                        ..plain("/my-data/erase", probe)
+                    }
+                }
+            }
+            Case::MyDataConfirm { api } => {
+                let probe = Probe::MemberGone(self.lucas().await.id);
+                if api {
+                    Prepared {
+                        body: Body::Json(json!({ "code": "123456" })),
+                        ..plain("/api/me/erasure/confirm", probe)
+                    }
+                } else {
+                    Prepared { body: form(&[("code", "123456")]), ..plain("/my-data/erase/confirm", probe) }
+                }
+            }
+            Case::AdminErase { api } => {
+                let id = self.fixture_member(None).await;
+                if api {
+                    Prepared {
+                        body: Body::Json(json!({ "asked_in_person": true })),
+                        ..plain(&format!("/api/members/{id}/erasure"), Probe::MemberGone(id))
+                    }
+                } else {
+                    Prepared {
+                        body: form(&[("asked", "1")]),
+                        place: Some(Place::Exactly("/admin?done=erased".into())),
+                        ..plain(&format!("/admin/members/{id}/erase"), Probe::MemberGone(id))
+                    }
+                }
+            }
         }
     }
 
@@ -1112,6 +1187,7 @@ impl World {
                     Outcome::Unauthorized => "401 signed_out",
                     Outcome::Forbidden => "403",
                     Outcome::NotFound => "404",
+                    Outcome::Gone => "410",
                     _ => "422",
                 };
                 if got != wanted {
@@ -1341,10 +1417,19 @@ async fn every_route_answers_every_caller_as_the_policy_says() {
     // the numbers added, and the authors told their alert was withdrawn (the web function texts
     // nothing else).
     let sent = world.stack.outbox().await;
+    // The erasure codes asked for (one per caller signed in, page and API) are not links.
     let emails: Vec<String> = sent.emails[sent_before.emails.len()..]
         .iter()
         .map(|m| format!("{:?} to {:?}", m.subject, m.to))
+        .filter(|e| !e.contains("Code de suppression"))
         .collect();
+    let codes = sent.emails[sent_before.emails.len()..]
+        .iter()
+        .filter(|m| m.subject.contains("Code de suppression"))
+        .count();
+    if codes != 2 * (CALLERS.len() - 1) {
+        failures.push(format!("{codes} erasure codes emailed, for 2 asked by each caller signed in"));
+    }
     let links = world.links.get() - links_before;
     if emails.len() != links
         || emails.iter().any(|e| !e.contains("connexion"))
@@ -1731,7 +1816,12 @@ async fn every_state_changing_route_refuses_a_request_without_its_token() {
         if WITHOUT_TOKEN.contains(&(row.method, row.route)) {
             continue;
         }
-        let Some(caller) = CALLERS.into_iter().find(|c| row.expect[*c as usize] == Outcome::Allowed) else {
+        // Allowed, or signed in and reaching the handler (a code typed with none waiting).
+        let Some(caller) = CALLERS
+            .into_iter()
+            .find(|c| row.expect[*c as usize] == Outcome::Allowed)
+            .or_else(|| CALLERS.into_iter().find(|c| row.expect[*c as usize] == Outcome::Gone))
+        else {
             failures.push(format!("{} {}: no caller may use it", row.method, row.route));
             continue;
         };

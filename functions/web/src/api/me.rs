@@ -3,17 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use vigie::app::erasure::{self, CodeSent, Erased, MyData};
 use vigie::app::phone::{self, ConfirmProblem, SendProblem};
 use vigie::app::settings::{Invalid, Problem};
 use vigie::domain::{Member, PhoneNumber};
 
 use super::{ApiError, CommunityJson, double_option, not_null};
 use crate::app::AppState;
+use crate::cookies::{Cookies, SetCookie};
 use crate::guard::{CsrfHeader, CsrfJson};
 use crate::pages::members::DeliveryProblemJson;
 use crate::pages::settings::Values;
-use crate::session::Signed;
+use crate::session::{SESSION_COOKIE, Signed};
 
 /// The signed-in member, as they see themselves.
 #[derive(Debug, Serialize)]
@@ -187,4 +190,62 @@ fn invalid_code(invalid: Invalid) -> &'static str {
         Invalid::PhoneCountry => "phone_country_not_allowed",
         Invalid::ContactNeeded => "contact_needed",
     }
+}
+
+/// `GET /api/me/data`: everything vigie holds about the member ("Mes données").
+pub(super) async fn my_data(State(state): State<AppState>, signed: Signed) -> Result<Json<MyData>, ApiError> {
+    let config = state.config();
+    let data = erasure::my_data(state.store(), &signed.member, &config.data_controller, config.retention)
+        .await
+        .map_err(|e| ApiError::Web(e.into()))?;
+    Ok(Json(data))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErasureCodeJson {
+    /// `email`, or `sms` for a member without an address.
+    pub sent_by: &'static str,
+}
+
+/// Why an erasure was not done, or its code not sent, as the API says it.
+pub(super) fn erasure_problem(problem: erasure::Problem) -> ApiError {
+    use erasure::Problem;
+    match problem {
+        Problem::TooMany => ApiError::Problem(StatusCode::TOO_MANY_REQUESTS, "too_many_codes"),
+        Problem::Unreachable => ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "unreachable"),
+        Problem::NotSent(_) => ApiError::Problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        Problem::Wrong { .. } => ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+        Problem::Gone => ApiError::Problem(StatusCode::GONE, "code_gone"),
+        other => ApiError::Web(other.into()),
+    }
+}
+
+/// `POST /api/me/erasure`: a code that confirms the erasure of the member's account.
+pub(super) async fn request_erasure(
+    State(state): State<AppState>,
+    signed: Signed,
+    _: CsrfHeader,
+) -> Result<(StatusCode, Json<ErasureCodeJson>), ApiError> {
+    let from = &state.config().sender_email;
+    let sent = erasure::send_code(state.store(), state.mailer(), state.texter(), from, &signed.member)
+        .await
+        .map_err(erasure_problem)?;
+    let sent_by = match sent {
+        CodeSent::Email => "email",
+        CodeSent::Sms => "sms",
+    };
+    Ok((StatusCode::ACCEPTED, Json(ErasureCodeJson { sent_by })))
+}
+
+/// `POST /api/me/erasure/confirm`: the code sent; the right one erases the account, and the
+/// session with it (its cookie is forgotten).
+pub(super) async fn confirm_erasure(
+    State(state): State<AppState>,
+    signed: Signed,
+    CsrfJson(body): CsrfJson<PhoneCodeJson>,
+) -> Result<Response, ApiError> {
+    let erased: Erased =
+        erasure::confirm(state.store(), &signed.member, &body.code).await.map_err(erasure_problem)?;
+    let cookies = Cookies::new(state.site(), &[SetCookie::clear_secret(SESSION_COOKIE)]);
+    Ok((cookies, Json(erased)).into_response())
 }

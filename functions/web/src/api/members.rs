@@ -120,6 +120,33 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /api/members/{id}/erasure` (referent): the member asked in person.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureJson {
+    /// Must be true: the member asked their referent in person.
+    pub asked_in_person: bool,
+}
+
+/// `POST /api/members/{id}/erasure` (referent): the account of a member without an address
+/// erased at their request, as the referent's page does.
+pub(super) async fn erase(
+    State(state): State<AppState>,
+    referent: Referent,
+    Segments(id): Segments<String>,
+    CsrfJson(body): CsrfJson<ErasureJson>,
+) -> Result<Json<vigie::app::erasure::Erased>, ApiError> {
+    let id: MemberId = id.parse().map_err(|_| ApiError::Web(WebError::NotFound))?;
+    if !body.asked_in_person {
+        return Err(ApiError::Problem(StatusCode::UNPROCESSABLE_ENTITY, "not_asked"));
+    }
+    let community = &referent.community().id;
+    vigie::app::erasure::erase_for(state.store(), &referent.signed().member, community, id)
+        .await
+        .map(Json)
+        .map_err(super::me::erasure_problem)
+}
+
 #[derive(Debug, Serialize)]
 pub struct InvitedJson {
     /// `sent`, or `not_sent` (the send failed: the number waits for its owner's OUI all the same).

@@ -41,10 +41,14 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/me/phone"),
     ("POST", "/api/me/phone/resend"),
     ("DELETE", "/api/me/phone/pending"),
+    ("GET", "/api/me/data"),
+    ("POST", "/api/me/erasure"),
+    ("POST", "/api/me/erasure/confirm"),
     ("GET", "/api/members"),
     ("POST", "/api/members"),
     ("DELETE", "/api/members/{id}"),
     ("POST", "/api/members/{id}/invite"),
+    ("POST", "/api/members/{id}/erasure"),
 ];
 
 /// The handler of one operation of [`API_ROUTES`].
@@ -62,10 +66,14 @@ fn operation(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", "/api/me/phone") => post(me::confirm_phone),
         ("POST", "/api/me/phone/resend") => post(me::resend_code),
         ("DELETE", "/api/me/phone/pending") => delete(me::cancel_phone),
+        ("GET", "/api/me/data") => get(me::my_data),
+        ("POST", "/api/me/erasure") => post(me::request_erasure),
+        ("POST", "/api/me/erasure/confirm") => post(me::confirm_erasure),
         ("GET", "/api/members") => get(members::list),
         ("POST", "/api/members") => post(members::create),
         ("DELETE", "/api/members/{id}") => delete(members::delete),
         ("POST", "/api/members/{id}/invite") => post(members::reinvite),
+        ("POST", "/api/members/{id}/erasure") => post(members::erase),
         _ => panic!("no handler for {method} {path}"),
     }
 }

@@ -1,8 +1,8 @@
 //! The pages in English.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Privacy, Settings,
-    Signin, Texts, Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, MyData, Neighbours, PolicePage, Privacy,
+    Settings, Signin, Texts, Unsubscribe,
 };
 
 pub static EN: Texts = Texts {
@@ -89,6 +89,28 @@ pub static EN: Texts = Texts {
         rights_heading: "Your rights",
         footer_link: "Your data",
         join_link: "What vigie does with your data",
+    },
+    my_data: MyData {
+        title: "My data",
+        intro: "Everything vigie keeps about you, to download; and the deletion of your account, whenever you want.",
+        download_heading: "Download my data",
+        download_text: "A JSON file with your profile, your communities, the alerts you raised, closed or withdrew, and the record of what was sent to you, your acknowledgements, your reports and your sign-ins. Codes and secret tokens are not in it.",
+        download_link: "Download my data (JSON)",
+        erase_heading: "Delete my account",
+        erase_text: "Your number, your address, your settings, your sign-ins and the record of the alerts you received are erased, and you receive nothing more. The alerts you raised stay in your neighbours' feed, signed \"a neighbour\". To confirm, vigie sends you a code.",
+        erase_submit: "Get a deletion code",
+        code_sent_email: "A deletion code was sent to you by email. It works for 10 minutes.",
+        code_sent_sms: "A deletion code was sent to you by text. It works for 10 minutes.",
+        code_label: "Deletion code (6 digits)",
+        confirm_submit: "Delete my account for good",
+        too_many: "Too many codes asked for: try again in an hour.",
+        unreachable: "vigie has neither an address nor a confirmed number to send you a code: ask your referent to delete your account.",
+        not_sent: "The code could not be sent. Try again in a few minutes.",
+        code_gone: "This code no longer works: ask for a new one.",
+        erased_title: "Account deleted",
+        erased_text: "Your account is deleted: your number, your address and your settings are erased, and you will receive nothing more from vigie. Your past alerts stay, signed \"a neighbour\". Thank you for looking after your neighbourhood.",
+        home_link: "Back to the home page",
+        link: "My data: download it, delete my account",
     },
     police: PolicePage {
         title: "Alerts nobody reported to 17",
@@ -249,6 +271,10 @@ pub static EN: Texts = Texts {
         sms_refused: "SMS: refused (STOP)",
         too_many_invitations: "Twenty numbers were already invited today for this community, the most allowed. Try again tomorrow, or add the person with their email address only.",
         removed: "The member is removed from the community.",
+        erase: "Erase their data",
+        erase_asked: "They asked me in person",
+        erased: "The account is deleted: their number and settings are erased; their past alerts stay, signed \"a neighbour\".",
+        erase_unconfirmed: "Nothing is erased: first tick the box that says they asked you.",
         approved: "The request is approved: the person receives the alerts by email and can sign in with their address; their number, if any, was texted an invitation and gets SMS alerts once they answer OUI.",
         refused: "The request is refused.",
         add_title: "Add a member",

@@ -1,8 +1,8 @@
 //! The pages in French, the default language.
 
 use super::{
-    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, Neighbours, PolicePage, Privacy, Settings,
-    Signin, Texts, Unsubscribe,
+    Admin, Alerts, Common, Errors, Feed, Frame, Join, MemberForm, MyData, Neighbours, PolicePage, Privacy,
+    Settings, Signin, Texts, Unsubscribe,
 };
 
 pub static FR: Texts = Texts {
@@ -89,6 +89,28 @@ pub static FR: Texts = Texts {
         rights_heading: "Vos droits",
         footer_link: "Vos données",
         join_link: "Ce que vigie fait de vos données",
+    },
+    my_data: MyData {
+        title: "Mes données",
+        intro: "Tout ce que vigie garde de vous, à télécharger ; et la suppression de votre compte, quand vous voulez.",
+        download_heading: "Télécharger mes données",
+        download_text: "Un fichier JSON avec votre profil, vos communautés, les alertes que vous avez lancées, closes ou retirées, et la trace de ce qui vous a été envoyé, de vos accusés de réception, de vos signalements et de vos connexions. Les codes et les jetons secrets n'y sont pas.",
+        download_link: "Télécharger mes données (JSON)",
+        erase_heading: "Supprimer mon compte",
+        erase_text: "Votre numéro, votre adresse, vos réglages, vos connexions et la trace des alertes reçues sont effacés, et vous ne recevez plus rien. Les alertes que vous avez lancées restent dans le fil de vos voisins, signées « un voisin ». Pour confirmer, vigie vous envoie un code.",
+        erase_submit: "Recevoir un code de suppression",
+        code_sent_email: "Un code de suppression vous a été envoyé par e-mail. Il est valable 10 minutes.",
+        code_sent_sms: "Un code de suppression vous a été envoyé par SMS. Il est valable 10 minutes.",
+        code_label: "Code de suppression (6 chiffres)",
+        confirm_submit: "Supprimer mon compte pour de bon",
+        too_many: "Trop de codes demandés : réessayez dans une heure.",
+        unreachable: "vigie n'a ni adresse ni numéro confirmé où vous envoyer un code : demandez à votre référent de supprimer votre compte.",
+        not_sent: "Le code n'a pas pu partir. Réessayez dans quelques minutes.",
+        code_gone: "Ce code n'est plus valable : demandez-en un nouveau.",
+        erased_title: "Compte supprimé",
+        erased_text: "Votre compte est supprimé : votre numéro, votre adresse et vos réglages sont effacés, et vous ne recevrez plus rien de vigie. Vos alertes passées restent signées « un voisin ». Merci d'avoir veillé sur votre quartier.",
+        home_link: "Retour à l'accueil",
+        link: "Mes données : les télécharger, supprimer mon compte",
     },
     police: PolicePage {
         title: "Alertes sans appel au 17",
@@ -249,6 +271,10 @@ pub static FR: Texts = Texts {
         sms_refused: "SMS : refusé (STOP)",
         too_many_invitations: "Vingt numéros ont déjà reçu une invitation aujourd'hui pour ce quartier : c'est le maximum. Réessayez demain, ou ajoutez la personne avec son adresse e-mail seule.",
         removed: "Le membre est retiré de la communauté.",
+        erase: "Effacer ses données",
+        erase_asked: "La personne me l'a demandé en personne",
+        erased: "Le compte est supprimé : son numéro et ses réglages sont effacés ; ses alertes passées restent signées « un voisin ».",
+        erase_unconfirmed: "Rien n'est effacé : cochez d'abord la case qui dit que la personne vous l'a demandé.",
         approved: "La demande est acceptée : la personne reçoit les alertes par e-mail et peut se connecter avec son adresse ; son numéro, s'il y en a un, a reçu une invitation et recevra les alertes par SMS après sa réponse OUI.",
         refused: "La demande est refusée.",
         add_title: "Ajouter un membre",

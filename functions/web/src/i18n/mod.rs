@@ -10,11 +10,11 @@ mod fr;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use vigie::domain::FlagReason;
 use vigie::domain::{
     AlertSource, Category, DeliveryProblem, Encoding, Ending, Language, PoliceCalled, ProblemKind, Role,
     SmsWithheld,
 };
+use vigie::domain::{FirstName, FlagReason, MemberId};
 use vigie::model::{Channel, Closure, DeliveryCounts, FollowUpReport, Withdrawal};
 
 use crate::cookies;
@@ -224,16 +224,27 @@ impl Lang {
         }
     }
 
+    /// A member's first name as an alert shows it: "un voisin" for one who erased their account
+    /// ([`MemberId::ERASED`]).
+    pub fn first_name_of(self, id: MemberId, first_name: &FirstName) -> String {
+        match (self, id.is_erased()) {
+            (_, false) => first_name.to_string(),
+            (Lang::Fr, true) => "Un voisin".to_owned(),
+            (Lang::En, true) => "A neighbour".to_owned(),
+        }
+    }
+
     /// The all clear of an alert, in the feed and on its page (`when`, already formatted).
     pub fn closed_line(self, closure: &Closure, when: &str) -> String {
         let ending = match (self, closure.ending) {
             (_, Ending::Other) => None,
             (lang, ending) => Some(lang.ending(ending)),
         };
+        let name = self.first_name_of(closure.by, &closure.by_first_name);
         let who = match (self, closure.by_role) {
-            (Lang::Fr, Role::Police) => format!("{} (police municipale)", closure.by_first_name),
-            (Lang::En, Role::Police) => format!("{} (municipal police)", closure.by_first_name),
-            _ => closure.by_first_name.to_string(),
+            (Lang::Fr, Role::Police) => format!("{name} (police municipale)"),
+            (Lang::En, Role::Police) => format!("{name} (municipal police)"),
+            _ => name,
         };
         let what = match (ending, &closure.note) {
             (Some(ending), Some(note)) => format!("{ending} — {note}"),
@@ -402,10 +413,10 @@ impl Lang {
     pub fn privacy_rights(self, controller: &str) -> String {
         match self {
             Lang::Fr => format!(
-                "Vous voyez et corrigez vos réglages sur la page Mes réglages ; vous arrêtez les SMS quand vous voulez (STOP par SMS, ou la case de vos réglages) et les e-mails (le lien de désinscription de chaque e-mail). Pour obtenir une copie de vos données ou les faire effacer, demandez-le à votre référent ou à {controller} : votre référent peut supprimer votre compte, et votre profil, votre numéro et votre adresse sont alors effacés. Vous pouvez aussi vous adresser à la CNIL (www.cnil.fr)."
+                "Vous voyez et corrigez vos réglages sur la page Mes réglages ; vous arrêtez les SMS quand vous voulez (STOP par SMS, ou la case de vos réglages) et les e-mails (le lien de désinscription de chaque e-mail). Sur la page Mes données, vous téléchargez tout ce que vigie garde de vous et vous supprimez votre compte (avec un code envoyé par e-mail) : votre profil, votre numéro, votre adresse, vos connexions et la trace des envois sont effacés, et vos alertes passées restent signées « un voisin ». Sans adresse e-mail, demandez-le à votre référent, qui le fait pour vous, ou à {controller}. Vous pouvez aussi vous adresser à la CNIL (www.cnil.fr)."
             ),
             Lang::En => format!(
-                "You see and correct your settings on the My settings page; you stop texts whenever you want (STOP by text, or the box in your settings) and emails (the unsubscribe link of every email). To get a copy of your data or have it erased, ask your referent or {controller}: your referent can delete your account, and your profile, number and address are then erased. You may also turn to the CNIL (www.cnil.fr), France's data protection authority."
+                "You see and correct your settings on the My settings page; you stop texts whenever you want (STOP by text, or the box in your settings) and emails (the unsubscribe link of every email). On the My data page you download everything vigie keeps about you and delete your account (with a code sent by email): your profile, number, address, sign-ins and the record of what was sent are erased, and your past alerts stay, signed \"a neighbour\". Without an email address, ask your referent, who does it for you, or {controller}. You may also turn to the CNIL (www.cnil.fr), France's data protection authority."
             ),
         }
     }
@@ -446,14 +457,10 @@ impl Lang {
 
     /// A withdrawn alert's mark, `when` its date as the pages write dates.
     pub fn withdrawn_line(self, withdrawal: &Withdrawal, when: &str) -> String {
+        let name = self.first_name_of(withdrawal.by, &withdrawal.by_first_name);
         match self {
-            Lang::Fr => {
-                format!("Retirée du fil par {} : {} ({when})", withdrawal.by_first_name, withdrawal.reason)
-            }
-            Lang::En => format!(
-                "Withdrawn from the feed by {}: {} ({when})",
-                withdrawal.by_first_name, withdrawal.reason
-            ),
+            Lang::Fr => format!("Retirée du fil par {name} : {} ({when})", withdrawal.reason),
+            Lang::En => format!("Withdrawn from the feed by {name}: {} ({when})", withdrawal.reason),
         }
     }
 
@@ -639,12 +646,39 @@ pub struct Texts {
     pub alerts: Alerts,
     pub police: PolicePage,
     pub privacy: Privacy,
+    pub my_data: MyData,
     pub settings: Settings,
     pub unsubscribe: Unsubscribe,
     pub errors: Errors,
     pub neighbours: Neighbours,
     pub admin: Admin,
     pub join: Join,
+}
+
+/// "Mes données": download what vigie holds about me, delete my account.
+#[derive(Debug)]
+pub struct MyData {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub download_heading: &'static str,
+    pub download_text: &'static str,
+    pub download_link: &'static str,
+    pub erase_heading: &'static str,
+    pub erase_text: &'static str,
+    pub erase_submit: &'static str,
+    pub code_sent_email: &'static str,
+    pub code_sent_sms: &'static str,
+    pub code_label: &'static str,
+    pub confirm_submit: &'static str,
+    pub too_many: &'static str,
+    pub unreachable: &'static str,
+    pub not_sent: &'static str,
+    pub code_gone: &'static str,
+    pub erased_title: &'static str,
+    pub erased_text: &'static str,
+    pub home_link: &'static str,
+    /// The link to this page from the settings and privacy pages.
+    pub link: &'static str,
 }
 
 /// The privacy page (its sentences with the controller and the retention are [`Lang`]'s).
@@ -933,6 +967,11 @@ pub struct Admin {
     pub sms_refused: &'static str,
     pub too_many_invitations: &'static str,
     pub removed: &'static str,
+    /// Erasing an SMS-only member who asked in person.
+    pub erase: &'static str,
+    pub erase_asked: &'static str,
+    pub erased: &'static str,
+    pub erase_unconfirmed: &'static str,
     pub approved: &'static str,
     pub refused: &'static str,
     pub add_title: &'static str,

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use vigie::adapters::now_ms;
 use vigie::app::budget;
+use vigie::app::erasure;
 use vigie::app::members::{self, Invalid, Invitation, Problem};
 use vigie::app::neighbours::{PAGE_SIZE, visible_phone};
 use vigie::domain::{Email, MemberId, Role};
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members", post(add))
         .route("/admin/members/{id}/remove", post(remove))
         .route("/admin/members/{id}/invite", post(reinvite))
+        .route("/admin/members/{id}/erase", post(erase))
         .route("/admin/join/{id}/approve", post(approve))
         .route("/admin/join/{id}/refuse", post(refuse))
         .route("/admin/sms-budget", post(set_sms_budget))
@@ -100,6 +102,9 @@ struct Row {
     /// What fails on their address or number, in sentences.
     problems: Vec<String>,
     removable: bool,
+    /// A resident without an address: their referent erases their account when they ask in
+    /// person (they have no page of their own to do it).
+    erasable: bool,
     /// Invited, not yet answered: the invitation may be sent again.
     reinvitable: bool,
 }
@@ -182,6 +187,7 @@ async fn admin_page(
                 },
                 problems: delivery_notes(lang, &community.time_zone, r, false),
                 removable: r.member_id != signed.member.id && r.role != Role::Police,
+                erasable: r.member_id != signed.member.id && r.role == Role::Resident && r.email.is_none(),
                 reinvitable: r.phone.is_some() && !r.phone_confirmed && r.sms_alerts,
             }
         })
@@ -214,7 +220,7 @@ async fn admin_page(
             let text: String = r.alert.text.as_str().chars().take(80).collect();
             let flags = lang.flags_line(&r.flags).unwrap_or_default();
             (
-                format!("{} : {text}", r.alert.sender_first_name),
+                format!("{} : {text}", lang.first_name_of(r.alert.sender_id, &r.alert.sender_first_name)),
                 flags,
                 site.href(&format!("/alerts/{}", r.alert.alert_id)),
             )
@@ -250,6 +256,8 @@ async fn show(
         Some("invited") => Some(t.admin.invited),
         Some("invitation_not_sent") => Some(t.admin.invitation_not_sent),
         Some("removed") => Some(t.admin.removed),
+        Some("erased") => Some(t.admin.erased),
+        Some("erase_unconfirmed") => Some(t.admin.erase_unconfirmed),
         Some("approved") => Some(t.admin.approved),
         Some("refused") => Some(t.admin.refused),
         Some("sms_budget") => Some(t.admin.sms_budget_saved),
@@ -365,6 +373,22 @@ async fn remove(
     let id = member_id(&id)?;
     members::remove(state.store(), referent.community(), referent.signed().member.id, id).await?;
     Ok(render::see_other(&state, "/admin?done=removed"))
+}
+
+/// `POST /admin/members/{id}/erase`: the account of a member without an address erased, at
+/// their request in person (`asked` ticked; [`erasure::erase_for`]).
+async fn erase(
+    State(state): State<AppState>,
+    referent: Referent,
+    Segments(id): Segments<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let id = member_id(&id)?;
+    if !form.checked("asked") {
+        return Ok(render::see_other(&state, "/admin?done=erase_unconfirmed"));
+    }
+    erasure::erase_for(state.store(), &referent.signed().member, &referent.community().id, id).await?;
+    Ok(render::see_other(&state, "/admin?done=erased"))
 }
 
 /// `POST /admin/members/{id}/invite`: the invitation texted again to an invited member.

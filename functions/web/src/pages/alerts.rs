@@ -415,7 +415,7 @@ impl AlertView {
         Self {
             id: alert.alert_id.to_string(),
             href: state.site().href(&format!("/alerts/{}", alert.alert_id)),
-            sender: alert.sender_first_name.to_string(),
+            sender: lang.first_name_of(alert.sender_id, &alert.sender_first_name),
             when: local_time::format(lang, zone, alert.created_at),
             when_iso: local_time::iso_utc(alert.created_at),
             source: lang.source(alert.source),

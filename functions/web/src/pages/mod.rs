@@ -7,6 +7,7 @@ pub mod feed;
 pub mod join;
 pub mod lang;
 pub mod members;
+pub mod my_data;
 pub mod police;
 pub mod privacy;
 pub mod settings;

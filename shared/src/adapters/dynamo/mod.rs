@@ -6,6 +6,7 @@
 //! `ledger`, `receipts`, `sessions`, `phone_codes`, `offers`, `rate` and `spend` (ledger table).
 
 mod alerts;
+mod erasure;
 mod feed;
 mod items;
 mod keys;

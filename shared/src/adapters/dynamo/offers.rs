@@ -28,6 +28,8 @@ impl Offers for DynamoStore {
     async fn put_offer(&self, offer: &Offer) -> Result<(), StoreError> {
         let mut item = to_item("offer", offer)?;
         item.extend(key(offer_pk(offer.holder), offer_sk(&offer.community)));
+        // Found by `ByMember` when the holder erases their account.
+        item.insert("member_id".into(), s(offer.holder.to_string()));
         let left = Duration::from_millis(u64::try_from(offer.until_ms - now_ms()).unwrap_or(0));
         item.insert("expires_at".into(), expires_at(left + KEPT_AFTER));
         self.put(&self.tables.ledger, item, "PutItem offer").await
@@ -48,7 +50,7 @@ impl Offers for DynamoStore {
         let now = now_ms();
         let mut offers = Vec::new();
         for mut item in out.items.unwrap_or_default() {
-            for attribute in ["pk", "sk", "expires_at"] {
+            for attribute in ["pk", "sk", "expires_at", "member_id"] {
                 item.remove(attribute);
             }
             let offer: Offer = from_item("offer", item)?;

@@ -33,11 +33,72 @@ fn pending_of(item: &Item) -> Result<PendingPhone, StoreError> {
     Ok(PendingPhone { phone, code, tries, until_ms })
 }
 
+impl DynamoStore {
+    /// One `UpdateItem` that adds a wrong try to the code kept at `key` only while there is
+    /// time and tries are left, so wrong codes typed at once never get more than their tries
+    /// between them: the item as it is after, `None` when no try was left.
+    pub(super) async fn count_wrong_at(
+        &self,
+        key: Item,
+        max_tries: u32,
+        operation: &'static str,
+    ) -> Result<Option<Item>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(key))
+            .update_expression("ADD tries :one")
+            .condition_expression("attribute_exists(pk) AND tries < :max AND #until > :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max_tries))
+            .expression_attribute_values(":now", n(now_ms()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let mut after = None;
+        let result = result.map(|out| after = out.attributes);
+        Ok(held(result, operation)?.then(|| after.unwrap_or_default()))
+    }
+
+    /// One conditional `UpdateItem`: the right code kept at `key` is taken only while the wrong
+    /// ones counted are fewer than `max_tries`, so many guesses sent at once have no better
+    /// chance than guesses one by one. Marked, it stays taken for a retry of the same request.
+    pub(super) async fn accept_code_at(
+        &self,
+        key: Item,
+        code: &TokenHash,
+        max_tries: u32,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.ledger)
+            .set_key(Some(key))
+            .update_expression("SET accepted = :true")
+            .condition_expression(
+                "attribute_exists(pk) AND code = :code AND (accepted = :true OR (tries < :max AND #until > :now))",
+            )
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":code", s(code.as_str()))
+            .expression_attribute_values(":max", n(max_tries))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        held(result, operation)
+    }
+}
+
 impl PhoneCodes for DynamoStore {
     #[instrument(skip_all, fields(member = %member))]
     async fn put_pending_phone(&self, member: MemberId, pending: &PendingPhone) -> Result<(), StoreError> {
         let mut item = pending_key(member);
         item.insert("phone".into(), s(pending.phone.as_str()));
+        // Found by `ByMember` when the member erases their account.
+        item.insert("member_id".into(), s(member.to_string()));
         if let Some(code) = &pending.code {
             item.insert("code".into(), s(code.as_str()));
         }
@@ -58,41 +119,17 @@ impl PhoneCodes for DynamoStore {
         Ok((pending.until_ms > now_ms()).then_some(pending))
     }
 
-    /// One `UpdateItem` that adds the try only while there is time and tries are left, so wrong
-    /// codes typed at once never get more than their tries between them.
     #[instrument(skip_all, fields(member = %member))]
     async fn count_wrong_code(
         &self,
         member: MemberId,
         max_tries: u32,
     ) -> Result<Option<PendingPhone>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.ledger)
-            .set_key(Some(pending_key(member)))
-            .update_expression("ADD tries :one")
-            .condition_expression("attribute_exists(pk) AND tries < :max AND #until > :now")
-            .expression_attribute_names("#until", "until")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(max_tries))
-            .expression_attribute_values(":now", n(now_ms()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        // The item as it is after the try is the answer.
-        let mut after = None;
-        let result = result.map(|out| after = out.attributes);
-        if held(result, "UpdateItem pending phone try")? {
-            pending_of(&after.unwrap_or_default()).map(Some)
-        } else {
-            Ok(None)
-        }
+        let after =
+            self.count_wrong_at(pending_key(member), max_tries, "UpdateItem pending phone try").await?;
+        after.as_ref().map(pending_of).transpose()
     }
 
-    /// One conditional `UpdateItem`: the right code is taken only while the wrong ones counted
-    /// are fewer than `max_tries`, so many guesses sent at once have no better chance than
-    /// guesses one by one. Marked, it stays taken for a retry of the same confirmation.
     #[instrument(skip_all, fields(member = %member))]
     async fn accept_pending_phone(
         &self,
@@ -100,23 +137,7 @@ impl PhoneCodes for DynamoStore {
         code: &TokenHash,
         max_tries: u32,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.ledger)
-            .set_key(Some(pending_key(member)))
-            .update_expression("SET accepted = :true")
-            .condition_expression(
-                "attribute_exists(pk) AND code = :code AND (accepted = :true OR (tries < :max AND #until > :now))",
-            )
-            .expression_attribute_names("#until", "until")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":code", s(code.as_str()))
-            .expression_attribute_values(":max", n(max_tries))
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        held(result, "UpdateItem pending phone accept")
+        self.accept_code_at(pending_key(member), code, max_tries, "UpdateItem pending phone accept").await
     }
 
     #[instrument(skip_all, fields(member = %member))]

@@ -195,6 +195,7 @@ impl Receipts for DynamoStore {
         let delivered = format!("{}_delivered", channel.as_str());
         let undelivered = format!("{}_undelivered", channel.as_str());
         let mut item = key(alert_pk(alert), receipt_sk(member, channel));
+        item.insert("member_id".into(), s(member.to_string()));
         item.insert("message_id".into(), s(message_id));
         item.insert("receipt_at".into(), n(at));
         item.insert("expires_at".into(), expires_at(self.retention));

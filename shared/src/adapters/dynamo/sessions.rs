@@ -116,24 +116,39 @@ impl Sessions for DynamoStore {
 
 /// One use of a rate limit: the window's counter, added to unless it reached the limit.
 const LIMIT_UPDATE: &str = "ADD hits :one SET expires_at = :exp";
+/// The same for a limit of one member's uses (its key ends with their id: `alert#<member>`),
+/// which names them so their erasure finds it (`ByMember`).
+const MEMBER_LIMIT_UPDATE: &str = "ADD hits :one SET expires_at = :exp, member_id = :member";
 const LIMIT_CONDITION: &str = "attribute_not_exists(hits) OR hits < :limit";
 
-/// The key of the counter of `budget`'s current window, and the values of [`LIMIT_UPDATE`].
-fn limit_update(budget: &Budget) -> (Item, Item) {
+/// The member whose uses a limit counts, when its key ends with a member id.
+fn limit_member(key: &str) -> Option<MemberId> {
+    key.rsplit_once('#').and_then(|(_, last)| last.parse().ok())
+}
+
+/// The key of the counter of `budget`'s current window, its update and the update's values.
+fn limit_update(budget: &Budget) -> (Item, &'static str, Item) {
     let window_ms = budget.window.as_millis().max(1) as i64;
     let slot = now_ms() / window_ms;
-    let values = HashMap::from([
+    let mut values = HashMap::from([
         (":one".to_owned(), n(1)),
         (":limit".to_owned(), n(budget.limit)),
         (":exp".to_owned(), n((slot + 1) * window_ms / 1000 + 60)),
     ]);
-    (key(format!("LIMIT#{}#{slot}", budget.key), "LIMIT"), values)
+    let update = match limit_member(&budget.key) {
+        Some(member) => {
+            values.insert(":member".to_owned(), s(member.to_string()));
+            MEMBER_LIMIT_UPDATE
+        }
+        None => LIMIT_UPDATE,
+    };
+    (key(format!("LIMIT#{}#{slot}", budget.key), "LIMIT"), update, values)
 }
 
 /// One use of `budget` as a transaction action: its condition fails when the budget is spent.
 pub(super) fn limit_action(table: &str, budget: &Budget) -> Result<TransactWriteItem, StoreError> {
-    let (key, values) = limit_update(budget);
-    update_action_if(table, key, LIMIT_UPDATE, Some(LIMIT_CONDITION), values)
+    let (key, update, values) = limit_update(budget);
+    update_action_if(table, key, update, Some(LIMIT_CONDITION), values)
 }
 
 /// The marker of what spent budgets once ([`Limits::spend_once`]), and whether it had room.
@@ -183,13 +198,13 @@ impl Limits for DynamoStore {
 
     #[instrument(skip_all, fields(limit))]
     async fn within_limit(&self, key_name: &str, limit: u32, window: Duration) -> Result<bool, StoreError> {
-        let (key, values) = limit_update(&Budget { key: key_name.to_owned(), limit, window });
+        let (key, update, values) = limit_update(&Budget { key: key_name.to_owned(), limit, window });
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.ledger)
             .set_key(Some(key))
-            .update_expression(LIMIT_UPDATE)
+            .update_expression(update)
             .condition_expression(LIMIT_CONDITION)
             .set_expression_attribute_values(Some(values))
             .send()

@@ -211,17 +211,27 @@ impl DynamoStore {
 
     /// Puts items unconditionally, 25 at a time, retrying what DynamoDB leaves unprocessed.
     pub(super) async fn batch_put(&self, table: &str, items: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in items.chunks(BATCH_WRITE_MAX) {
-            let mut requests = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|p| WriteRequest::builder().put_request(p).build())
-                        .map_err(built("BatchWriteItem"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(built("BatchWriteItem"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(table, requests).await
+    }
+
+    /// Writes requests (puts or deletes) 25 at a time, retrying what DynamoDB leaves unprocessed.
+    pub(super) async fn batch_write(
+        &self,
+        table: &str,
+        requests: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH_WRITE_MAX) {
+            let mut requests = chunk.to_vec();
             let mut attempt = 0;
             while !requests.is_empty() {
                 let out = self
