@@ -13,7 +13,7 @@ export VIGIE_MOTO_SERVER := $(CURDIR)/infra/moto/moto_server
 
 LOCAL := target/debug/vigie-local
 
-.PHONY: help venv browser run-tools build test checks-then-tests test-rust lint check-template package preflight run sms receipt outbox clean fuzz soak
+.PHONY: help venv browser run-tools build test checks-then-tests test-rust lint check-template package preflight run sms receipt outbox night clean fuzz soak
 
 help:
 	@echo "make run     start vigie locally (emulated AWS, demo data) and print where to open it"
@@ -23,6 +23,7 @@ help:
 	@echo "make sms FROM=<number> TEXT=<text>   text the shared number, 38123 in the demo (needs make run)"
 	@echo "make receipt ID=<message id> EVENT=<event>   what became of a message (bounce, complaint, delivery... / delivered, failed)"
 	@echo "make outbox  list the SMS and emails the emulator captured (needs make run)"
+	@echo "make night   put the demo community on a clock where it is night now, to watch quiet hours (needs make run)"
 	@echo "make soak    the fault, duplicate and crash tests, longer (VIGIE_SOAK_MEMBERS, VIGIE_SOAK_ROUNDS...)"
 
 $(VENV)/.installed: infra/requirements-test.txt
@@ -112,6 +113,11 @@ receipt:
 
 outbox:
 	@. infra/local-env.sh && $(LOCAL) outbox
+
+# Quiet hours by day: puts a community (COMMUNITY, default les-tilleuls) on a clock where it is
+# night now, or on ZONE (ZONE=Europe/Paris puts the demo back).
+night:
+	@. infra/local-env.sh && $(LOCAL) night $(COMMUNITY) $(if $(ZONE),--zone "$(ZONE)")
 
 clean:
 	rm -rf $(VENV) $(RUN_VENV) $(API_VENV) $(SAM_VENV) .local .aws-sam

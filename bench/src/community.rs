@@ -228,6 +228,6 @@ pub async fn raise_alert(store: &DynamoStore, community: &Generated, text: &str)
         closed: None,
         withdrawn: None,
     };
-    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[]).await?;
+    store.record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[], &[]).await?;
     Ok(alert)
 }

@@ -194,7 +194,7 @@ pub async fn measure(
             })
         })
         .collect::<Result<_, _>>()?;
-    emulator.store.record_inbound_alerts(&inbound, &alerts, None, &[]).await?;
+    emulator.store.record_inbound_alerts(&inbound, &alerts, None, &[], &[]).await?;
     let (invocations, failed_batches) = crate::fanout::drain_all(&mut relay).await?;
     let start = first.lock().unwrap_or_else(|p| p.into_inner()).ok_or("the fan-out never ran")?;
     let last = quota.stats.last_send().ok_or("nothing was sent")?;

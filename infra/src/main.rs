@@ -86,6 +86,31 @@ enum Cmd {
     },
     /// Print the SMS and emails the emulator has sent.
     Outbox,
+    /// Put a community on a clock where it is night now (22:00 to 07:00: quiet hours apply), or
+    /// on the time zone given (`--zone Europe/Paris` puts the demo back).
+    Night {
+        /// The community's id (default: les-tilleuls, of the demo).
+        #[arg(default_value = "les-tilleuls")]
+        community: String,
+        /// An IANA time zone instead of one where it is night.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+}
+
+/// Zones 7 to 9 hours apart around the world: at any moment one of them is between 22:00 and
+/// 07:00 (a night lasts 9 hours).
+const NIGHT_ZONES: [&str; 3] = ["Pacific/Auckland", "Asia/Dubai", "America/New_York"];
+
+/// A time zone where it is night at `now_ms`.
+fn zone_at_night(now_ms: i64) -> Result<vigie::domain::TimeZoneId, Error> {
+    for name in NIGHT_ZONES {
+        let zone = vigie::domain::TimeZoneId::parse(name).map_err(|e| format!("{name}: {e}"))?;
+        if vigie::domain::quiet::is_night(&zone, now_ms) {
+            return Ok(zone);
+        }
+    }
+    Err("no zone of the list is at night now".into())
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -306,6 +331,49 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("{}", serde_json::to_string_pretty(&response)?);
         }
         Cmd::Outbox => print!("{}", outbox::fetch_outbox(&endpoint).await?),
+        Cmd::Night { community, zone } => {
+            use vigie::ports::{MemberLookup, Registry};
+            let config = stack::aws_config(&endpoint).await;
+            let store =
+                DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), Tables::with_prefix(&prefix));
+            let id =
+                vigie::domain::CommunityId::parse(&community).map_err(|e| format!("{community}: {e}"))?;
+            let mut found = store.community(&id).await?.ok_or_else(|| format!("no community {community}"))?;
+            let now = vigie::adapters::now_ms();
+            found.time_zone = match zone {
+                Some(name) => vigie::domain::TimeZoneId::parse(&name).map_err(|e| format!("{name}: {e}"))?,
+                None => zone_at_night(now)?,
+            };
+            store.put_community(&found).await?;
+            let local = found.time_zone.local_time(now);
+            println!(
+                "{} now runs on {} time ({:02}:{:02} there){}",
+                found.name,
+                found.time_zone,
+                local.hour,
+                local.minute,
+                if vigie::domain::quiet::is_night(&found.time_zone, now) {
+                    ": quiet hours apply; `make night ZONE=Europe/Paris` puts it back"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_every_hour_one_zone_is_at_night() {
+        let start = 1_796_421_600_000_i64; // 2026-12-04 22:00 UTC
+        for quarter in 0..(4 * 24 * 200) {
+            let now = start + quarter * 15 * 60_000;
+            let zone = zone_at_night(now).unwrap_or_else(|_| panic!("no night at {now}"));
+            assert!(vigie::domain::quiet::is_night(&zone, now));
+        }
+    }
 }

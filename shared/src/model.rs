@@ -720,3 +720,25 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
+
+/// One alert counted in its community's month when it is recorded: what stays of it once the
+/// retention purged it ([`crate::ports::AlertLog::record_inbound_alerts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertTally {
+    pub community: CommunityId,
+    /// In the community's time zone (`2026-12`).
+    pub month: String,
+    pub source: AlertSource,
+    pub category: Option<Category>,
+}
+
+/// A community's alerts of a month, as they were counted when raised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthCounts {
+    /// `2026-12`.
+    pub month: String,
+    pub alerts: u32,
+    pub sms: u32,
+    pub web: u32,
+    pub police: u32,
+}

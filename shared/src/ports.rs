@@ -13,7 +13,7 @@ use crate::model::{
     DeliveryCounts, InboundMessageId, JoinRequest, MemberNoted, Offer, Outcome, Page, PendingPhone,
     ReceiptRecorded, Recipient, Recorded, Session, SpendKey, Task, TokenHash, Wave,
 };
-use crate::model::{DeliveryState, Record, Withdrawal};
+use crate::model::{AlertTally, DeliveryState, MonthCounts, Record, Withdrawal};
 use crate::pace::{SlotAnswer, SlotRequest};
 
 /// A failure of the store. Every variant but `Corrupt` is worth retrying.
@@ -133,13 +133,15 @@ pub trait AlertLog {
     /// `budget`, counts them as one use of it in the same transaction: when the budget is spent
     /// nothing is recorded nor counted, and a message recorded before is neither recorded nor
     /// counted again. The `charges` (SMS parts) are added in the same transaction; one that no
-    /// longer fits records nothing ([`Recorded::Raced`]).
+    /// longer fits records nothing ([`Recorded::Raced`]). The `tallies` count the alerts in
+    /// their community's month, in the same transaction (what outlives the retention).
     fn record_inbound_alerts(
         &self,
         inbound: &InboundMessageId,
         alerts: &[Alert],
         budget: Option<&Budget>,
         charges: &[Charge],
+        tallies: &[AlertTally],
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
     fn alert(&self, id: AlertId) -> impl Future<Output = Result<Option<Alert>, StoreError>> + Send;
     /// Stores the delivery report tallied from the ledger; `done`, the fan-out is over: an alert
@@ -361,6 +363,17 @@ pub trait PhoneCodes {
         max_tries: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn drop_pending_phone(&self, member: MemberId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The alerts counted per community and month when they were raised, which outlive the
+/// retention purge.
+pub trait AlertStats {
+    /// `community`'s last `months` months that counted alerts, newest first.
+    fn alert_months(
+        &self,
+        community: &CommunityId,
+        months: i32,
+    ) -> impl Future<Output = Result<Vec<MonthCounts>, StoreError>> + Send;
 }
 
 /// What vigie keeps about a member beyond their profile and memberships, found and erased

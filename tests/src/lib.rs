@@ -279,7 +279,7 @@ impl Stack {
             withdrawn: None,
         };
         self.store()
-            .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[])
+            .record_inbound_alerts(&inbound, std::slice::from_ref(&alert), None, &[], &[])
             .await
             .expect("the alert recorded");
         alert
@@ -316,12 +316,25 @@ impl Stack {
     /// As [`Stack::fan_out_environments`], each environment with the rates `rates` makes of its
     /// store and configuration (`Rates::per_process`: the pacing of before the shared rate).
     pub fn fan_out_environments_with(&self, rates: fn(&DynamoStore, &Config) -> Rates) -> Arc<Environments> {
+        self.fan_out_environments_built(rates, None)
+    }
+
+    /// The fan-out's environments with `rates`, reading the time from `clock` when there is one.
+    fn fan_out_environments_built(
+        &self,
+        rates: fn(&DynamoStore, &Config) -> Rates,
+        clock: Option<fan_out::handler::Clock>,
+    ) -> Arc<Environments> {
         let adapters = self.adapters_of(FAN_OUT);
         let (store, texter, mailer, config) =
             (adapters.store, adapters.texter, adapters.mailer, self.config.clone());
         Environments::new(self.fanout_timeout, move || {
             let rates = rates(&store, &config);
-            FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates)
+            let deps = FanOut::new(store.clone(), texter.clone(), mailer.clone(), config.clone(), rates);
+            match &clock {
+                Some(clock) => deps.with_clock(Arc::clone(clock)),
+                None => deps,
+            }
         })
     }
 
@@ -391,6 +404,12 @@ impl Stack {
     /// ([`Stack::fan_out_environments`]).
     pub async fn relay(&self) -> Relay<impl Invoker + use<>> {
         self.relay_with(fan_out_invoker(&self.fan_out_environments())).await
+    }
+
+    /// A relay as [`Stack::relay`] whose fan-out reads the time from `clock` (a fixed night, a
+    /// morning): what quiet hours are tested at.
+    pub async fn relay_at(&self, clock: fan_out::handler::Clock) -> Relay<impl Invoker + use<>> {
+        self.relay_with(fan_out_invoker(&self.fan_out_environments_built(Rates::shared, Some(clock)))).await
     }
 
     /// Everything the emulator has sent so far.

@@ -15,7 +15,7 @@ use crate::domain::{
     AlertId, AlertSource, AlertText, AllowedCountries, Category, Community, DomainError, Encoding, Ending,
     FirstName, Member, MemberId, PoliceCalled, Role, SmsWithheld, count_segments,
 };
-use crate::model::{Alert, Budget, Closure, InboundMessageId, Recorded};
+use crate::model::{Alert, AlertTally, Budget, Closure, InboundMessageId, Recorded};
 use crate::ports::{AlertLog, Feed, Ledger, MemberLookup, Roster, SmsSpend, StoreError};
 
 /// Members read per page when counting who an alert will reach.
@@ -268,7 +268,20 @@ where
                 withdrawn: None,
             })
             .collect();
-        match store.record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges).await? {
+        let tallies: Vec<AlertTally> = checked
+            .communities
+            .iter()
+            .map(|community| AlertTally {
+                community: community.id.clone(),
+                month: budget::month_of(community, created_at),
+                source,
+                category: checked.category,
+            })
+            .collect();
+        match store
+            .record_inbound_alerts(draft.submission, &alerts, Some(&budget_of_hour), &charges, &tallies)
+            .await?
+        {
             Recorded::Raced => continue,
             Recorded::OverBudget => {
                 warn!(per_hour, "alert refused: rate limit");

@@ -586,3 +586,100 @@ async fn a_resident_asks_for_no_texts_at_night_and_reads_the_privacy_page() {
     b.screenshot("privacy").await;
     site.close().await;
 }
+
+/// 23:00 in Paris, the 4th of December 2026 (UTC+1).
+const NIGHT_IN_PARIS: i64 = 1_796_421_600_000;
+
+#[tokio::test]
+async fn a_resident_sleeps_through_a_lost_cat_but_is_woken_by_a_fire_at_a_fixed_night_clock() {
+    use std::sync::Arc;
+    let site = Site::start().await;
+    let b = &site.browser;
+    let mut relay = site.stack.relay_at(Arc::new(|| NIGHT_IN_PARIS)).await;
+    assert_eq!(vigie::domain::rfc3339_utc(NIGHT_IN_PARIS), "2026-12-04T22:00:00Z");
+    // Jeanne sleeps: she asked for no texts at night (by SMS, she has no address).
+    site.stack.text(&site.stack.phone("Jeanne"), "NUIT").await;
+    site.sign_in("Marie").await;
+    b.click_link("Mes réglages").await;
+    b.check("Pas de SMS la nuit (de 22 h à 7 h)").await;
+    b.click_button("Enregistrer").await;
+    b.wait_for_text("Vos réglages sont enregistrés.").await;
+
+    for (category, message) in [
+        ("Animal perdu ou trouvé", "Chat roux perdu vers le lavoir, collier bleu."),
+        ("Incendie ou danger", "Fumée épaisse derrière les garages de la rue des Lilas."),
+    ] {
+        b.click_link("Lancer une alerte").await;
+        b.wait_for_text("De quoi s'agit-il ?").await;
+        b.check(category).await;
+        b.fill("Votre message", message).await;
+        b.click_button("Vérifier avant l'envoi").await;
+        b.wait_for_text("Vérifiez votre alerte").await;
+        b.click_button("Envoyer l'alerte").await;
+        b.wait_for_text("Votre alerte est enregistrée").await;
+        relay.drain().await.expect("the alerts stream is read");
+    }
+    let outbox = site.stack.outbox().await;
+    let texts = |name: &str, needle: &str| {
+        outbox.sms_to(&site.stack.phone(name)).filter(|s| s.body.contains(needle)).count()
+    };
+    assert_eq!(texts("Jeanne", "Chat roux"), 0, "the lost cat waits for 07:00: {outbox:#?}");
+    assert_eq!(texts("Karim", "Chat roux"), 1, "who did not ask is texted at night");
+    assert_eq!(texts("Jeanne", "Fumée épaisse"), 1, "a fire wakes her");
+    b.goto("/").await;
+    let feed = b.wait_for_text("gardé").await;
+    assert!(feed.contains("1 SMS gardé pour 7 h (nuit)"), "Jeanne's, for the lost cat: {feed}");
+    b.screenshot("feed-night").await;
+    site.close().await;
+}
+
+#[tokio::test]
+async fn a_resident_downloads_their_data_then_deletes_their_account_with_the_emailed_code() {
+    let site = Site::start().await;
+    let b = &site.browser;
+    site.sign_in("Lucas").await;
+    // Before he goes: the confirmation warns him, without refusing, of a text that names an
+    // origin (nothing is sent: he edits it and leaves).
+    b.click_link("Lancer une alerte").await;
+    b.wait_for_text("De quoi s'agit-il ?").await;
+    b.check("Personne ou véhicule suspect").await;
+    b.fill("Votre message", "Deux hommes, sans doute des Roumains, regardent les boîtes aux lettres.").await;
+    b.click_button("Vérifier avant l'envoi").await;
+    let confirm = b.wait_for_text("Vérifiez votre alerte").await;
+    assert!(
+        confirm.contains("Votre message parle d'origine, de nationalité ou de religion (« roumain »)"),
+        "{confirm}"
+    );
+    b.screenshot("alert-confirm-warning").await;
+    b.click_link("Mes réglages").await;
+    b.click_link("Mes données : les télécharger, supprimer mon compte").await;
+    let page = b.wait_for_text("Télécharger mes données").await;
+    assert!(page.contains("signées « un voisin »"), "{page}");
+    b.screenshot("my-data").await;
+    b.click_button("Recevoir un code de suppression").await;
+    b.wait_for_text("Un code de suppression vous a été envoyé par e-mail").await;
+    let address = site.stack.email("Lucas");
+    let outbox =
+        site.outbox_when(|o| o.emails_to(&address).any(|m| m.subject.contains("Code de suppression"))).await;
+    let mail =
+        outbox.emails_to(&address).filter(|m| m.subject.contains("Code de suppression")).last().unwrap();
+    let code: String = mail
+        .text
+        .as_deref()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .unwrap()
+        .to_owned();
+    b.fill("Code de suppression (6 chiffres)", &code).await;
+    b.screenshot("my-data-code").await;
+    b.click_button("Supprimer mon compte pour de bon").await;
+    let done = b.wait_for_text("Compte supprimé").await;
+    assert!(done.contains("vous ne recevrez plus rien"), "{done}");
+    use vigie::ports::MemberLookup;
+    assert!(site.stack.store().member(site.stack.member("Lucas").id).await.unwrap().is_none());
+    // Signed out: the feed asks to sign in, and his address no longer gets a link.
+    b.goto("/").await;
+    assert_eq!(b.path().await, "/signin");
+    site.close().await;
+}

@@ -519,7 +519,7 @@ async fn the_police_feed_is_merged_and_paged() {
             };
             stack
                 .store()
-                .record_inbound_alerts(&InboundMessageId::parse(&id).unwrap(), &[alert], None, &[])
+                .record_inbound_alerts(&InboundMessageId::parse(&id).unwrap(), &[alert], None, &[], &[])
                 .await
                 .unwrap();
         }

@@ -83,3 +83,50 @@ async fn an_alert_and_its_records_expire_with_the_towns_retention_and_the_privac
     let join = anonymous.get("/join").await;
     assert!(join.body.contains("Ce que vigie fait de vos données"), "{}", join.body);
 }
+
+/// A community's alerts are counted per month as they are raised: the count stays when the
+/// retention purges the alerts themselves (here deleted as the TTL would), and the referent
+/// reads it on their page.
+#[tokio::test]
+async fn a_communitys_monthly_alert_counts_outlive_the_purge_of_its_alerts() {
+    let stack = Stack::demo().await;
+    let mut relay = stack.relay().await;
+    stack.text(&stack.phone("Karim"), "Un homme regarde dans les boîtes aux lettres").await;
+    stack.text(&stack.phone("Jeanne"), "Fumée derrière les garages").await;
+    drain_until_quiet(&mut relay).await;
+    // Raised twice by the same message: counted once.
+    let replay = stack.sms_event(&stack.phone("Gérard"), "Chien perdu près du lavoir", "in-gerard-1");
+    for _ in 0..2 {
+        stack.invoke_inbound_until_done(replay.clone(), 3).await.expect("applied");
+    }
+    drain_until_quiet(&mut relay).await;
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let alerts = dynamodb.scan().table_name(&stack.config.tables.alerts).send().await.unwrap();
+    for item in alerts.items() {
+        let key = [("pk", item["pk"].clone()), ("sk", item["sk"].clone())];
+        dynamodb
+            .delete_item()
+            .table_name(&stack.config.tables.alerts)
+            .set_key(Some(key.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let tilleuls = "les-tilleuls".parse().unwrap();
+    assert!(stack.store().community_alerts(&tilleuls, None, 10).await.unwrap().items.is_empty(), "purged");
+
+    let months = vigie::ports::AlertStats::alert_months(stack.store(), &tilleuls, 12).await.unwrap();
+    assert_eq!((months.len(), months[0].alerts, months[0].sms, months[0].web), (1, 2, 2, 0), "{months:?}");
+    let moulin = "le-moulin".parse().unwrap();
+    let months = vigie::ports::AlertStats::alert_months(stack.store(), &moulin, 12).await.unwrap();
+    assert_eq!(months[0].alerts, 1, "the message applied twice counts once: {months:?}");
+
+    let mut marie = WebClient::new(&stack);
+    marie.sign_in(&stack, "Marie").await;
+    let admin = marie.get("/admin").await.body;
+    let table = &admin[admin.find("id=\"alert-months-table\"").expect("the table")..];
+    let row = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+    let cells: Vec<&str> = row.split("<td>").skip(1).map(|c| c.split('<').next().unwrap()).collect();
+    assert_eq!(cells, ["2", "2", "0", "0"], "{row}");
+}

@@ -375,7 +375,11 @@ impl Lang {
         }
         if c.sms_held > 0 {
             parts.push(match self {
-                Lang::Fr => format!("{} SMS gardés pour 7 h (nuit)", c.sms_held),
+                Lang::Fr => format!(
+                    "{} SMS {} pour 7 h (nuit)",
+                    c.sms_held,
+                    self.plural(c.sms_held as usize, "gardé", "gardés")
+                ),
                 Lang::En => format!(
                     "{} {} held till 7 am (night)",
                     c.sms_held,
@@ -401,10 +405,10 @@ impl Lang {
     pub fn privacy_retention(self, days: u64) -> String {
         match self {
             Lang::Fr => format!(
-                "Les alertes, leurs fins, les accusés de réception, les signalements et les traces d'envoi sont effacés {days} jours après l'alerte. Il ne reste que les nombres de SMS dépensés par communauté et par mois. Votre profil reste tant que vous êtes membre."
+                "Les alertes, leurs fins, les accusés de réception, les signalements et les traces d'envoi sont effacés {days} jours après l'alerte. Il ne reste que des nombres par communauté et par mois (alertes lancées, SMS dépensés), gardés un an environ. Votre profil reste tant que vous êtes membre."
             ),
             Lang::En => format!(
-                "Alerts, their all clears, acknowledgements, reports and delivery records are erased {days} days after the alert. Only the numbers of SMS spent per community and month remain. Your profile stays as long as you are a member."
+                "Alerts, their all clears, acknowledgements, reports and delivery records are erased {days} days after the alert. Only numbers per community and month remain (alerts raised, SMS spent), kept about a year. Your profile stays as long as you are a member."
             ),
         }
     }
@@ -967,6 +971,13 @@ pub struct Admin {
     pub sms_refused: &'static str,
     pub too_many_invitations: &'static str,
     pub removed: &'static str,
+    /// The alerts counted per month (they outlive the retention).
+    pub alert_months_heading: &'static str,
+    pub alert_months_intro: &'static str,
+    pub alert_months_total: &'static str,
+    pub alert_months_sms: &'static str,
+    pub alert_months_web: &'static str,
+    pub alert_months_police: &'static str,
     /// Erasing an SMS-only member who asked in person.
     pub erase: &'static str,
     pub erase_asked: &'static str,

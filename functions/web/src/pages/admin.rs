@@ -13,8 +13,8 @@ use vigie::app::erasure;
 use vigie::app::members::{self, Invalid, Invitation, Problem};
 use vigie::app::neighbours::{PAGE_SIZE, visible_phone};
 use vigie::domain::{Email, MemberId, Role};
-use vigie::model::{Cursor, JoinRequest};
-use vigie::ports::{Membership, Roster};
+use vigie::model::{Cursor, JoinRequest, MonthCounts};
+use vigie::ports::{AlertStats, Membership, Roster};
 
 use crate::app::AppState;
 use crate::error::WebError;
@@ -132,6 +132,8 @@ struct AdminPage {
     first_href: Option<String>,
     /// The community's last months: (month, parts spent, parts left).
     sms_months: Vec<(String, u32, u32)>,
+    /// The alerts counted per month, newest first.
+    alert_months: Vec<(String, MonthCounts)>,
     /// The community's own monthly budget, as the field shows it (empty: the default).
     sms_budget: String,
     sms_budget_hint: String,
@@ -229,6 +231,13 @@ async fn admin_page(
     Ok(AdminPage {
         flagged,
         sms_months: months.iter().map(|m| (lang.month_label(&m.month), m.spent, m.left())).collect(),
+        alert_months: state
+            .store()
+            .alert_months(&community.id, SMS_MONTHS_SHOWN)
+            .await?
+            .into_iter()
+            .map(|m| (lang.month_label(&m.month), m))
+            .collect(),
         sms_budget: community.sms_budget.map(|b| b.to_string()).unwrap_or_default(),
         sms_budget_hint: lang.sms_budget_hint(budgets.monthly_parts),
         chrome: Chrome::new(state, ctx, t.admin.title, Section::Admin, Some(signed)),

@@ -17,8 +17,8 @@ use super::spend;
 use super::writes::{Transaction, put_action, update_action, update_action_if};
 use crate::domain::{AlertId, FlagReason, MemberId, PoliceCalled};
 use crate::model::{
-    Alert, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, FollowUpReport, InboundMessageId,
-    Recorded, Wave, Withdrawal,
+    Alert, AlertTally, Applied, Budget, Charge, Closure, Cursor, DeliveryCounts, FollowUpReport,
+    InboundMessageId, Recorded, Wave, Withdrawal,
 };
 use crate::ports::{AlertLog, StoreError};
 
@@ -115,6 +115,7 @@ impl AlertLog for DynamoStore {
         alerts: &[Alert],
         budget: Option<&Budget>,
         charges: &[Charge],
+        tallies: &[AlertTally],
     ) -> Result<Recorded, StoreError> {
         // The marker first, the budget second, then the charges: the cancellation reasons say
         // which failed.
@@ -124,7 +125,11 @@ impl AlertLog for DynamoStore {
         }
         let first_charge = actions.len();
         for charge in charges {
-            actions.push(spend::charge_action(&self.tables.ledger, charge)?);
+            actions.push(spend::charge_action(
+                &self.tables.ledger,
+                charge,
+                spend::tally_of(charge, tallies),
+            )?);
         }
         let charged = first_charge..actions.len();
         actions.extend(
@@ -136,6 +141,14 @@ impl AlertLog for DynamoStore {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         );
+        // The alerts counted in their community's month: on the month's charge when there is one
+        // (one item), else alone; unconditional, they never fail the transaction.
+        for tally in tallies {
+            let charged = charges.iter().any(|c| spend::tally_of(c, std::slice::from_ref(tally)).is_some());
+            if !charged {
+                actions.push(spend::tally_action(&self.tables.ledger, tally)?);
+            }
+        }
         match self.transact("TransactWriteItems alerts", actions).await? {
             Transaction::Committed => Ok(Recorded::Now),
             Transaction::ConditionFailed(failed) if failed.contains(&0) => Ok(Recorded::AlreadyBefore),
