@@ -36,7 +36,7 @@ enum Cmd {
     },
     /// Load a town hall import file (communities and members; format in the README): all or nothing.
     Seed {
-        /// The JSON file (default: VIGIE_SEED, else infra/demo/seed.json).
+        /// The JSON file, or a spreadsheet's CSV (`.csv`; default: VIGIE_SEED, else infra/demo/seed.json).
         file: Option<PathBuf>,
     },
     /// Deliver the AlertsTable stream to `fan-out` (at VIGIE_LAMBDA_URL, `cargo lambda watch`) until Ctrl-C.
@@ -165,16 +165,23 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::Seed { file } => {
             let path = file.unwrap_or_else(|| PathBuf::from(env_or("VIGIE_SEED", "infra/demo/seed.json")));
-            let json =
-                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             // The countries the functions allow (`SMS_COUNTRIES`, as the template sets it).
             let countries = match std::env::var("SMS_COUNTRIES").ok().filter(|v| !v.trim().is_empty()) {
                 None => vigie::domain::AllowedCountries::default(),
                 Some(list) => vigie::domain::AllowedCountries::parse(&list)
                     .map_err(|e| format!("SMS_COUNTRIES: {e}"))?,
             };
-            let import = vigie::domain::parse_import(&json, &countries)
-                .map_err(|errors| format!("{} is not imported:\n{errors}", path.display()))?;
+            // A spreadsheet's CSV (`.csv`, the town hall's member list), else the JSON import.
+            let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let import = if csv {
+                vigie::domain::parse_import_csv(&bytes, &countries)
+            } else {
+                let json =
+                    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))?;
+                vigie::domain::parse_import(&json, &countries)
+            }
+            .map_err(|errors| format!("{} is not imported:\n{errors}", path.display()))?;
             let config = stack::aws_config(&endpoint).await;
             let store =
                 DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), Tables::with_prefix(&prefix));
@@ -340,10 +347,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 vigie::domain::CommunityId::parse(&community).map_err(|e| format!("{community}: {e}"))?;
             let mut found = store.community(&id).await?.ok_or_else(|| format!("no community {community}"))?;
             let now = vigie::adapters::now_ms();
-            found.time_zone = match zone {
-                Some(name) => vigie::domain::TimeZoneId::parse(&name).map_err(|e| format!("{name}: {e}"))?,
+            found.time_zone = match zone.as_deref() {
+                Some(name) => vigie::domain::TimeZoneId::parse(name).map_err(|e| format!("{name}: {e}"))?,
                 None => zone_at_night(now)?,
             };
+            let asked_for_night = zone.is_none();
             store.put_community(&found).await?;
             let local = found.time_zone.local_time(now);
             println!(
@@ -352,7 +360,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 found.time_zone,
                 local.hour,
                 local.minute,
-                if vigie::domain::quiet::is_night(&found.time_zone, now) {
+                if asked_for_night {
                     ": quiet hours apply; `make night ZONE=Europe/Paris` puts it back"
                 } else {
                     ""

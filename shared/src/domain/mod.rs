@@ -47,7 +47,7 @@ pub use receipt::{
     sms_failure_is_permanent,
 };
 pub use redact::redact;
-pub use seed::{Import, ImportError, ImportErrors, parse_import};
+pub use seed::{CSV_TEMPLATE, Import, ImportError, ImportErrors, parse_import, parse_import_csv};
 pub use sms::{Encoding, SegmentCount, count_segments, fit_segments, gsm7_units, is_gsm7, normalise_gsm7};
 pub use texts::{
     empty_reply, help_reply, keyword_first_reply, no_community_reply, rate_limited_reply, repeats_our_text,

@@ -16,6 +16,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+mod csv;
+pub use csv::{CSV_TEMPLATE, parse_import_csv};
+
 use super::{
     AllowedCountries, Community, CommunityId, Email, FirstName, LastName, Member, MemberId, PhoneNumber,
     Role, TimeZoneId, UnsubscribeToken,
@@ -217,47 +220,62 @@ pub fn parse_import(json: &str, countries: &AllowedCountries) -> Result<Import, 
         }
     }
 
-    let mut members = Vec::with_capacity(file.members.len());
-    let mut member_lines = Vec::with_capacity(file.members.len());
-    let mut phones: HashMap<PhoneNumber, usize> = HashMap::new();
-    let mut emails: HashMap<Email, usize> = HashMap::new();
+    let mut members = Members::default();
     for raw in &file.members {
         let line = line_of(json, raw);
-        let before = report.0.len();
-        let row: MemberRow = match serde_json::from_str(raw.get()) {
-            Ok(row) => row,
-            Err(e) => {
-                report.push(line, format!("member: {}", json_message(&e)));
-                continue;
-            }
-        };
-        let member = validate_member(row, line, &towns, countries, &mut report);
-        let Some(member) = member else { continue };
-
-        if let Some(phone) = &member.phone {
-            if let Some(first) = phones.get(phone) {
-                report.push(line, format!("phone number already used on line {first}"));
-            } else {
-                phones.insert(phone.clone(), line);
-            }
-        }
-        if let Some(email) = &member.email {
-            if let Some(first) = emails.get(email) {
-                report.push(line, format!("e-mail address already used on line {first}"));
-            } else {
-                emails.insert(email.clone(), line);
-            }
-        }
-        if report.0.len() == before {
-            members.push(member);
-            member_lines.push(line);
+        match serde_json::from_str::<MemberRow>(raw.get()) {
+            Ok(row) => members.take(row, line, &towns, countries, &mut report),
+            Err(e) => report.push(line, format!("member: {}", json_message(&e))),
         }
     }
+    let Members { members, member_lines, .. } = members;
 
     if report.0.is_empty() {
         Ok(Import { communities, members, member_lines })
     } else {
         Err(ImportErrors(report.0))
+    }
+}
+
+/// The members of a file as its rows are read: each row checked, and a number or address
+/// used twice reported with the line that used it first.
+#[derive(Default)]
+struct Members {
+    members: Vec<Member>,
+    member_lines: Vec<usize>,
+    phones: HashMap<PhoneNumber, usize>,
+    emails: HashMap<Email, usize>,
+}
+
+impl Members {
+    fn take(
+        &mut self,
+        row: MemberRow,
+        line: usize,
+        towns: &HashMap<CommunityId, String>,
+        countries: &AllowedCountries,
+        report: &mut Report,
+    ) {
+        let before = report.0.len();
+        let Some(member) = validate_member(row, line, towns, countries, report) else { return };
+        if let Some(phone) = &member.phone {
+            if let Some(first) = self.phones.get(phone) {
+                report.push(line, format!("phone number already used on line {first}"));
+            } else {
+                self.phones.insert(phone.clone(), line);
+            }
+        }
+        if let Some(email) = &member.email {
+            if let Some(first) = self.emails.get(email) {
+                report.push(line, format!("e-mail address already used on line {first}"));
+            } else {
+                self.emails.insert(email.clone(), line);
+            }
+        }
+        if report.0.len() == before {
+            self.members.push(member);
+            self.member_lines.push(line);
+        }
     }
 }
 
