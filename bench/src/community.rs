@@ -158,6 +158,7 @@ fn member(community: &CommunityId, i: usize, number: usize, mix: Mix) -> Result<
         email_problem: None,
         sms_problem: None,
         stands_for: None,
+        town: None,
     })
 }
 

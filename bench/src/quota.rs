@@ -126,6 +126,7 @@ pub async fn measure(
         email_problem: None,
         sms_problem: None,
         stands_for: None,
+        town: None,
     };
     emulator.store.register(&police).await?;
 

@@ -169,6 +169,7 @@ fn closer(closure: &Closure) -> String {
     match closure.by_role {
         Role::Police => format!("{name} (police municipale)"),
         Role::Referent => format!("{name} (référent)"),
+        Role::Mairie => format!("{name} (mairie)"),
         Role::Resident => name,
     }
 }

@@ -499,6 +499,9 @@ pub trait Membership {
     ) -> impl Future<Output = Result<(), RegisterError>> + Send;
     /// Removes a member, their memberships and the claims on their number and address.
     fn remove_member(&self, member: &Member) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates a community whose id no community has yet: `false` (nothing written) when one
+    /// has.
+    fn add_community(&self, community: &Community) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The towns that have communities, sorted.
     fn towns(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// The communities of a town, sorted by name.

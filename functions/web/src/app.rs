@@ -207,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::members::routes())
         .merge(pages::admin::routes())
         .merge(pages::police::routes())
+        .merge(pages::town::routes())
         .merge(pages::privacy::routes())
         .merge(pages::my_data::routes())
         .merge(pages::join::routes())

@@ -166,3 +166,18 @@ impl From<vigie::app::neighbours::Problem> for WebError {
         }
     }
 }
+
+impl From<vigie::app::town::Problem> for WebError {
+    fn from(problem: vigie::app::town::Problem) -> Self {
+        use vigie::app::town::Problem;
+        match problem {
+            Problem::NotTownHall => WebError::Forbidden,
+            Problem::UnknownCommunity | Problem::UnknownMember => WebError::NotFound,
+            // The doors answer these themselves; this is only a fallback.
+            Problem::InvalidName | Problem::NameTaken | Problem::WrongRole(_) => {
+                WebError::BadRequest("refused by the town hall's rules")
+            }
+            Problem::Store(err) => WebError::Store(err),
+        }
+    }
+}

@@ -1,9 +1,10 @@
 //! The extractors that make the safe path the only one: a handler that changes state takes a
 //! body whose anti-CSRF token is already checked ([`CsrfForm`], [`AnonymousForm`],
-//! [`CsrfJson`], or [`CsrfHeader`] for a request without a body), and a referent's handler takes
-//! [`Referent`]. The crate's only readers of a form or a JSON body are private to this module,
-//! so a handler cannot read one unchecked; `tests/it/web/web_authz.rs` walks every
-//! state-changing route without a token, so a route that forgets its guard fails there.
+//! [`CsrfJson`], or [`CsrfHeader`] for a request without a body), a referent's handler takes
+//! [`Referent`] and a town hall's [`TownHall`]. The crate's only readers of a form or a JSON
+//! body are private to this module, so a handler cannot read one unchecked;
+//! `tests/it/web/web_authz.rs` walks every state-changing route without a token, so a route
+//! that forgets its guard fails there.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -179,6 +180,23 @@ impl FromRequestParts<AppState> for Police {
             return Err(WebError::Forbidden);
         }
         Ok(Police(signed))
+    }
+}
+
+/// A town hall's account (`mairie`), signed in: anyone else is refused ("not allowed"). Its
+/// communities are those of its town, read by the use cases of `vigie::app::town`.
+pub struct TownHall {
+    pub signed: Signed,
+    pub town: String,
+}
+
+impl FromRequestParts<AppState> for TownHall {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let signed = signed(parts, state).await?;
+        let town = vigie::app::town::town_of(&signed.member).map_err(|_| WebError::Forbidden)?.to_owned();
+        Ok(TownHall { signed, town })
     }
 }
 

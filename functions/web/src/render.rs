@@ -43,6 +43,7 @@ pub enum Section {
     Neighbours,
     Admin,
     Police,
+    Town,
     Settings,
     Other,
 }
@@ -93,7 +94,11 @@ impl Chrome {
         let other = ctx.lang.other();
         let user = signed.map(|s| UserNav {
             first_name: s.member.first_name.to_string(),
-            communities: s.communities.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            communities: match &s.member.town {
+                // A town hall belongs to no community: the header names its town.
+                Some(town) if s.is_town_hall() => town.clone(),
+                _ => s.communities.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            },
             csrf: s.session.csrf.clone(),
         });
         let nav = match signed {
@@ -103,11 +108,16 @@ impl Chrome {
                     label,
                     current: section == of,
                 };
-                let mut nav = vec![
-                    item("/", t.frame.nav_feed, Section::Feed),
-                    item("/alerts/new", t.frame.nav_raise, Section::Raise),
-                    item("/members", t.frame.nav_neighbours, Section::Neighbours),
-                ];
+                let mut nav = if signed.is_town_hall() {
+                    // A town hall raises no alert and has no neighbours: its desk is its home.
+                    vec![item("/town", t.frame.nav_town, Section::Town)]
+                } else {
+                    vec![
+                        item("/", t.frame.nav_feed, Section::Feed),
+                        item("/alerts/new", t.frame.nav_raise, Section::Raise),
+                        item("/members", t.frame.nav_neighbours, Section::Neighbours),
+                    ]
+                };
                 if signed.is_referent() {
                     nav.push(item("/admin", t.frame.nav_admin, Section::Admin));
                 }
@@ -159,6 +169,12 @@ pub fn ok(template: &impl Template) -> Result<Response, WebError> {
 /// "See other": where a form sends the browser once it is done.
 pub fn see_other(state: &AppState, path: &str) -> Response {
     Redirect::to(&state.site().href(path)).into_response()
+}
+
+/// A town hall's account belongs to no community: the pages of a community's members (the
+/// feed, the raise form, the neighbours) send it to its desk.
+pub fn desk_of_town_hall(state: &AppState, signed: &Signed) -> Option<Response> {
+    signed.is_town_hall().then(|| see_other(state, "/town"))
 }
 
 #[derive(Template)]

@@ -615,6 +615,7 @@ mod tests {
             email_problem: None,
             sms_problem: None,
             stands_for: None,
+            town: None,
         }
     }
 

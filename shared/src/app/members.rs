@@ -179,6 +179,7 @@ fn resident(
         email_problem: None,
         sms_problem: None,
         stands_for: None,
+        town: None,
     }
 }
 

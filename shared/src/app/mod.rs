@@ -15,6 +15,7 @@ pub mod neighbours;
 pub mod phone;
 pub mod settings;
 pub mod signin;
+pub mod town;
 
 use crate::domain::SourceIp;
 use crate::model::TokenHash;

@@ -176,6 +176,11 @@ impl SignedIn {
         self.member.role == Role::Referent
     }
 
+    /// A town hall's account (its town is `member.town`).
+    pub fn is_town_hall(&self) -> bool {
+        self.member.role == Role::Mairie
+    }
+
     /// Whether `field` carries the session's anti-CSRF secret (compared in constant time).
     pub fn csrf_matches(&self, field: Option<&str>) -> bool {
         field.is_some_and(|value| same_secret(value, &self.session.csrf))

@@ -120,6 +120,30 @@ impl CommunityId {
         if valid { Ok(Self(s.to_owned())) } else { Err(DomainError::InvalidCommunityId) }
     }
 
+    /// The id of a community named `name`: its letters and digits, lower case and without
+    /// accents, the rest as single dashes (`Les Tilleuls` → `les-tilleuls`, `Cœur de Ville` →
+    /// `coeur-de-ville`); `None` when it has no letter or digit.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut id = String::new();
+        for c in crate::domain::unicode::without_case_or_accents(name) {
+            if let Some(pair) = match c {
+                'œ' => Some("oe"),
+                'æ' => Some("ae"),
+                'ß' => Some("ss"),
+                _ => None,
+            } {
+                id.push_str(pair);
+            } else if c.is_ascii_alphanumeric() {
+                id.push(c);
+            } else if !id.ends_with('-') && !id.is_empty() {
+                id.push('-');
+            }
+        }
+        let id: String = id.trim_end_matches('-').chars().take(Self::MAX_LEN).collect();
+        Self::parse(id.trim_end_matches('-')).ok()
+    }
+
     /// The id as a string slice.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -171,5 +195,15 @@ mod tests {
         assert!(serde_json::from_str::<CommunityId>("\"BAD\"").is_err());
         let id: CommunityId = serde_json::from_str("\"ok-1\"").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"ok-1\"");
+    }
+
+    #[test]
+    fn community_ids_from_names() {
+        let of = |name: &str| CommunityId::from_name(name).map(|id| id.to_string());
+        assert_eq!(of("Les Tilleuls").as_deref(), Some("les-tilleuls"));
+        assert_eq!(of("  Cœur de Ville (nord) ").as_deref(), Some("coeur-de-ville-nord"));
+        assert_eq!(of("Résidence Été 2").as_deref(), Some("residence-ete-2"));
+        assert_eq!(of("— !"), None);
+        assert_eq!(of(&"a".repeat(100)).map(|id| id.len()), Some(64));
     }
 }

@@ -21,16 +21,22 @@ pub enum Role {
     Referent,
     /// A municipal police officer, attached to one or more communities of a town.
     Police,
+    /// The town hall (`mairie`): an account of one town ([`Member::town`]), above its
+    /// referents. It belongs to no community (it is texted and emailed no alert) and manages
+    /// them all: creates and renames them, appoints and removes their referents, imports
+    /// their members. It never sees a hidden number.
+    Mairie,
 }
 
 impl Role {
-    /// The lowercase name (`"resident"`, `"referent"`, `"police"`).
+    /// The lowercase name (`"resident"`, `"referent"`, `"police"`, `"mairie"`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Resident => "resident",
             Self::Referent => "referent",
             Self::Police => "police",
+            Self::Mairie => "mairie",
         }
     }
 }
@@ -49,6 +55,7 @@ impl FromStr for Role {
             "resident" => Ok(Self::Resident),
             "referent" => Ok(Self::Referent),
             "police" => Ok(Self::Police),
+            "mairie" => Ok(Self::Mairie),
             _ => Err(DomainError::InvalidRole),
         }
     }
@@ -125,6 +132,10 @@ pub struct Member {
     /// and it goes when the holder joins or the referent removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stands_for: Option<MemberId>,
+    /// The town a town hall's account answers for (its communities are those of the town);
+    /// `None` for everyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
 }
 
 /// What a stored member or roster row without `phone_confirmed` was: confirmed (the rule came later).
@@ -244,6 +255,7 @@ mod tests {
             email_problem: None,
             sms_problem: None,
             stands_for: None,
+            town: None,
         }
     }
 

@@ -114,6 +114,10 @@ struct MemberRow {
     #[serde(default = "yes")]
     email_alerts: bool,
     role: String,
+    /// The town of a town hall's account (role `mairie`, which lists no community): one of the
+    /// towns of the file's communities.
+    #[serde(default)]
+    town: Option<String>,
     /// The day the town hall collected the owner's consent to SMS alerts on paper
     /// (`YYYY-MM-DD`). Without it, the number is invited by SMS and texted nothing else until
     /// its owner answers OUI.
@@ -298,7 +302,9 @@ fn validate_member(
     }
 
     let mut communities: Vec<CommunityId> = Vec::with_capacity(row.communities.len());
-    if row.communities.is_empty() {
+    let town =
+        town_of(&row, role.as_ref().ok().copied(), towns).map_err(|e| report.push(line, e)).ok().flatten();
+    if row.communities.is_empty() && role != Ok(Role::Mairie) {
         report.push(line, "a member needs at least one community");
     }
     for raw_id in &row.communities {
@@ -380,7 +386,30 @@ fn validate_member(
         email_problem: None,
         sms_problem: None,
         stands_for: None,
+        town,
     })
+}
+
+/// The town of a town hall's row: given, one of the file's, and no community listed; any other
+/// row names no town of its own (its communities say it).
+fn town_of(
+    row: &MemberRow,
+    role: Option<Role>,
+    towns: &HashMap<CommunityId, String>,
+) -> Result<Option<String>, String> {
+    let given = row.town.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    match (role, given) {
+        (Some(Role::Mairie), None) => Err("a town hall's account (mairie) needs its town".into()),
+        (Some(Role::Mairie), Some(_)) if !row.communities.is_empty() => {
+            Err("a town hall's account (mairie) belongs to no community: leave its communities empty".into())
+        }
+        (Some(Role::Mairie), Some(town)) if !towns.values().any(|t| *t == town.to_lowercase()) => {
+            Err(format!("town \"{}\": no community of the file is in it", town.escape_debug()))
+        }
+        (Some(Role::Mairie), Some(town)) => Ok(Some(town.to_owned())),
+        (_, Some(_)) => Err("only a town hall's account (mairie) names a town of its own".into()),
+        (_, None) => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -683,3 +683,52 @@ async fn a_resident_downloads_their_data_then_deletes_their_account_with_the_ema
     assert_eq!(b.path().await, "/signin");
     site.close().await;
 }
+
+#[tokio::test]
+async fn the_town_hall_creates_a_community_and_appoints_its_referent() {
+    let site = Site::start().await;
+    let b = &site.browser;
+    site.sign_in("Hélène").await;
+    // Her home is the desk: the town's communities, counted.
+    let desk = b.wait_for_text("La mairie · Bellerive").await;
+    assert_eq!(b.path().await, "/town");
+    assert!(
+        desk.contains("Les Tilleuls") && desk.contains("Le Moulin") && desk.contains("Marie Lefèvre"),
+        "{desk}"
+    );
+    assert!(!desk.contains("Signaler"), "no alert of anyone's: {desk}");
+    b.screenshot("town").await;
+    b.fill("Nom de la communauté", "Les Hauts de Bellerive").await;
+    b.click_button("Créer").await;
+    b.wait_for_text("La communauté est créée.").await;
+    assert_eq!(b.path().await, "/town/communities/les-hauts-de-bellerive?done=created");
+
+    // Karim is appointed referent of Les Tilleuls; his hidden number stays hidden.
+    b.click_link("Toutes les communautés").await;
+    b.click_link("Les Tilleuls").await;
+    let page = b.wait_for_text("Karim Benali").await;
+    assert!(page.contains("numéro caché"), "{page}");
+    for spelling in spellings(&site.stack.phone("Karim")) {
+        assert!(!page.contains(&spelling), "Karim's hidden number as {spelling}");
+    }
+    b.click_button("Nommer référent Karim Benali").await;
+    b.wait_for_text("Le membre est désormais référent de la communauté.").await;
+    b.screenshot("town-community").await;
+    for path in ["/town", "/town/communities/les-tilleuls"] {
+        b.goto(path).await;
+        let overflow = b
+            .client()
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(overflow, 0, "{path} scrolls sideways on a 412 px wide phone");
+    }
+    b.click_button("Se déconnecter").await;
+    site.sign_in("Karim").await;
+    b.click_link("Membres").await;
+    b.wait_for_text("Ajouter un membre").await;
+    site.close().await;
+}

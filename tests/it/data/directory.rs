@@ -68,6 +68,7 @@ fn member(first_name: &str, phone: &str) -> Member {
         email_problem: None,
         sms_problem: None,
         stands_for: None,
+        town: None,
     }
 }
 

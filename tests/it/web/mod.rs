@@ -19,3 +19,4 @@ mod web_settings;
 mod web_signin;
 mod web_sms_budget;
 mod web_taken;
+mod web_town;

@@ -403,6 +403,51 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
         seen(&run(&mut lucas, "POST", "/api/alerts", "/api/alerts", Some(body)).await),
         StatusCode::TOO_MANY_REQUESTS
     );
+    // The town hall's desk.
+    let mut helene = WebClient::new(&stack);
+    helene.sign_in(&stack, "Hélène").await;
+    let town = "/api/town";
+    assert_eq!(seen(&run(&mut helene, "GET", town, town, None).await), StatusCode::OK);
+    assert_eq!(seen(&run(&mut lucas, "GET", town, town, None).await), StatusCode::FORBIDDEN);
+    let create = "/api/town/communities";
+    let named = |name: &str| Some(json!({ "name": name }));
+    assert_eq!(seen(&run(&mut helene, "POST", create, create, named("La Gare")).await), StatusCode::CREATED);
+    assert_eq!(seen(&run(&mut helene, "POST", create, create, named("la gare")).await), StatusCode::CONFLICT);
+    assert_eq!(
+        seen(&run(&mut helene, "POST", create, create, named("")).await),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let one = "/api/town/communities/{id}";
+    assert_eq!(
+        seen(&run(&mut helene, "GET", one, "/api/town/communities/les-tilleuls", None).await),
+        StatusCode::OK
+    );
+    assert_eq!(
+        seen(&run(&mut helene, "GET", one, "/api/town/communities/nulle-part", None).await),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        seen(
+            &run(&mut helene, "PATCH", one, "/api/town/communities/la-gare", named("Quartier de la Gare"))
+                .await
+        ),
+        StatusCode::OK
+    );
+    let referent = "/api/town/communities/{id}/referents/{member}";
+    let karim_referent = format!("/api/town/communities/les-tilleuls/referents/{karim}");
+    for (method, status) in [
+        ("PUT", StatusCode::NO_CONTENT),
+        ("PUT", StatusCode::CONFLICT),
+        ("DELETE", StatusCode::NO_CONTENT),
+        ("DELETE", StatusCode::CONFLICT),
+    ] {
+        assert_eq!(
+            seen(&run(&mut helene, method, referent, &karim_referent, None).await),
+            status,
+            "{method}"
+        );
+    }
+
     // A wrong anti-CSRF token.
     lucas.csrf = Some("0".repeat(64));
     assert_eq!(

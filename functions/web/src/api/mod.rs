@@ -9,19 +9,21 @@
 
 //!
 //! One module per area, mirroring `pages/`: [`alerts`] (the SMS preview, the feed, raising),
-//! [`me`] (my settings), [`members`] (the neighbours, the referent's care of them). Each
+//! [`me`] (my settings), [`members`] (the neighbours, the referent's care of them), [`town`]
+//! (the town hall's communities and referents). Each
 //! operation calls the same use case (`vigie::app`) as its page, and maps its problems to the
 //! stable codes `docs/openapi.yaml` lists.
 
 mod alerts;
 mod me;
 mod members;
+mod town;
 
 use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
@@ -49,6 +51,12 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/members/{id}"),
     ("POST", "/api/members/{id}/invite"),
     ("POST", "/api/members/{id}/erasure"),
+    ("GET", "/api/town"),
+    ("POST", "/api/town/communities"),
+    ("GET", "/api/town/communities/{id}"),
+    ("PATCH", "/api/town/communities/{id}"),
+    ("PUT", "/api/town/communities/{id}/referents/{member}"),
+    ("DELETE", "/api/town/communities/{id}/referents/{member}"),
 ];
 
 /// The handler of one operation of [`API_ROUTES`].
@@ -74,6 +82,12 @@ fn operation(method: &str, path: &str) -> MethodRouter<AppState> {
         ("DELETE", "/api/members/{id}") => delete(members::delete),
         ("POST", "/api/members/{id}/invite") => post(members::reinvite),
         ("POST", "/api/members/{id}/erasure") => post(members::erase),
+        ("GET", "/api/town") => get(town::get_town),
+        ("POST", "/api/town/communities") => post(town::create),
+        ("GET", "/api/town/communities/{id}") => get(town::get_community),
+        ("PATCH", "/api/town/communities/{id}") => patch(town::rename),
+        ("PUT", "/api/town/communities/{id}/referents/{member}") => put(town::appoint),
+        ("DELETE", "/api/town/communities/{id}/referents/{member}") => delete(town::dismiss),
         _ => panic!("no handler for {method} {path}"),
     }
 }

@@ -213,6 +213,9 @@ fn new_page(state: &AppState, ctx: &Ctx, signed: &Signed, draft: &Draft, problem
 
 /// `GET /alerts/new`: the form.
 async fn new_form(State(state): State<AppState>, ctx: Ctx, signed: Signed) -> Result<Response, WebError> {
+    if let Some(desk) = render::desk_of_town_hall(&state, &signed) {
+        return Ok(desk);
+    }
     render::ok(&new_page(&state, &ctx, &signed, &Draft::blank(&signed), Problems::default()))
 }
 
@@ -223,6 +226,9 @@ async fn edit(
     signed: Signed,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
+    if let Some(desk) = render::desk_of_town_hall(&state, &signed) {
+        return Ok(desk);
+    }
     render::ok(&new_page(&state, &ctx, &signed, &Draft::from_form(&form), Problems::default()))
 }
 

@@ -49,6 +49,9 @@ async fn show(
     signed: Signed,
     Query(query): Query,
 ) -> Result<Response, WebError> {
+    if let Some(desk) = render::desk_of_town_hall(&state, &signed) {
+        return Ok(desk);
+    }
     let site = state.site();
     let lang = ctx.lang;
     let t = lang.t();

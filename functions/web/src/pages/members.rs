@@ -115,6 +115,7 @@ pub fn role_badge(role: Role, lang: Lang) -> Option<&'static str> {
         Role::Resident => None,
         Role::Referent => Some(t.neighbours.role_referent),
         Role::Police => Some(t.neighbours.role_police),
+        Role::Mairie => Some(t.frame.nav_town),
     }
 }
 
@@ -169,6 +170,9 @@ async fn page(
     signed: Signed,
     Query(query): Query,
 ) -> Result<Response, WebError> {
+    if let Some(desk) = render::desk_of_town_hall(&state, &signed) {
+        return Ok(desk);
+    }
     let site = state.site();
     let t = ctx.lang.t();
     let chosen = query.get("c").filter(|c| !c.is_empty());

@@ -12,4 +12,5 @@ pub mod police;
 pub mod privacy;
 pub mod settings;
 pub mod signin;
+pub mod town;
 pub mod unsubscribe;

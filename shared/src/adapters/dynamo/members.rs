@@ -131,23 +131,7 @@ pub(super) fn membership_item(member: &Member, community: &CommunityId) -> Resul
 impl Registry for DynamoStore {
     /// The community, and its entries in the index of towns, in one transaction.
     async fn put_community(&self, community: &Community) -> Result<(), StoreError> {
-        let table = &self.tables.members;
-        let town = membership::town_key(&community.town);
-        let mut meta = to_item("community", community)?;
-        meta.extend(key(community_pk(&community.id), "#META"));
-        meta.insert("kind".into(), s("community"));
-        let mut listed = to_item("community", community)?;
-        listed.extend(key(format!("TOWN#{town}"), format!("COMMUNITY#{}", community.id)));
-        listed.insert("kind".into(), s("town_community"));
-        let mut towns = key("TOWNS".to_owned(), format!("TOWN#{town}"));
-        towns.insert("town".into(), s(community.town.clone()));
-        towns.insert("kind".into(), s("town"));
-        let actions = vec![
-            put_action(table, meta, None)?,
-            put_action(table, listed, None)?,
-            put_action(table, towns, None)?,
-        ];
-        match self.transact("TransactWriteItems community", actions).await? {
+        match self.write_community(community, None).await? {
             Transaction::Committed => Ok(()),
             Transaction::ConditionFailed(_) => Err(StoreError::Unavailable {
                 operation: "TransactWriteItems community",
@@ -365,5 +349,33 @@ impl DynamoStore {
                 Err(StoreError::Corrupt { what: "member", reason: "profile or membership missing".into() })
             }
         }
+    }
+}
+
+impl DynamoStore {
+    /// Writes a community: its item, its line in its town's list and the town's in the list of
+    /// towns, in one transaction; `condition` guards the community's item.
+    pub(super) async fn write_community(
+        &self,
+        community: &Community,
+        condition: Option<&str>,
+    ) -> Result<Transaction, StoreError> {
+        let table = &self.tables.members;
+        let town = membership::town_key(&community.town);
+        let mut meta = to_item("community", community)?;
+        meta.extend(key(community_pk(&community.id), "#META"));
+        meta.insert("kind".into(), s("community"));
+        let mut listed = to_item("community", community)?;
+        listed.extend(key(format!("TOWN#{town}"), format!("COMMUNITY#{}", community.id)));
+        listed.insert("kind".into(), s("town_community"));
+        let mut towns = key("TOWNS".to_owned(), format!("TOWN#{town}"));
+        towns.insert("town".into(), s(community.town.clone()));
+        towns.insert("kind".into(), s("town"));
+        let actions = vec![
+            put_action(table, meta, condition)?,
+            put_action(table, listed, None)?,
+            put_action(table, towns, None)?,
+        ];
+        self.transact("TransactWriteItems community", actions).await
     }
 }

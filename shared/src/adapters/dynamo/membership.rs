@@ -130,6 +130,14 @@ impl Membership for DynamoStore {
         }
     }
 
+    #[instrument(skip_all, fields(community = %community.id))]
+    async fn add_community(&self, community: &Community) -> Result<bool, StoreError> {
+        match self.write_community(community, Some("attribute_not_exists(pk)")).await? {
+            Transaction::Committed => Ok(true),
+            Transaction::ConditionFailed(_) => Ok(false),
+        }
+    }
+
     async fn towns(&self) -> Result<Vec<String>, StoreError> {
         let items = self.query_all("TOWNS".into(), "TOWN#", "Query towns").await?;
         let mut towns: Vec<String> =

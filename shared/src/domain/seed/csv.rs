@@ -90,22 +90,14 @@ fn role_of(cell: &str) -> String {
         "" | "habitant" | "habitante" | "resident" | "residente" | "membre" => "resident".to_owned(),
         "referent" | "referente" => "referent".to_owned(),
         "police" | "police municipale" => "police".to_owned(),
+        "mairie" | "town hall" => "mairie".to_owned(),
         other => other.to_owned(),
     }
 }
 
 /// A community's id from its name: `Les Tilleuls` → `les-tilleuls`.
 fn community_id(name: &str) -> Option<CommunityId> {
-    let mut id = String::new();
-    for c in without_case_or_accents(name) {
-        if c.is_ascii_alphanumeric() {
-            id.push(c);
-        } else if !id.ends_with('-') && !id.is_empty() {
-            id.push('-');
-        }
-    }
-    let id: String = id.trim_end_matches('-').chars().take(CommunityId::MAX_LEN).collect();
-    CommunityId::parse(id.trim_end_matches('-')).ok()
+    CommunityId::from_name(name)
 }
 
 /// Parses and validates a town hall's member list (CSV), reporting every problem with its line
@@ -228,6 +220,7 @@ pub fn parse_import_csv(bytes: &[u8], countries: &AllowedCountries) -> Result<Im
         let hide_phone = flag(Column::HidePhone, "numéro caché", false);
         let sms_alerts = flag(Column::SmsAlerts, "alertes SMS", true);
         let email_alerts = flag(Column::EmailAlerts, "alertes e-mail", true);
+        let role = role_of(cells.get(&Column::Role).map_or("", String::as_str));
         let row = MemberRow {
             communities,
             first_name: text(Column::FirstName).unwrap_or_default(),
@@ -237,7 +230,9 @@ pub fn parse_import_csv(bytes: &[u8], countries: &AllowedCountries) -> Result<Im
             hide_phone,
             sms_alerts,
             email_alerts,
-            role: role_of(cells.get(&Column::Role).map_or("", String::as_str)),
+            // A town hall's row names its town (and no community).
+            town: text(Column::Town).filter(|_| role == "mairie"),
+            role,
             sms_consent: text(Column::SmsConsent),
         };
         members.take(row, *line, &towns, countries, &mut report);
